@@ -1,0 +1,25 @@
+//! Shared database access for every Lyceum process.
+//!
+//! - [`config`]: layered configuration (defaults < file < `LYCEUM_` environment).
+//! - [`Db`]: a write pool on HAProxy's primary port and a read pool on its replica port.
+//! - [`retry`]: which errors are transient during a failover, and a bounded retry loop.
+//! - [`migrate`]: refinery migrations under an advisory lock, safe with concurrent starters.
+//! - [`metrics`]: Prometheus collectors for pool state, retries and operation latency.
+//!
+//! This crate knows nothing about HTTP or the domain; it is the floor the others stand on.
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod migrate;
+pub mod pool;
+pub mod retry;
+
+pub use config::{DbConfig, load_layered};
+pub use error::{DbError, Transient};
+pub use pool::{Db, DbFuture, PoolKind};
+pub use retry::{RetryPolicy, Retryable};
+
+/// Re-exported so callers use the same driver version as the pools.
+pub use deadpool_postgres::{Client, Transaction};
+pub use tokio_postgres;
