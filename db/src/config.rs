@@ -200,14 +200,22 @@ mod tests {
 
     #[test]
     fn file_overrides_defaults_and_keeps_the_rest() {
+        // Keys the stack's `env` never sets, so the environment layer cannot interfere.
         let dir = std::env::temp_dir().join(format!("lyceum-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("lyceum.toml");
-        std::fs::write(&path, "[db]\nwrite_port = 6000\nwrite_pool_size = 4\n").expect("write");
+        std::fs::write(
+            &path,
+            "[db]\nstatement_timeout_ms = 1234\nwrite_pool_size = 4\n",
+        )
+        .expect("write");
         let cfg: AppConfig = load_layered(Some(&path)).expect("load");
-        assert_eq!(cfg.db.write_port, 6000);
+        assert_eq!(cfg.db.statement_timeout_ms, 1234);
         assert_eq!(cfg.db.write_pool_size, 4);
-        assert_eq!(cfg.db.read_port, DbConfig::default().read_port);
+        assert_eq!(
+            cfg.db.checkout_timeout_ms,
+            DbConfig::default().checkout_timeout_ms
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

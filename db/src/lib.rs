@@ -5,6 +5,7 @@
 //! - [`retry`]: which errors are transient during a failover, and a bounded retry loop.
 //! - [`migrate`]: refinery migrations under an advisory lock, safe with concurrent starters.
 //! - [`metrics`]: Prometheus collectors for pool state, retries and operation latency.
+//! - `testing` (feature `test-support`): helpers for integration tests against the local stack.
 //!
 //! This crate knows nothing about HTTP or the domain; it is the floor the others stand on.
 
@@ -14,6 +15,8 @@ pub mod metrics;
 pub mod migrate;
 pub mod pool;
 pub mod retry;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use config::{DbConfig, load_layered};
 pub use error::{DbError, Transient};

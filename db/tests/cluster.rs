@@ -13,8 +13,9 @@ use std::{
     time::Duration,
 };
 
+use lyceum_db::testing::*;
 use lyceum_db::{DbError, PoolKind, migrate};
-use support::{query::where_am_i, *};
+use support::where_am_i;
 
 /// Four migrators started at the same instant on an empty database: the schema is applied
 /// once, by exactly one of them, and the others report that nothing was left to do.
