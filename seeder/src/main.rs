@@ -1,10 +1,5 @@
-//! lyceum-seeder: the fake-data seeder.
-//!
-//! Not built yet: this crate holds its place in the workspace until its issue is done.
+//! lyceum-seeder: fills the Lyceum database with realistic fake data (`--help`, docs/SEEDER.md).
 
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    eprintln!("lyceum-seeder is not implemented yet");
-    ExitCode::FAILURE
+fn main() -> std::process::ExitCode {
+    lyceum_seeder::cli::main()
 }

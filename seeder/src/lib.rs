@@ -1,0 +1,30 @@
+//! lyceum-seeder: realistic, reproducible fake data for every Lyceum table, loaded fast
+//! and safely (see docs/SEEDER.md).
+//!
+//! - [`plan`]: parameters of a data set and row counts per scale.
+//! - [`generate`]: pure, deterministic row generation (no I/O).
+//! - [`copy`]: binary COPY encoding.
+//! - [`bulk`]: dropping and rebuilding indexes and foreign keys around a load.
+//! - [`load`]: one transaction per table, dependency order, parallelism, retries.
+//! - [`state`]: the `seeder_state` bookkeeping that makes re-runs no-ops and resumes work.
+//! - [`accounts`]: the documented logins and their argon2id hashes.
+//! - [`progress`]: progress bars, per-table lines and the summary.
+//! - [`cli`]: the command line.
+//!
+//! Depends on `lyceum-db` for configuration, pools and error classification.
+
+pub mod accounts;
+pub mod bulk;
+pub mod cli;
+pub mod copy;
+pub mod error;
+pub mod generate;
+pub mod load;
+pub mod plan;
+pub mod progress;
+pub mod rng;
+pub mod state;
+
+pub use error::SeedError;
+pub use generate::{Lookups, Table, World};
+pub use plan::Params;
