@@ -29,6 +29,17 @@ pub fn load_layered<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, confi
         .try_deserialize()
 }
 
+/// Loads only the `[db]` section (file and `LYCEUM_DB__*`), for tools that need nothing else;
+/// other sections of a shared configuration file are ignored.
+pub fn load_db_config(file: Option<&Path>) -> Result<DbConfig, config::ConfigError> {
+    #[derive(Default, Deserialize)]
+    #[serde(default)]
+    struct DbSection {
+        db: DbConfig,
+    }
+    load_layered::<DbSection>(file).map(|section| section.db)
+}
+
 /// How to reach PostgreSQL through HAProxy and how patient to be.
 ///
 /// Every wait has a bound: connect, pool checkout, recycle check and statements.

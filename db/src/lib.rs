@@ -18,7 +18,7 @@ pub mod retry;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use config::{DbConfig, load_layered};
+pub use config::{DbConfig, load_db_config, load_layered};
 pub use error::{DbError, Transient};
 pub use pool::{Db, DbFuture, PoolKind};
 pub use retry::{RetryPolicy, Retryable};

@@ -12,14 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{Db, DbConfig, load_layered};
-use serde::Deserialize;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct FileConfig {
-    db: DbConfig,
-}
+use crate::{Db, DbConfig, load_db_config};
 
 /// Tests that stop nodes or move the leader take this lock so they never overlap.
 pub static CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -33,9 +26,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The connection settings of the running stack, from `LYCEUM_DB__*` (defaults = local stack).
 pub fn config() -> DbConfig {
-    load_layered::<FileConfig>(None)
-        .expect("configuration from the environment")
-        .db
+    load_db_config(None).expect("configuration from the environment")
 }
 
 /// Runs `scripts/stack ARGS`, failing the test with its output if it fails.

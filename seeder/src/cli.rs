@@ -4,8 +4,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use chrono::NaiveDate;
 use clap::Parser;
-use lyceum_db::{Db, DbConfig, DbFuture, load_layered, migrate};
-use serde::Deserialize;
+use lyceum_db::{Db, DbConfig, DbFuture, load_db_config, migrate};
 use tokio::time::Instant;
 
 use crate::{
@@ -104,13 +103,6 @@ fn parse_table(s: &str) -> Result<Table, String> {
     Table::from_name(s).ok_or_else(|| format!("unknown table {s}"))
 }
 
-/// Only the [db] section matters here; other sections of a shared file are ignored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct FileConfig {
-    db: DbConfig,
-}
-
 /// The whole program: parse, configure, run, report.
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -144,14 +136,13 @@ async fn run(args: Args) -> ExitCode {
         offline(&params, args.dry_run);
         return ExitCode::SUCCESS;
     }
-    let cfg: FileConfig = match load_layered(args.config.as_deref()) {
+    let db_cfg = match load_db_config(args.config.as_deref()) {
         Ok(cfg) => cfg,
         Err(err) => {
             eprintln!("lyceum-seeder: bad configuration: {err}");
             return ExitCode::from(2);
         }
     };
-    let db_cfg = cfg.db;
     match seed(&args, params, &db_cfg).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -3,8 +3,7 @@
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
-use lyceum_db::{DbConfig, load_layered, migrate};
-use serde::Deserialize;
+use lyceum_db::{load_db_config, migrate};
 
 /// Apply the schema migrations in `migrations/` (embedded in this binary) to the primary,
 /// through HAProxy's write port. Safe to run from several processes at once: they take
@@ -27,13 +26,6 @@ struct Args {
     list: bool,
 }
 
-/// Only the [db] section matters here; other sections of a shared file are ignored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct FileConfig {
-    db: DbConfig,
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -50,14 +42,13 @@ async fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let cfg: FileConfig = match load_layered(args.config.as_deref()) {
+    let db = match load_db_config(args.config.as_deref()) {
         Ok(cfg) => cfg,
         Err(err) => {
             eprintln!("lyceum-migrate: bad configuration: {err}");
             return ExitCode::from(2);
         }
     };
-    let db = cfg.db;
     match migrate::run_migrations(&db, Duration::from_secs(args.lock_wait_secs)).await {
         Ok(report) if report.applied.is_empty() => {
             println!(
