@@ -280,3 +280,43 @@ async fn a_switchover_loses_no_acknowledged_write() {
     drop(db);
     target.drop_now().await;
 }
+
+/// A write pool that reaches a standby (as HAProxy can for a moment during a role change)
+/// refuses the connection instead of handing it out: the error is transient `NotPrimary`,
+/// so callers retry or answer 503, and no write is attempted on the standby.
+#[tokio::test]
+async fn a_write_connection_to_a_standby_is_refused() {
+    let _cluster = CLUSTER.lock().await;
+    ensure_healthy();
+    let leader = leader();
+    let replica = ["pg1", "pg2", "pg3"]
+        .into_iter()
+        .find(|m| *m != leader)
+        .expect("a replica");
+    // Point the "write port" straight at a replica's PostgreSQL, bypassing HAProxy.
+    let cfg = lyceum_db::DbConfig {
+        write_port: member_port(replica) as u16,
+        retry_budget_ms: 500,
+        ..config()
+    };
+    let db = lyceum_db::Db::new(&cfg).expect("valid config");
+    let err = where_am_i(&db, PoolKind::Write)
+        .await
+        .expect_err("a standby must not serve the write pool");
+    assert_eq!(
+        err.transient(),
+        Some(lyceum_db::Transient::NotPrimary),
+        "{err}"
+    );
+    assert_eq!(
+        db.pool(PoolKind::Write).status().size,
+        0,
+        "no standby connection was pooled"
+    );
+    let exhausted = db
+        .metrics()
+        .retry_exhausted
+        .with_label_values(&["write", "not_primary"])
+        .get();
+    assert_eq!(exhausted, 1, "the budget bounded the retries");
+}
