@@ -1,0 +1,216 @@
+//! Wiring: builds the pools, cache, metrics registry and use cases into one [`AppState`],
+//! binds the listener, and serves until a shutdown signal, draining in-flight requests.
+
+use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc};
+
+use anyhow::Context;
+use lyceum_db::Db;
+use prometheus::Registry;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    config::Config,
+    controller::{self, middleware::HttpMetrics},
+    repository::cache::Cache,
+    usecase::{
+        auth::{AuthService, PasswordHasher, TokenService},
+        catalog::CatalogService,
+        course_admin::CourseAdmin,
+    },
+};
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<AppContext>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct AppContext {
+    pub config: Config,
+    /// Both pools: `db.read` (replicas), `db.write`/`db.write_once` (primary).
+    pub db: Db,
+    pub cache: Cache,
+    pub registry: Registry,
+    pub http_metrics: HttpMetrics,
+    pub auth: AuthService,
+    pub catalog: CatalogService,
+    pub courses: CourseAdmin,
+}
+
+impl Deref for AppState {
+    type Target = AppContext;
+    fn deref(&self) -> &AppContext {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds every component; opens no connection yet (the cluster may still be electing).
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let registry = Registry::new();
+        let db = Db::new(&config.db).map_err(anyhow::Error::msg)?;
+        db.register_metrics(&registry)
+            .context("registering database metrics")?;
+        let cache = Cache::new(&config.redis).map_err(anyhow::Error::msg)?;
+        cache
+            .metrics()
+            .register(&registry)
+            .context("registering cache metrics")?;
+        let http_metrics = HttpMetrics::new();
+        http_metrics
+            .register(&registry)
+            .context("registering HTTP metrics")?;
+        let hasher = PasswordHasher::new(&config.auth).map_err(anyhow::Error::msg)?;
+        hasher
+            .register_metrics(&registry)
+            .context("registering hasher metrics")?;
+        let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth));
+        let catalog = CatalogService::new(db.clone(), cache.clone());
+        let courses = CourseAdmin::new(db.clone(), cache.clone());
+        Ok(Self(Arc::new(AppContext {
+            config,
+            db,
+            cache,
+            registry,
+            http_metrics,
+            auth,
+            catalog,
+            courses,
+        })))
+    }
+}
+
+/// Every route with its middleware, for in-process use (tests) or serving.
+pub fn router(state: AppState) -> axum::Router {
+    controller::router(state)
+}
+
+/// A built service bound to its port, not yet serving.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Builds the state and binds `http.bind` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let bind = config.http.bind;
+        let state = AppState::build(config)?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
+    /// finish for at most `http.shutdown_grace_ms`.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = self.state.config.http.shutdown_grace();
+        let addr = self.local_addr()?;
+        let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
+        let app = router(self.state);
+        tracing::info!(%addr, "serving");
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+            let _ = signalled_tx.send(());
+        });
+        let deadline = async move {
+            if signalled_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => {
+                result.context("serving HTTP")?;
+                tracing::info!("all requests drained; stopped");
+            }
+            () = deadline => tracing::warn!(?grace, "drain deadline reached; stopping with requests in flight"),
+        }
+        Ok(())
+    }
+}
+
+/// A service running on a background task (tests, embedding).
+#[derive(Debug)]
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApp {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Starts the graceful shutdown and waits for the server to stop.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.context("server task")?
+    }
+}
+
+/// Builds and starts the service on a background task.
+pub async fn spawn(config: Config) -> anyhow::Result<RunningApp> {
+    let app = App::build(config).await?;
+    let addr = app.local_addr()?;
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningApp {
+        addr,
+        state,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,207 @@
+//! Accounts: register, login, and the caller's profile.
+
+use axum::{Json, extract::State, http::StatusCode};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    error::{ApiError, Problem},
+    extract::{self, CurrentUser},
+};
+use crate::{
+    app::AppState,
+    entity::{
+        ValidationErrors,
+        user::{self, Email, Password, User, UserForCreate, UserForUpdate},
+    },
+    usecase::auth::AccessToken,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Not in the future, not before 1900.
+    pub birth_date: NaiveDate,
+    pub phone: Option<String>,
+    /// Absolute http(s) URL.
+    pub photo_url: Option<String>,
+    pub national_id: Option<String>,
+}
+
+impl RegisterRequest {
+    fn parse(self, today: NaiveDate) -> Result<UserForCreate, ValidationErrors> {
+        let mut e = ValidationErrors::default();
+        let email = e.take(Email::parse(&self.email));
+        let password = e.take(Password::parse(&self.password));
+        let first_name = e.take(user::person_name("first_name", &self.first_name));
+        let last_name = e.take(user::person_name("last_name", &self.last_name));
+        let birth_date = e.take(user::birth_date(self.birth_date, today));
+        let phone = e.take_opt(self.phone, |v| user::phone(&v));
+        let photo_url = e.take_opt(self.photo_url, |v| user::photo_url(&v));
+        let national_id = e.take_opt(self.national_id, |v| user::national_id(&v));
+        match (email, password, first_name, last_name, birth_date) {
+            (Some(email), Some(password), Some(first_name), Some(last_name), Some(birth_date))
+                if e.is_empty() =>
+            {
+                Ok(UserForCreate {
+                    email,
+                    password,
+                    first_name,
+                    last_name,
+                    birth_date,
+                    phone,
+                    photo_url,
+                    national_id,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Profile changes; absent (or null) fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub photo_url: Option<String>,
+    pub national_id: Option<String>,
+}
+
+impl UpdateMeRequest {
+    fn parse(self, today: NaiveDate) -> Result<UserForUpdate, ValidationErrors> {
+        let mut e = ValidationErrors::default();
+        let changes = UserForUpdate {
+            first_name: e.take_opt(self.first_name, |v| user::person_name("first_name", &v)),
+            last_name: e.take_opt(self.last_name, |v| user::person_name("last_name", &v)),
+            birth_date: e.take_opt(self.birth_date, |v| user::birth_date(v, today)),
+            phone: e.take_opt(self.phone, |v| user::phone(&v)),
+            photo_url: e.take_opt(self.photo_url, |v| user::photo_url(&v)),
+            national_id: e.take_opt(self.national_id, |v| user::national_id(&v)),
+        };
+        e.finish(|| changes)
+    }
+}
+
+/// An access token and the account it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    pub user: User,
+}
+
+impl TokenResponse {
+    fn new(user: User, token: AccessToken) -> Self {
+        Self {
+            access_token: token.token,
+            token_type: "Bearer".into(),
+            expires_in: token.expires_in.as_secs(),
+            user,
+        }
+    }
+}
+
+/// Create a student account and get an access token.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email or national id already registered (`email_taken`, `national_id_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape (`invalid_body`) or invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    extract::Json(body): extract::Json<RegisterRequest>,
+) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
+    let new = body
+        .parse(Utc::now().date_naive())
+        .map_err(|e| ApiError::Service(e.into()))?;
+    let (user, token) = state.auth.register(new).await?;
+    Ok((StatusCode::CREATED, Json(TokenResponse::new(user, token))))
+}
+
+/// Exchange email and password for an access token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    extract::Json(body): extract::Json<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let (user, token) = state.auth.login(&body.email, &body.password).await?;
+    Ok(Json(TokenResponse::new(user, token)))
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = User),
+        (status = 401, description = "Missing, invalid or expired token (`missing_token`, `invalid_token`, `token_expired`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(state.auth.me(who).await?))
+}
+
+/// Change the caller's profile.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "auth",
+    security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The updated profile", body = User),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "National id already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    extract::Json(body): extract::Json<UpdateMeRequest>,
+) -> Result<Json<User>, ApiError> {
+    let changes = body
+        .parse(Utc::now().date_naive())
+        .map_err(|e| ApiError::Service(e.into()))?;
+    Ok(Json(state.auth.update_me(who, changes).await?))
+}

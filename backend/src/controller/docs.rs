@@ -1,0 +1,160 @@
+//! The OpenAPI document (generated from the handlers' annotations) and the interactive docs
+//! page. Swagger UI's files are vendored in `backend/assets/swagger-ui/` and compiled into the
+//! binary, so nothing is fetched at build or run time.
+
+use axum::{
+    Json,
+    http::{HeaderValue, header},
+    response::{Html, IntoResponse, Response},
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use super::{auth, catalog, ops, staff};
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Lyceum API",
+        description = "Online education: catalog, accounts and staff tools. Errors are RFC 9457 \
+                       problem documents (`application/problem+json`) with a stable `code`. \
+                       Authenticate with `Authorization: Bearer <token>` from register or login."
+    ),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics,
+        auth::register, auth::login, auth::me, auth::update_me,
+        catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
+        catalog::course, catalog::teachers, catalog::teacher,
+        staff::create_course, staff::update_course, staff::delete_course,
+        staff::add_topic, staff::update_topic, staff::delete_topic,
+        staff::add_run, staff::update_run, staff::delete_run,
+        openapi_json,
+    ),
+    modifiers(&BearerAuth, &InternalErrors),
+    tags(
+        (name = "auth", description = "Accounts and access tokens"),
+        (name = "catalog", description = "Public catalog reads (cached)"),
+        (name = "staff", description = "Catalog edits by admins and teachers"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Any operation can fail unexpectedly; that answer is the same everywhere, so it is added to
+/// every operation here rather than repeated on each handler.
+#[derive(Debug)]
+struct InternalErrors;
+
+impl Modify for InternalErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = ResponseBuilder::new()
+            .description("Unexpected failure (`internal`); details only in the server log")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("500".into())
+                    .or_insert_with(|| problem.clone().into());
+            }
+        }
+    }
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+const PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Lyceum API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+"##;
+
+const INIT: &str = r##"window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: "/api/v1/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    persistAuthorization: true
+  });
+};
+"##;
+
+static CSS: &str = include_str!("../../assets/swagger-ui/swagger-ui.css");
+static BUNDLE: &str = include_str!("../../assets/swagger-ui/swagger-ui-bundle.js");
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}
+
+pub async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+pub async fn init_js() -> Response {
+    asset(INIT, "text/javascript; charset=utf-8")
+}
+
+pub async fn css() -> Response {
+    asset(CSS, "text/css; charset=utf-8")
+}
+
+pub async fn bundle_js() -> Response {
+    asset(BUNDLE, "text/javascript; charset=utf-8")
+}

@@ -1,0 +1,103 @@
+//! Extractors that turn every rejection into an [`ApiError`], and the bearer-token callers.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::{app::AppState, entity::user::Principal};
+
+/// `axum::Json` with problem-details rejections (400 malformed, 422 wrong shape, 413, 415).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Query` with a 400 `invalid_query` rejection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Path` with a 400 `invalid_path` rejection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::MissingToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::MissingToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::MissingToken);
+    }
+    Ok(Some(token.trim()))
+}
+
+/// The authenticated caller; 401 without a valid bearer token.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentUser(pub Principal);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?.ok_or(ApiError::MissingToken)?;
+        let principal = state.auth.verify_token(token).map_err(ApiError::BadToken)?;
+        Ok(Self(principal))
+    }
+}
+
+/// The caller if they sent a token. A token that is sent must be valid: a bad one is a 401,
+/// not a silent downgrade to anonymous.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeUser(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match bearer(parts)? {
+            None => Ok(Self(None)),
+            Some(token) => state
+                .auth
+                .verify_token(token)
+                .map(|p| Self(Some(p)))
+                .map_err(ApiError::BadToken),
+        }
+    }
+}

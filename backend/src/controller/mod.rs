@@ -1,0 +1,103 @@
+//! HTTP: routing, extraction, validation at the edge, and the mapping of every failure to a
+//! problem document ([`error`]). Handlers parse requests into entity types, call one use case
+//! and serialize its result; they hold no business rules.
+//!
+//! May depend on every inner layer (`entity`, `usecase`) and on `app::AppState`.
+
+pub mod auth;
+pub mod catalog;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod ops;
+pub mod staff;
+
+use axum::{
+    Router,
+    body::Body,
+    extract::DefaultBodyLimit,
+    http::Request,
+    middleware::from_fn_with_state,
+    routing::{get, patch, post},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use self::error::ApiError;
+use crate::app::AppState;
+
+/// Every route, with the middleware stack (outermost first): request id, trace span,
+/// metrics and request context, panic handler, body limit; per route: the request timeout.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.http.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/docs", get(docs::page))
+        .route("/docs/init.js", get(docs::init_js))
+        .route("/docs/swagger-ui.css", get(docs::css))
+        .route("/docs/swagger-ui-bundle.js", get(docs::bundle_js))
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/me", get(auth::me).patch(auth::update_me))
+        .route("/api/v1/specializations", get(catalog::specializations))
+        .route("/api/v1/difficulty-levels", get(catalog::difficulty_levels))
+        .route(
+            "/api/v1/courses",
+            get(catalog::list_courses).post(staff::create_course),
+        )
+        .route(
+            "/api/v1/courses/{id}",
+            get(catalog::course)
+                .patch(staff::update_course)
+                .delete(staff::delete_course),
+        )
+        .route("/api/v1/courses/{id}/topics", post(staff::add_topic))
+        .route(
+            "/api/v1/courses/{id}/topics/{topic_id}",
+            patch(staff::update_topic).delete(staff::delete_topic),
+        )
+        .route("/api/v1/courses/{id}/runs", post(staff::add_run))
+        .route(
+            "/api/v1/courses/{id}/runs/{run_id}",
+            patch(staff::update_run).delete(staff::delete_run),
+        )
+        .route("/api/v1/teachers", get(catalog::teachers))
+        .route("/api/v1/teachers/{id}", get(catalog::teacher))
+        .route_layer(from_fn_with_state(state.clone(), middleware::per_route))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(from_fn_with_state(state.clone(), middleware::observe))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    let id = req
+                        .headers()
+                        .get(middleware::REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "http",
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID))
+        .layer(SetRequestIdLayer::new(
+            middleware::REQUEST_ID,
+            MakeRequestUuid,
+        ))
+        .with_state(state)
+}

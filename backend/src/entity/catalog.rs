@@ -1,0 +1,569 @@
+//! The catalog: lookups, courses with their syllabus, staff and runs, teacher profiles, and the
+//! rules of list queries (filters, sort orders, page bounds) and of staff edits.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::validation::{FieldError, ValidationErrors, in_range, long_text, text};
+
+/// Largest page any list returns; larger requests are rejected, not silently cut.
+pub const MAX_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Deepest page of a list (offset pagination must not turn into a full scan).
+pub const MAX_PAGE: u32 = 500;
+/// Prices are minor units; one billion keeps sums far from overflow.
+pub const MAX_PRICE: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Specialization {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DifficultyLevel {
+    pub id: i32,
+    /// `beginner`, `intermediate` or `advanced`.
+    pub code: String,
+    pub name: String,
+    /// Order from easiest to hardest.
+    pub sort_order: i16,
+}
+
+/// Both lookup tables; cached together because they change together (rarely).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Lookups {
+    pub specializations: Vec<Specialization>,
+    pub difficulty_levels: Vec<DifficultyLevel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SpecializationRef {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DifficultyRef {
+    pub code: String,
+    pub name: String,
+}
+
+/// A course as it appears in lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CourseSummary {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub specialization: SpecializationRef,
+    pub difficulty: DifficultyRef,
+    pub duration_weeks: i32,
+    /// Minor currency units.
+    pub price: i64,
+    /// Unpublished courses are visible to staff only.
+    pub published: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of a list, plus whether another page follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub page_size: u32,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Topic {
+    pub id: i64,
+    /// 1-based, gap-free order within the course.
+    pub position: i32,
+    pub name: String,
+    pub description: String,
+    pub technologies: Vec<String>,
+    pub effort_hours: i32,
+    pub project_count: i64,
+    pub projects: Vec<Project>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CourseStaffMember {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    /// `teacher`, `mentor` or `reviewer` on this course.
+    pub role: String,
+    pub photo_url: Option<String>,
+    /// From the teacher profile, when there is one.
+    pub workplace: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CourseRun {
+    pub id: i64,
+    pub start_date: NaiveDate,
+    /// Last day the run can be bought (inclusive).
+    pub sales_end_date: NaiveDate,
+    pub seats_total: i32,
+    pub seats_left: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CourseStats {
+    /// Distinct users with a paid purchase of any run.
+    pub buyers: i64,
+    /// Mean review rating (1–5), absent without reviews.
+    pub average_rating: Option<f64>,
+    pub review_count: i64,
+    /// Graduates of this course hired through the career track.
+    pub graduates_employed: i64,
+}
+
+/// Everything the course page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CourseDetail {
+    #[serde(flatten)]
+    pub course: CourseSummary,
+    pub topics: Vec<Topic>,
+    pub staff: Vec<CourseStaffMember>,
+    /// Runs that have not started yet, soonest first.
+    pub upcoming_runs: Vec<CourseRun>,
+    pub stats: CourseStats,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TeacherSummary {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub photo_url: Option<String>,
+    pub workplace: String,
+    pub years_experience: i32,
+    pub years_in_specialization: i32,
+    pub specialization: Option<SpecializationRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TeacherCourse {
+    pub id: i64,
+    pub title: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TeacherProfile {
+    #[serde(flatten)]
+    pub teacher: TeacherSummary,
+    /// Published courses this teacher works on.
+    pub courses: Vec<TeacherCourse>,
+}
+
+/// Sort orders of the course list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CourseSort {
+    /// Newest first (the default without `q`).
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    Title,
+    /// Easiest first.
+    Difficulty,
+    /// Best full-text match first (the default with `q`; requires `q`).
+    Relevance,
+}
+
+impl CourseSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::PriceAsc => "price_asc",
+            Self::PriceDesc => "price_desc",
+            Self::Title => "title",
+            Self::Difficulty => "difficulty",
+            Self::Relevance => "relevance",
+        }
+    }
+}
+
+/// Query string of `GET /courses`, as sent.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CourseListParams {
+    /// Specialization slug.
+    pub specialization: Option<String>,
+    /// Difficulty code: `beginner`, `intermediate`, `advanced`.
+    pub difficulty: Option<String>,
+    /// Lowest price (minor units, inclusive).
+    #[param(minimum = 0)]
+    pub min_price: Option<i64>,
+    /// Highest price (minor units, inclusive).
+    #[param(minimum = 0)]
+    pub max_price: Option<i64>,
+    /// Full-text search over title and description (web search syntax: `rust -async "error handling"`).
+    pub q: Option<String>,
+    /// Sort order; default `relevance` with `q`, else `newest`.
+    pub sort: Option<CourseSort>,
+    /// 1-based page number (at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u32>,
+}
+
+/// A valid course list query. Its [`Self::cache_key`] names its page in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseListQuery {
+    pub specialization: Option<String>,
+    pub difficulty: Option<String>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub q: Option<String>,
+    pub sort: CourseSort,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl CourseListQuery {
+    pub fn parse(p: CourseListParams) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let page = errors.take(in_range("page", p.page.unwrap_or(1), 1, MAX_PAGE));
+        let page_size = errors.take(in_range(
+            "page_size",
+            p.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            1,
+            MAX_PAGE_SIZE,
+        ));
+        let min_price = errors.take_opt(p.min_price, |v| in_range("min_price", v, 0, MAX_PRICE));
+        let max_price = errors.take_opt(p.max_price, |v| in_range("max_price", v, 0, MAX_PRICE));
+        if let (Some(lo), Some(hi)) = (min_price, max_price)
+            && lo > hi
+        {
+            errors.push("max_price", "must not be below min_price");
+        }
+        let q =
+            p.q.map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|q| !q.is_empty());
+        if let Some(q) = &q
+            && q.chars().count() > 200
+        {
+            errors.push("q", "must be at most 200 characters");
+        }
+        let sort = match (p.sort, &q) {
+            (Some(CourseSort::Relevance), None) => {
+                errors.push("sort", "relevance needs a search text in q");
+                CourseSort::Relevance
+            }
+            (Some(sort), _) => sort,
+            (None, Some(_)) => CourseSort::Relevance,
+            (None, None) => CourseSort::Newest,
+        };
+        let slug = |field: &str, v: String| -> Result<String, FieldError> {
+            let v = v.trim().to_lowercase();
+            if v.is_empty()
+                || v.len() > 100
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(FieldError::new(field, "must be a slug like data-science"));
+            }
+            Ok(v)
+        };
+        let specialization = errors.take_opt(p.specialization, |v| slug("specialization", v));
+        let difficulty = errors.take_opt(p.difficulty, |v| slug("difficulty", v));
+        let (page, page_size) = (page.unwrap_or(1), page_size.unwrap_or(DEFAULT_PAGE_SIZE));
+        errors.finish(|| Self {
+            specialization,
+            difficulty,
+            min_price,
+            max_price,
+            q,
+            sort,
+            page,
+            page_size,
+        })
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.page_size)
+    }
+
+    /// A canonical text of the query: equal queries give equal keys.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "s={}|d={}|min={}|max={}|q={}|sort={}|p={}|n={}",
+            self.specialization.as_deref().unwrap_or(""),
+            self.difficulty.as_deref().unwrap_or(""),
+            self.min_price.map(|v| v.to_string()).unwrap_or_default(),
+            self.max_price.map(|v| v.to_string()).unwrap_or_default(),
+            self.q.as_deref().unwrap_or("").to_lowercase(),
+            self.sort.as_str(),
+            self.page,
+            self.page_size,
+        )
+    }
+}
+
+/// Query string of `GET /teachers`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u32>,
+}
+
+/// A valid page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl PageRequest {
+    pub fn parse(p: PageParams) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let page = errors.take(in_range("page", p.page.unwrap_or(1), 1, MAX_PAGE));
+        let page_size = errors.take(in_range(
+            "page_size",
+            p.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            1,
+            MAX_PAGE_SIZE,
+        ));
+        errors.finish(|| Self {
+            page: page.unwrap_or(1),
+            page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+        })
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.page_size)
+    }
+}
+
+/// Builds a page from `page_size + 1` fetched rows.
+pub fn page_of<T>(mut rows: Vec<T>, page: u32, page_size: u32) -> Page<T> {
+    let has_more = rows.len() > page_size as usize;
+    rows.truncate(page_size as usize);
+    Page {
+        items: rows,
+        page,
+        page_size,
+        has_more,
+    }
+}
+
+/// A valid new course. Lookups are named by slug/code, never by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseForCreate {
+    pub title: String,
+    pub description: String,
+    pub specialization: String,
+    pub difficulty: String,
+    pub duration_weeks: i32,
+    pub price: i64,
+    pub published: bool,
+}
+
+/// Course changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CourseForUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub specialization: Option<String>,
+    pub difficulty: Option<String>,
+    pub duration_weeks: Option<i32>,
+    pub price: Option<i64>,
+    pub published: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectForCreate {
+    pub title: String,
+    pub description: String,
+}
+
+/// A valid new topic; without a position it goes last, with one the others make room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicForCreate {
+    pub name: String,
+    pub description: String,
+    pub technologies: Vec<String>,
+    pub effort_hours: i32,
+    pub position: Option<i32>,
+    pub projects: Vec<ProjectForCreate>,
+}
+
+/// Topic changes; `projects`, when given, replaces the topic's projects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicForUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub technologies: Option<Vec<String>>,
+    pub effort_hours: Option<i32>,
+    pub position: Option<i32>,
+    pub projects: Option<Vec<ProjectForCreate>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunForCreate {
+    pub start_date: NaiveDate,
+    pub sales_end_date: NaiveDate,
+    pub seats_total: i32,
+}
+
+/// Run changes. Changing `seats_total` moves `seats_left` by the same amount, so seats already
+/// taken stay taken; a total below the seats taken is refused.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunForUpdate {
+    pub start_date: Option<NaiveDate>,
+    pub sales_end_date: Option<NaiveDate>,
+    pub seats_total: Option<i32>,
+}
+
+pub fn course_title(input: &str) -> Result<String, FieldError> {
+    text("title", input, 200)
+}
+pub fn course_description(input: &str) -> Result<String, FieldError> {
+    long_text("description", input, 20_000)
+}
+pub fn duration_weeks(v: i32) -> Result<i32, FieldError> {
+    in_range("duration_weeks", v, 1, 520)
+}
+pub fn price(v: i64) -> Result<i64, FieldError> {
+    in_range("price", v, 0, MAX_PRICE)
+}
+pub fn lookup_code(field: &str, input: &str) -> Result<String, FieldError> {
+    let v = input.trim();
+    if v.is_empty()
+        || v.len() > 100
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(FieldError::new(field, "must be a lowercase slug or code"));
+    }
+    Ok(v.to_string())
+}
+pub fn topic_name(input: &str) -> Result<String, FieldError> {
+    text("name", input, 200)
+}
+pub fn effort_hours(v: i32) -> Result<i32, FieldError> {
+    in_range("effort_hours", v, 1, 10_000)
+}
+pub fn position(v: i32) -> Result<i32, FieldError> {
+    in_range("position", v, 1, 10_000)
+}
+pub fn technologies(v: Vec<String>) -> Result<Vec<String>, FieldError> {
+    if v.len() > 50 {
+        return Err(FieldError::new("technologies", "at most 50 entries"));
+    }
+    v.iter()
+        .map(|t| text("technologies", t, 50))
+        .collect::<Result<Vec<_>, _>>()
+}
+pub fn seats_total(v: i32) -> Result<i32, FieldError> {
+    in_range("seats_total", v, 1, 100_000)
+}
+/// The last day of sales must not be after the start.
+pub fn run_dates(start: NaiveDate, sales_end: NaiveDate) -> Result<(), FieldError> {
+    if sales_end > start {
+        return Err(FieldError::new(
+            "sales_end_date",
+            "must not be after start_date",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn page_size_has_a_hard_cap() {
+        let err = CourseListQuery::parse(CourseListParams {
+            page_size: Some(101),
+            ..Default::default()
+        })
+        .expect_err("too large");
+        assert_eq!(err.0[0].field, "page_size");
+        let ok = CourseListQuery::parse(CourseListParams {
+            page_size: Some(100),
+            ..Default::default()
+        })
+        .expect("at the cap");
+        assert_eq!(ok.page_size, 100);
+    }
+
+    #[test]
+    fn search_defaults_to_relevance_and_relevance_needs_search() {
+        let q = CourseListQuery::parse(CourseListParams {
+            q: Some("  rust   async ".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(q.sort, CourseSort::Relevance);
+        assert_eq!(q.q.as_deref(), Some("rust async"));
+        assert!(
+            CourseListQuery::parse(CourseListParams {
+                sort: Some(CourseSort::Relevance),
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn price_range_must_be_ordered() {
+        let err = CourseListQuery::parse(CourseListParams {
+            min_price: Some(500),
+            max_price: Some(100),
+            ..Default::default()
+        })
+        .expect_err("inverted");
+        assert_eq!(err.0[0].field, "max_price");
+    }
+
+    #[test]
+    fn equal_queries_share_a_cache_key() {
+        let a = CourseListQuery::parse(CourseListParams {
+            q: Some("Rust  Web".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        let b = CourseListQuery::parse(CourseListParams {
+            q: Some("rust web".into()),
+            page: Some(1),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(a.cache_key(), b.cache_key());
+    }
+
+    #[test]
+    fn a_page_knows_whether_more_follow() {
+        let page = page_of(vec![1, 2, 3], 1, 2);
+        assert_eq!(page.items, vec![1, 2]);
+        assert!(page.has_more);
+        assert!(!page_of(vec![1, 2], 1, 2).has_more);
+    }
+}

@@ -1,0 +1,13 @@
+//! Domain types and rules: plain data, parsing of untrusted input into valid values
+//! ("parse, don't validate"), and the decisions that need no I/O (who may edit the catalog,
+//! how a page is bounded).
+//!
+//! Depends on nothing else in this crate and on no I/O library (no database, HTTP or Redis
+//! types). Types derive `serde` (responses and cache values) and `utoipa::ToSchema` (the
+//! OpenAPI document describes them as they are).
+
+pub mod catalog;
+pub mod user;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};

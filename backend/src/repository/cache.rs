@@ -1,0 +1,560 @@
+//! The Redis cache: typed keys, short timeouts, a circuit breaker, and counters.
+//!
+//! The cache never makes a request fail. Every call is bounded by `redis.op_timeout_ms`; an
+//! error or timeout counts against the breaker, which after `redis.breaker_failures`
+//! consecutive failures skips Redis for `redis.breaker_open_ms` and then lets one trial call
+//! through. While Redis is skipped, reads go to PostgreSQL (`bypass` in the metrics).
+//!
+//! An invalidation that fails is remembered and retried before this process trusts the cache
+//! again: until it succeeds every lookup bypasses Redis, so this process never serves an
+//! entry it knows to be stale.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use redis::{
+    AsyncCommands,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    config::RedisConfig,
+    entity::catalog::{CourseDetail, CourseSummary, Lookups, Page},
+};
+
+/// Where a value lives in Redis, relative to the key prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// A plain string key.
+    Key(String),
+    /// A field of a hash; deleting the hash drops every field at once (used for list pages,
+    /// which are all invalidated together).
+    Field { hash: String, field: String },
+}
+
+/// A typed cache key: it knows the type of its value, its TTL and its metric label.
+pub trait CacheKey {
+    type Value: Serialize + DeserializeOwned;
+    /// The `kind` label in metrics.
+    const KIND: &'static str;
+    fn slot(&self) -> Slot;
+    fn ttl(&self, cfg: &RedisConfig) -> Duration;
+}
+
+/// The public course page of one course; `None` records that there is none (unknown,
+/// unpublished or deleted), so a reader on a lagging replica cannot bring an old page back.
+#[derive(Debug, Clone, Copy)]
+pub struct CourseDetailKey(pub i64);
+
+impl CacheKey for CourseDetailKey {
+    type Value = Option<CourseDetail>;
+    const KIND: &'static str = "course_detail";
+    fn slot(&self) -> Slot {
+        Slot::Key(format!("course:{}", self.0))
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_course_detail_s)
+    }
+}
+
+/// One page of the public course list, named by the canonical query text.
+#[derive(Debug, Clone)]
+pub struct CourseListKey(pub String);
+
+/// The hash that holds every cached list page.
+pub const COURSE_LISTS_HASH: &str = "courses:lists";
+
+impl CacheKey for CourseListKey {
+    type Value = Page<CourseSummary>;
+    const KIND: &'static str = "course_list";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: COURSE_LISTS_HASH.into(),
+            field: self.0.clone(),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_course_list_s)
+    }
+}
+
+/// Present for [`RECENT_WRITE_WINDOW`] after any catalog edit. While it is, readers that miss
+/// the cache read from the primary instead of a replica, so a lagging replica cannot put
+/// pre-edit data back into the cache.
+#[derive(Debug, Clone, Copy)]
+pub struct RecentCatalogWriteKey;
+
+/// Longer than any replica lag HAProxy tolerates (replicas lagging more leave the read port).
+pub const RECENT_WRITE_WINDOW: Duration = Duration::from_secs(10);
+
+impl CacheKey for RecentCatalogWriteKey {
+    type Value = bool;
+    const KIND: &'static str = "recent_write";
+    fn slot(&self) -> Slot {
+        Slot::Key("catalog:recent_write".into())
+    }
+    fn ttl(&self, _: &RedisConfig) -> Duration {
+        RECENT_WRITE_WINDOW
+    }
+}
+
+/// Both lookup tables.
+#[derive(Debug, Clone, Copy)]
+pub struct LookupsKey;
+
+impl CacheKey for LookupsKey {
+    type Value = Lookups;
+    const KIND: &'static str = "lookups";
+    fn slot(&self) -> Slot {
+        Slot::Key("lookups".into())
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_lookups_s)
+    }
+}
+
+/// Counters for every cache decision.
+#[derive(Debug, Clone)]
+pub struct CacheMetrics {
+    /// Lookups by key kind and result: hit, miss, error, bypass.
+    pub lookups: IntCounterVec,
+    /// Stores and invalidations by operation and result: ok, error, bypass.
+    pub writes: IntCounterVec,
+    /// 1 while the breaker skips Redis.
+    pub breaker_open: IntGauge,
+}
+
+impl CacheMetrics {
+    #[allow(clippy::expect_used)] // Constant metric definitions.
+    fn new() -> Self {
+        Self {
+            lookups: IntCounterVec::new(
+                Opts::new(
+                    "lyceum_cache_lookups_total",
+                    "Cache lookups by key kind and result (hit, miss, error, bypass).",
+                ),
+                &["kind", "result"],
+            )
+            .expect("valid counter"),
+            writes: IntCounterVec::new(
+                Opts::new(
+                    "lyceum_cache_writes_total",
+                    "Cache stores and invalidations by operation and result (ok, error, bypass).",
+                ),
+                &["op", "result"],
+            )
+            .expect("valid counter"),
+            breaker_open: IntGauge::new(
+                "lyceum_cache_breaker_open",
+                "1 while the circuit breaker skips Redis.",
+            )
+            .expect("valid gauge"),
+        }
+    }
+
+    pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.lookups.clone()))?;
+        registry.register(Box::new(self.writes.clone()))?;
+        registry.register(Box::new(self.breaker_open.clone()))
+    }
+}
+
+/// Consecutive-failure circuit breaker with a single trial call after the open period.
+#[derive(Debug)]
+struct Breaker {
+    state: Mutex<BreakerState>,
+    threshold: u32,
+    open_for: Duration,
+}
+
+#[derive(Debug, Default)]
+struct BreakerState {
+    failures: u32,
+    open_until: Option<Instant>,
+    trial_in_flight: bool,
+}
+
+impl Breaker {
+    fn new(threshold: u32, open_for: Duration) -> Self {
+        Self {
+            state: Mutex::default(),
+            threshold,
+            open_for,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
+        // A panic while holding this lock leaves plain counters behind; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a call may go to Redis now.
+    fn allow(&self) -> bool {
+        let mut s = self.lock();
+        match s.open_until {
+            None => true,
+            Some(until) if Instant::now() < until => false,
+            Some(_) if s.trial_in_flight => false,
+            Some(_) => {
+                s.trial_in_flight = true;
+                true
+            }
+        }
+    }
+
+    /// Returns true when this success closed an open breaker.
+    fn success(&self) -> bool {
+        let mut s = self.lock();
+        let was_open = s.open_until.is_some();
+        *s = BreakerState::default();
+        was_open
+    }
+
+    /// Returns true when this failure opened the breaker.
+    fn failure(&self) -> bool {
+        let mut s = self.lock();
+        s.failures += 1;
+        let reopen = s.trial_in_flight || s.failures >= self.threshold;
+        if reopen {
+            let newly = s.open_until.is_none();
+            s.open_until = Some(Instant::now() + self.open_for);
+            s.trial_in_flight = false;
+            return newly;
+        }
+        false
+    }
+
+    fn is_open(&self) -> bool {
+        self.lock().open_until.is_some()
+    }
+}
+
+/// Cache-aside storage in Redis. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<CacheInner>,
+}
+
+struct CacheInner {
+    conn: Option<ConnectionManager>,
+    cfg: RedisConfig,
+    op_timeout: Duration,
+    breaker: Breaker,
+    metrics: CacheMetrics,
+    /// Full Redis keys whose deletion failed; see the module documentation.
+    pending: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("config", &self.inner.cfg)
+            .field("breaker_open", &self.inner.breaker.is_open())
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis call timed out")]
+    Timeout,
+    #[error("cached value does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+impl Cache {
+    /// Prepares the client; no connection is opened until the first call, so a missing
+    /// Redis never stops the service from starting.
+    pub fn new(cfg: &RedisConfig) -> Result<Self, String> {
+        let conn = if cfg.enabled {
+            let client = redis::Client::open(cfg.url.as_str())
+                .map_err(|e| format!("redis.url is not a valid Redis URL: {e}"))?;
+            let manager_cfg = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
+                .set_response_timeout(Some(Duration::from_millis(cfg.op_timeout_ms)))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(200));
+            Some(
+                ConnectionManager::new_lazy_with_config(client, manager_cfg)
+                    .map_err(|e| format!("redis client: {e}"))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            inner: Arc::new(CacheInner {
+                conn,
+                op_timeout: Duration::from_millis(cfg.op_timeout_ms),
+                breaker: Breaker::new(
+                    cfg.breaker_failures,
+                    Duration::from_millis(cfg.breaker_open_ms),
+                ),
+                cfg: cfg.clone(),
+                metrics: CacheMetrics::new(),
+                pending: Mutex::default(),
+            }),
+        })
+    }
+
+    pub fn metrics(&self) -> &CacheMetrics {
+        &self.inner.metrics
+    }
+
+    fn full(&self, name: &str) -> String {
+        format!("{}:{name}", self.inner.cfg.key_prefix)
+    }
+
+    /// A connection when Redis may be used now; `None` means bypass.
+    fn usable(&self) -> Option<ConnectionManager> {
+        let conn = self.inner.conn.as_ref()?;
+        self.inner.breaker.allow().then(|| conn.clone())
+    }
+
+    async fn call<T>(
+        &self,
+        fut: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, CallError> {
+        let result = match tokio::time::timeout(self.inner.op_timeout, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(CallError::Redis(e)),
+            Err(_) => Err(CallError::Timeout),
+        };
+        match &result {
+            Ok(_) => {
+                if self.inner.breaker.success() {
+                    tracing::info!("redis answers again; cache breaker closed");
+                    self.inner.metrics.breaker_open.set(0);
+                }
+            }
+            Err(err) => {
+                if self.inner.breaker.failure() {
+                    tracing::warn!(error = %err, "redis failing; cache breaker open, reading from the database");
+                    self.inner.metrics.breaker_open.set(1);
+                }
+            }
+        }
+        result
+    }
+
+    /// Deletes keys whose earlier invalidation failed. `false` while that is still impossible.
+    async fn flush_pending(&self, conn: &mut ConnectionManager) -> bool {
+        let keys: Vec<String> = {
+            let pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.is_empty() {
+                return true;
+            }
+            pending.clone()
+        };
+        match self.call(conn.del::<_, ()>(&keys)).await {
+            Ok(()) => {
+                let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+                pending.retain(|k| !keys.contains(k));
+                tracing::info!(keys = keys.len(), "delayed cache invalidation done");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The cached value, or `None` (miss, error, bypass) after counting which it was.
+    pub async fn get<K: CacheKey>(&self, key: &K) -> Option<K::Value> {
+        let count = |result: &str| {
+            self.inner
+                .metrics
+                .lookups
+                .with_label_values(&[K::KIND, result])
+                .inc();
+        };
+        let Some(mut conn) = self.usable() else {
+            count("bypass");
+            return None;
+        };
+        if !self.flush_pending(&mut conn).await {
+            count("bypass");
+            return None;
+        }
+        let raw: Result<Option<Vec<u8>>, CallError> = match key.slot() {
+            Slot::Key(name) => self.call(conn.get(self.full(&name))).await,
+            Slot::Field { hash, field } => self.call(conn.hget(self.full(&hash), field)).await,
+        };
+        match raw {
+            Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
+                Ok(value) => {
+                    count("hit");
+                    Some(value)
+                }
+                Err(err) => {
+                    // An entry written by an older version: treat as a miss; the next store replaces it.
+                    tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
+                    count("miss");
+                    None
+                }
+            },
+            Ok(None) => {
+                count("miss");
+                None
+            }
+            Err(err) => {
+                tracing::debug!(kind = K::KIND, error = %err, "cache lookup failed");
+                count("error");
+                None
+            }
+        }
+    }
+
+    /// Stores a value read after a miss, unless a value is already there: a fresher value
+    /// stored by a writer must not be replaced by one read from a lagging replica.
+    pub async fn fill<K: CacheKey>(&self, key: &K, value: &K::Value) {
+        self.store(key, value, false).await;
+    }
+
+    /// Stores a value a writer just read from the primary, replacing whatever is cached. If
+    /// that fails the old entry is invalidated (or, failing that too, remembered as stale).
+    pub async fn replace<K: CacheKey>(&self, key: &K, value: &K::Value) {
+        if !self.store(key, value, true).await {
+            self.invalidate(&[key.slot()]).await;
+        }
+    }
+
+    /// Whether the value was stored.
+    async fn store<K: CacheKey>(&self, key: &K, value: &K::Value, overwrite: bool) -> bool {
+        let count = |result: &str| {
+            self.inner
+                .metrics
+                .writes
+                .with_label_values(&["store", result])
+                .inc();
+        };
+        let Some(mut conn) = self.usable() else {
+            count("bypass");
+            return false;
+        };
+        if !self.flush_pending(&mut conn).await {
+            // Storing next to entries known to be stale would only hide them longer.
+            count("bypass");
+            return false;
+        }
+        let bytes = match serde_json::to_vec(value) {
+            Ok(b) => b,
+            Err(err) => {
+                tracing::error!(kind = K::KIND, error = %err, "cache value does not encode");
+                count("error");
+                return false;
+            }
+        };
+        let ttl = key.ttl(&self.inner.cfg).as_secs().max(1);
+        let mut pipe = redis::pipe();
+        match key.slot() {
+            Slot::Key(name) => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(self.full(&name)).arg(bytes).arg("EX").arg(ttl);
+                if !overwrite {
+                    cmd.arg("NX");
+                }
+                pipe.add_command(cmd).ignore();
+            }
+            Slot::Field { hash, field } => {
+                let hash = self.full(&hash);
+                let op = if overwrite { "HSET" } else { "HSETNX" };
+                pipe.cmd(op).arg(&hash).arg(field).arg(bytes).ignore();
+                // The whole hash expires `ttl` after its first field was stored.
+                pipe.cmd("EXPIRE").arg(&hash).arg(ttl).arg("NX").ignore();
+            }
+        }
+        match self.call(pipe.query_async::<()>(&mut conn)).await {
+            Ok(()) => {
+                count("ok");
+                true
+            }
+            Err(err) => {
+                tracing::debug!(kind = K::KIND, error = %err, "cache store failed");
+                count("error");
+                false
+            }
+        }
+    }
+
+    /// Drops the given slots (a hash slot drops the whole hash). A failure is remembered and
+    /// retried before the next lookup.
+    pub async fn invalidate(&self, slots: &[Slot]) {
+        let mut keys: Vec<String> = slots
+            .iter()
+            .map(|s| match s {
+                Slot::Key(name) => self.full(name),
+                Slot::Field { hash, .. } => self.full(hash),
+            })
+            .collect();
+        keys.dedup();
+        let Some(conn) = self.inner.conn.clone() else {
+            return;
+        };
+        let count = |result: &str| {
+            self.inner
+                .metrics
+                .writes
+                .with_label_values(&["invalidate", result])
+                .inc();
+        };
+        let mut conn = conn;
+        // An invalidation is attempted even while the breaker is open: it is cheap to try and
+        // costly to skip.
+        let result = tokio::time::timeout(self.inner.op_timeout, conn.del::<_, ()>(&keys)).await;
+        match result {
+            Ok(Ok(())) => count("ok"),
+            _ => {
+                count("error");
+                tracing::warn!(
+                    keys = ?keys,
+                    "cache invalidation failed; lookups bypass the cache until it succeeds"
+                );
+                let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+                for k in keys {
+                    if !pending.contains(&k) {
+                        pending.push(k);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaker_opens_after_threshold_and_lets_one_trial_through() {
+        let b = Breaker::new(2, Duration::from_millis(30));
+        assert!(b.allow());
+        assert!(!b.failure());
+        assert!(b.failure(), "second consecutive failure opens");
+        assert!(!b.allow(), "open: skip Redis");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow(), "one trial after the open period");
+        assert!(!b.allow(), "only one trial at a time");
+        assert!(
+            !b.failure(),
+            "failed trial keeps it open (not newly opened)"
+        );
+        assert!(!b.allow());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow());
+        assert!(b.success(), "successful trial closes it");
+        assert!(b.allow() && b.allow());
+    }
+
+    #[test]
+    fn keys_know_their_slots() {
+        assert_eq!(CourseDetailKey(7).slot(), Slot::Key("course:7".into()));
+        assert!(matches!(
+            CourseListKey("q".into()).slot(),
+            Slot::Field { hash, .. } if hash == COURSE_LISTS_HASH
+        ));
+    }
+}

@@ -1,0 +1,325 @@
+//! Accounts: registration, login with access tokens, the caller's own profile.
+//!
+//! Password hashing (argon2id) is CPU-heavy, so it runs on the blocking thread pool behind a
+//! semaphore of `auth.hash_concurrency` permits: a burst of logins queues for permits instead
+//! of occupying every runtime worker, and other requests keep being served.
+
+use std::{sync::Arc, time::Duration};
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version,
+    password_hash::{PasswordHasher as _, SaltString},
+};
+use chrono::Utc;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use lyceum_db::Db;
+use prometheus::{IntGauge, Registry};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::{Resource, ServiceError};
+use crate::repository::pg;
+use crate::{
+    config::AuthConfig,
+    entity::user::{Password, Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate},
+    repository::user::UserRepository,
+};
+
+/// argon2id on the blocking pool with bounded concurrency.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    params: Params,
+    /// Callers waiting for a permit.
+    waiting: IntGauge,
+    /// A hash of a random password, verified against when the email is unknown so the answer
+    /// takes as long as for a wrong password.
+    decoy: Arc<OnceCell<String>>,
+}
+
+impl PasswordHasher {
+    #[allow(clippy::expect_used)] // Constant metric definition.
+    pub fn new(cfg: &AuthConfig) -> Result<Self, String> {
+        let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, 1, None)
+            .map_err(|e| format!("argon2 parameters: {e}"))?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(cfg.hash_concurrency)),
+            params,
+            waiting: IntGauge::new(
+                "lyceum_password_hash_waiting",
+                "Requests waiting for a password hashing slot.",
+            )
+            .expect("valid gauge"),
+            decoy: Arc::new(OnceCell::new()),
+        })
+    }
+
+    pub fn register_metrics(&self, registry: &Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.waiting.clone()))
+    }
+
+    fn argon2(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        self.waiting.inc();
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.dec();
+        let permit = permit.map_err(|_| ServiceError::Internal("hasher closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing task: {e}")))
+    }
+
+    /// A PHC string `$argon2id$…`.
+    pub async fn hash(&self, password: &Password) -> Result<String, ServiceError> {
+        let plain = password.expose().to_owned();
+        let params = self.params.clone();
+        self.on_blocking_pool(move || {
+            let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+                .map_err(|e| ServiceError::Internal(format!("argon2 salt: {e}")))?;
+            Self::argon2(params)
+                .hash_password(plain.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| ServiceError::Internal(format!("argon2: {e}")))
+        })
+        .await?
+    }
+
+    /// Whether `plain` matches the stored hash (parameters are read from the hash itself).
+    pub async fn verify(&self, plain: &str, hash: &str) -> Result<bool, ServiceError> {
+        let plain = plain.to_owned();
+        let hash = hash.to_owned();
+        let params = self.params.clone();
+        self.on_blocking_pool(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    Self::argon2(params)
+                        .verify_password(plain.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+    }
+
+    async fn decoy_hash(&self) -> Result<String, ServiceError> {
+        self.decoy
+            .get_or_try_init(|| async {
+                let random = format!("decoy-{:032x}", rand::random::<u128>());
+                let password =
+                    Password::parse(&random).map_err(|e| ServiceError::Internal(e.message))?;
+                self.hash(&password).await
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The claims inside an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Claims {
+    /// User id.
+    sub: String,
+    role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pos: Option<StaffPosition>,
+    iat: i64,
+    exp: i64,
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token is not valid")]
+    Invalid,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: Duration,
+}
+
+/// Signs and checks HS256 access tokens.
+#[derive(Clone)]
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenService {
+    pub fn new(cfg: &AuthConfig) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(cfg.jwt_secret.as_bytes()),
+            decoding: DecodingKey::from_secret(cfg.jwt_secret.as_bytes()),
+            ttl: Duration::from_secs(cfg.token_ttl_s),
+        }
+    }
+
+    pub fn issue(&self, user: &User) -> Result<AccessToken, ServiceError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            role: user.role,
+            pos: user.staff_position,
+            iat: now,
+            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+        };
+        let token = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
+            .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
+        Ok(AccessToken {
+            token,
+            expires_in: self.ttl,
+        })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            },
+        )?;
+        let user_id = data.claims.sub.parse().map_err(|_| TokenError::Invalid)?;
+        Ok(Principal {
+            user_id,
+            role: data.claims.role,
+            position: data.claims.pos,
+        })
+    }
+}
+
+/// Registration, login and the caller's profile.
+#[derive(Debug, Clone)]
+pub struct AuthService {
+    db: Db,
+    users: UserRepository,
+    hasher: PasswordHasher,
+    tokens: TokenService,
+}
+
+impl AuthService {
+    pub fn new(db: Db, hasher: PasswordHasher, tokens: TokenService) -> Self {
+        Self {
+            db,
+            users: UserRepository,
+            hasher,
+            tokens,
+        }
+    }
+
+    pub fn verify_token(&self, token: &str) -> Result<Principal, TokenError> {
+        self.tokens.verify(token)
+    }
+
+    /// Creates a student account. Not retried: a lost commit could otherwise register twice
+    /// and answer "email taken" to the person who just succeeded.
+    #[tracing::instrument(skip_all)]
+    pub async fn register(&self, new: UserForCreate) -> Result<(User, AccessToken), ServiceError> {
+        let hash = self.hasher.hash(&new.password).await?;
+        let users = self.users;
+        let user = self
+            .db
+            .write_once(|c| {
+                let (new, hash) = (new.clone(), hash.clone());
+                Box::pin(
+                    async move { Ok::<_, ServiceError>(users.insert(pg(c), &new, &hash).await?) },
+                )
+            })
+            .await?;
+        tracing::info!(user_id = user.id, "account registered");
+        let token = self.tokens.issue(&user)?;
+        Ok((user, token))
+    }
+
+    /// Checks the password on the primary (a just-registered account is there even when the
+    /// replicas lag) and issues a token.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(User, AccessToken), ServiceError> {
+        let users = self.users;
+        let email = email.trim().to_owned();
+        let found = self
+            .db
+            .write(|c| {
+                let email = email.clone();
+                Box::pin(
+                    async move { Ok::<_, ServiceError>(users.find_by_email(pg(c), &email).await?) },
+                )
+            })
+            .await?;
+        let Some(found) = found else {
+            // Same work as a wrong password, so response time does not reveal who has an account.
+            let decoy = self.hasher.decoy_hash().await?;
+            self.hasher.verify(password, &decoy).await?;
+            return Err(ServiceError::InvalidCredentials);
+        };
+        if !self.hasher.verify(password, &found.password_hash).await? {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let token = self.tokens.issue(&found.user)?;
+        Ok((found.user, token))
+    }
+
+    /// The caller's own profile, from the primary so their latest edit is always shown.
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id))]
+    pub async fn me(&self, who: Principal) -> Result<User, ServiceError> {
+        let users = self.users;
+        self.db
+            .write(|c| {
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(users.find_by_id(pg(c), who.user_id).await?)
+                })
+            })
+            .await?
+            .ok_or(ServiceError::AccountGone)
+    }
+
+    /// Applies profile changes. Setting fields to given values is idempotent, so it is retried.
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id))]
+    pub async fn update_me(
+        &self,
+        who: Principal,
+        changes: UserForUpdate,
+    ) -> Result<User, ServiceError> {
+        if changes.is_empty() {
+            return self.me(who).await;
+        }
+        let users = self.users;
+        self.db
+            .write(|c| {
+                let changes = changes.clone();
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(users.update(pg(c), who.user_id, &changes).await?)
+                })
+            })
+            .await?
+            .ok_or(ServiceError::NotFound(Resource::User, who.user_id))
+    }
+}

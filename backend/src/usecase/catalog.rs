@@ -1,0 +1,147 @@
+//! Catalog reads with cache-aside: lookups, course list pages and course pages come from
+//! Redis when present, else from the read pool, and are then stored for the next reader.
+//!
+//! Staff see unpublished courses; their course pages are read from the primary and never
+//! cached, so an editor always sees their own latest edit. For a few seconds after any
+//! catalog edit, cache misses are filled from the primary rather than a replica (see
+//! `RecentCatalogWriteKey`), so a lagging replica cannot put pre-edit data into the cache.
+
+use lyceum_db::{Db, PoolKind};
+
+use super::{Resource, ServiceError};
+use crate::{
+    entity::{
+        catalog::{
+            CourseDetail, CourseListQuery, CourseSummary, Lookups, Page, PageRequest,
+            TeacherProfile, TeacherSummary,
+        },
+        user::Principal,
+    },
+    repository::{
+        cache::{Cache, CourseDetailKey, CourseListKey, LookupsKey, RecentCatalogWriteKey},
+        catalog::{CourseRepository, LookupRepository, TeacherRepository},
+        pg,
+    },
+};
+
+/// Read-side catalog operations.
+#[derive(Debug, Clone)]
+pub struct CatalogService {
+    db: Db,
+    cache: Cache,
+    lookups: LookupRepository,
+    courses: CourseRepository,
+    teachers: TeacherRepository,
+}
+
+impl CatalogService {
+    pub fn new(db: Db, cache: Cache) -> Self {
+        Self {
+            db,
+            cache,
+            lookups: LookupRepository,
+            courses: CourseRepository,
+            teachers: TeacherRepository,
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn lookups(&self) -> Result<Lookups, ServiceError> {
+        if let Some(hit) = self.cache.get(&LookupsKey).await {
+            return Ok(hit);
+        }
+        let repo = self.lookups;
+        let fresh = self
+            .db
+            .read(|c| Box::pin(async move { Ok::<_, ServiceError>(repo.all(pg(c)).await?) }))
+            .await?;
+        self.cache.fill(&LookupsKey, &fresh).await;
+        Ok(fresh)
+    }
+
+    #[tracing::instrument(skip_all, fields(query = %query.cache_key()))]
+    pub async fn list_courses(
+        &self,
+        query: &CourseListQuery,
+    ) -> Result<Page<CourseSummary>, ServiceError> {
+        let key = CourseListKey(query.cache_key());
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let repo = self.courses;
+        let pool = self.pool_for_misses().await;
+        let fresh = self
+            .db
+            .run(pool, self.db.retry_policy(), |c| {
+                let query = query.clone();
+                Box::pin(async move { Ok::<_, ServiceError>(repo.list(pg(c), &query).await?) })
+            })
+            .await?;
+        self.cache.fill(&key, &fresh).await;
+        Ok(fresh)
+    }
+
+    /// A course page. Anonymous and student callers get published courses through the cache;
+    /// staff get any course straight from the primary.
+    #[tracing::instrument(skip_all, fields(course_id = id))]
+    pub async fn course(
+        &self,
+        id: i64,
+        viewer: Option<Principal>,
+    ) -> Result<CourseDetail, ServiceError> {
+        let repo = self.courses;
+        if viewer.is_some_and(|p| p.is_staff()) {
+            return self
+                .db
+                .write(|c| {
+                    Box::pin(
+                        async move { Ok::<_, ServiceError>(repo.detail(pg(c), id, true).await?) },
+                    )
+                })
+                .await?
+                .ok_or(ServiceError::NotFound(Resource::Course, id));
+        }
+        let key = CourseDetailKey(id);
+        if let Some(hit) = self.cache.get(&key).await {
+            return hit.ok_or(ServiceError::NotFound(Resource::Course, id));
+        }
+        let pool = self.pool_for_misses().await;
+        let fresh = self
+            .db
+            .run(pool, self.db.retry_policy(), |c| {
+                Box::pin(async move { Ok::<_, ServiceError>(repo.detail(pg(c), id, false).await?) })
+            })
+            .await?;
+        self.cache.fill(&key, &fresh).await;
+        fresh.ok_or(ServiceError::NotFound(Resource::Course, id))
+    }
+
+    /// The read pool, except within a few seconds of a catalog edit (see
+    /// [`RecentCatalogWriteKey`]): then a cache miss is filled from the primary.
+    async fn pool_for_misses(&self) -> PoolKind {
+        if self.cache.get(&RecentCatalogWriteKey).await.is_some() {
+            PoolKind::Write
+        } else {
+            PoolKind::Read
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn teachers(&self, page: PageRequest) -> Result<Page<TeacherSummary>, ServiceError> {
+        let repo = self.teachers;
+        self.db
+            .read(|c| Box::pin(async move { Ok::<_, ServiceError>(repo.list(pg(c), page).await?) }))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn teacher(&self, id: i64) -> Result<TeacherProfile, ServiceError> {
+        let repo = self.teachers;
+        self.db
+            .read(|c| {
+                Box::pin(async move { Ok::<_, ServiceError>(repo.profile(pg(c), id).await?) })
+            })
+            .await?
+            .ok_or(ServiceError::NotFound(Resource::Teacher, id))
+    }
+}

@@ -1,0 +1,371 @@
+//! Staff edits of the catalog: courses, their topics and their runs.
+//!
+//! Each edit runs in one transaction on the primary that first re-reads the caller's role
+//! (a token may outlive a demotion) and locks the course row, so syllabus edits of one course
+//! take turns. After the commit the course page is read back from the primary, and the cache
+//! is brought up to date before the answer is sent:
+//! - a "recent write" marker is set for a few seconds, during which cache misses are filled
+//!   from the primary instead of a replica;
+//! - the list pages are dropped (any edit may change any page);
+//! - the course's page is replaced: with the fresh copy when published, with a "no such
+//!   public course" entry when unpublished or deleted.
+//!
+//! So the next read, by anyone, sees the edit even while replicas lag: the page comes from
+//! the fresh cached copy (readers only ever fill an empty slot, `SET NX`, never overwrite),
+//! and a list page is refilled from the primary.
+
+use std::sync::Arc;
+
+use lyceum_db::{Client, Db, DbError, DbFuture};
+
+use super::{Resource, ServiceError};
+use crate::{
+    entity::{
+        ValidationErrors,
+        catalog::{
+            CourseDetail, CourseForCreate, CourseForUpdate, RunForCreate, RunForUpdate,
+            TopicForCreate, TopicForUpdate,
+        },
+        user::Principal,
+    },
+    repository::{
+        cache::{COURSE_LISTS_HASH, Cache, CourseDetailKey, RecentCatalogWriteKey, Slot},
+        catalog::{CourseRepository, LookupRepository, RowOutcome},
+        pg,
+        user::UserRepository,
+    },
+};
+
+/// Whether an edit may be retried after a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Sets values; running it twice has the same effect as once.
+    Idempotent,
+    /// Inserts or deletes; attempted once.
+    Once,
+}
+
+/// Staff-only catalog writes.
+#[derive(Debug, Clone)]
+pub struct CourseAdmin {
+    db: Db,
+    cache: Cache,
+    courses: CourseRepository,
+    lookups: LookupRepository,
+    users: UserRepository,
+}
+
+impl CourseAdmin {
+    pub fn new(db: Db, cache: Cache) -> Self {
+        Self {
+            db,
+            cache,
+            courses: CourseRepository,
+            lookups: LookupRepository,
+            users: UserRepository,
+        }
+    }
+
+    async fn run<T>(
+        &self,
+        replay: Replay,
+        op: impl FnMut(&mut Client) -> DbFuture<'_, T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        match replay {
+            Replay::Idempotent => self.db.write(op).await,
+            Replay::Once => self.db.write_once(op).await,
+        }
+    }
+
+    /// The token says staff; the database must agree (positions change, tokens live on).
+    async fn authorize(
+        users: UserRepository,
+        c: &(impl tokio_postgres::GenericClient + Sync),
+        who: Principal,
+    ) -> Result<(), ServiceError> {
+        match users.find_by_id(c, who.user_id).await? {
+            Some(user) if user.principal().can_edit_catalog() => Ok(()),
+            Some(_) => Err(ServiceError::Forbidden),
+            None => Err(ServiceError::AccountGone),
+        }
+    }
+
+    async fn resolve_lookups(
+        lookups: LookupRepository,
+        c: &(impl tokio_postgres::GenericClient + Sync),
+        specialization: Option<&str>,
+        difficulty: Option<&str>,
+    ) -> Result<(Option<i32>, Option<i32>), ServiceError> {
+        let mut errors = ValidationErrors::default();
+        let mut spec_id = None;
+        let mut diff_id = None;
+        if let Some(slug) = specialization {
+            spec_id = lookups.specialization_id(c, slug).await?;
+            if spec_id.is_none() {
+                errors.push("specialization", format!("no specialization {slug:?}"));
+            }
+        }
+        if let Some(code) = difficulty {
+            diff_id = lookups.difficulty_id(c, code).await?;
+            if diff_id.is_none() {
+                errors.push("difficulty", format!("no difficulty level {code:?}"));
+            }
+        }
+        errors.finish(|| (spec_id, diff_id)).map_err(Into::into)
+    }
+
+    /// Brings the cache in line with a committed edit; see the module documentation.
+    async fn refresh_cache(&self, id: i64, detail: Option<&CourseDetail>) {
+        let lists = Slot::Field {
+            hash: COURSE_LISTS_HASH.into(),
+            field: String::new(),
+        };
+        let public = detail.filter(|d| d.course.published).cloned();
+        // The fence first: from now on misses are filled from the primary.
+        self.cache.replace(&RecentCatalogWriteKey, &true).await;
+        self.cache.invalidate(&[lists]).await;
+        self.cache.replace(&CourseDetailKey(id), &public).await;
+    }
+
+    /// Runs `edit` in a transaction after the role check and, for an existing course, the
+    /// course lock; then reads the course page back on the same primary connection.
+    async fn edit<E>(
+        &self,
+        who: Principal,
+        course_id: Option<i64>,
+        replay: Replay,
+        edit: E,
+    ) -> Result<CourseDetail, ServiceError>
+    where
+        E: for<'t> Fn(&'t tokio_postgres::Transaction<'t>) -> DbFuture<'t, i64, ServiceError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        if !who.can_edit_catalog() {
+            return Err(ServiceError::Forbidden);
+        }
+        let (courses, users) = (self.courses, self.users);
+        let edit = Arc::new(edit);
+        let detail = self
+            .run(replay, |c| {
+                let edit = Arc::clone(&edit);
+                Box::pin(async move {
+                    let tx = c.transaction().await.map_err(DbError::from)?;
+                    Self::authorize(users, &*tx, who).await?;
+                    if let Some(id) = course_id
+                        && !courses.lock(&*tx, id).await?
+                    {
+                        return Err(ServiceError::NotFound(Resource::Course, id));
+                    }
+                    let id = edit(&tx).await?;
+                    tx.commit().await.map_err(DbError::from)?;
+                    courses
+                        .detail(pg(c), id, true)
+                        .await?
+                        .ok_or(ServiceError::NotFound(Resource::Course, id))
+                })
+            })
+            .await?;
+        self.refresh_cache(detail.course.id, Some(&detail)).await;
+        Ok(detail)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id))]
+    pub async fn create_course(
+        &self,
+        who: Principal,
+        new: CourseForCreate,
+    ) -> Result<CourseDetail, ServiceError> {
+        let (courses, lookups) = (self.courses, self.lookups);
+        let detail = self
+            .edit(who, None, Replay::Once, move |tx| {
+                let new = new.clone();
+                Box::pin(async move {
+                    let (spec, diff) = Self::resolve_lookups(
+                        lookups,
+                        tx,
+                        Some(&new.specialization),
+                        Some(&new.difficulty),
+                    )
+                    .await?;
+                    let (Some(spec), Some(diff)) = (spec, diff) else {
+                        return Err(ServiceError::Internal("lookups resolved to nothing".into()));
+                    };
+                    Ok(courses.insert(tx, &new, spec, diff).await?)
+                })
+            })
+            .await?;
+        tracing::info!(course_id = detail.course.id, "course created");
+        Ok(detail)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id = id))]
+    pub async fn update_course(
+        &self,
+        who: Principal,
+        id: i64,
+        changes: CourseForUpdate,
+    ) -> Result<CourseDetail, ServiceError> {
+        let (courses, lookups) = (self.courses, self.lookups);
+        self.edit(who, Some(id), Replay::Idempotent, move |tx| {
+            let changes = changes.clone();
+            Box::pin(async move {
+                let (spec, diff) = Self::resolve_lookups(
+                    lookups,
+                    tx,
+                    changes.specialization.as_deref(),
+                    changes.difficulty.as_deref(),
+                )
+                .await?;
+                courses.update(tx, id, &changes, spec, diff).await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    /// Deletes a course with its syllabus and runs; refused once any run was sold.
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id = id))]
+    pub async fn delete_course(&self, who: Principal, id: i64) -> Result<(), ServiceError> {
+        if !who.can_edit_catalog() {
+            return Err(ServiceError::Forbidden);
+        }
+        let (courses, users) = (self.courses, self.users);
+        self.run(Replay::Once, |c| {
+            Box::pin(async move {
+                let tx = c.transaction().await.map_err(DbError::from)?;
+                Self::authorize(users, &*tx, who).await?;
+                if !courses.delete(&*tx, id).await? {
+                    return Err(ServiceError::NotFound(Resource::Course, id));
+                }
+                tx.commit().await.map_err(DbError::from)?;
+                Ok(())
+            })
+        })
+        .await?;
+        self.refresh_cache(id, None).await;
+        tracing::info!("course deleted");
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id))]
+    pub async fn add_topic(
+        &self,
+        who: Principal,
+        course_id: i64,
+        new: TopicForCreate,
+    ) -> Result<CourseDetail, ServiceError> {
+        let courses = self.courses;
+        self.edit(who, Some(course_id), Replay::Once, move |tx| {
+            let new = new.clone();
+            Box::pin(async move {
+                courses.insert_topic(tx, course_id, &new).await?;
+                Ok(course_id)
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id, topic_id))]
+    pub async fn update_topic(
+        &self,
+        who: Principal,
+        course_id: i64,
+        topic_id: i64,
+        changes: TopicForUpdate,
+    ) -> Result<CourseDetail, ServiceError> {
+        let courses = self.courses;
+        self.edit(who, Some(course_id), Replay::Idempotent, move |tx| {
+            let changes = changes.clone();
+            Box::pin(async move {
+                match courses
+                    .update_topic(tx, course_id, topic_id, &changes)
+                    .await?
+                {
+                    RowOutcome::Done(()) => Ok(course_id),
+                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Topic, topic_id)),
+                }
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id, topic_id))]
+    pub async fn delete_topic(
+        &self,
+        who: Principal,
+        course_id: i64,
+        topic_id: i64,
+    ) -> Result<CourseDetail, ServiceError> {
+        let courses = self.courses;
+        self.edit(who, Some(course_id), Replay::Once, move |tx| {
+            Box::pin(async move {
+                match courses.delete_topic(tx, course_id, topic_id).await? {
+                    RowOutcome::Done(()) => Ok(course_id),
+                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Topic, topic_id)),
+                }
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id))]
+    pub async fn add_run(
+        &self,
+        who: Principal,
+        course_id: i64,
+        new: RunForCreate,
+    ) -> Result<CourseDetail, ServiceError> {
+        let courses = self.courses;
+        self.edit(who, Some(course_id), Replay::Once, move |tx| {
+            let new = new.clone();
+            Box::pin(async move {
+                courses.insert_run(tx, course_id, &new).await?;
+                Ok(course_id)
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id, run_id))]
+    pub async fn update_run(
+        &self,
+        who: Principal,
+        course_id: i64,
+        run_id: i64,
+        changes: RunForUpdate,
+    ) -> Result<CourseDetail, ServiceError> {
+        let courses = self.courses;
+        // Idempotent: seats_left moves by (new total - current total), which is zero the second time.
+        self.edit(who, Some(course_id), Replay::Idempotent, move |tx| {
+            let changes = changes.clone();
+            Box::pin(async move {
+                match courses.update_run(tx, course_id, run_id, &changes).await? {
+                    RowOutcome::Done(_) => Ok(course_id),
+                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Run, run_id)),
+                }
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id, run_id))]
+    pub async fn delete_run(
+        &self,
+        who: Principal,
+        course_id: i64,
+        run_id: i64,
+    ) -> Result<CourseDetail, ServiceError> {
+        let courses = self.courses;
+        self.edit(who, Some(course_id), Replay::Once, move |tx| {
+            Box::pin(async move {
+                match courses.delete_run(tx, course_id, run_id).await? {
+                    RowOutcome::Done(()) => Ok(course_id),
+                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Run, run_id)),
+                }
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,115 @@
+//! Business operations: which pool and transaction each one uses, whether it may be retried,
+//! the cache policy around it, and the domain errors it can end in.
+//!
+//! - Plain reads go through `Db::read` (read pool, retried within the budget).
+//! - Reads that must see the caller's own writes (login, the profile, staff views) go through
+//!   `Db::write` on the primary: a select is idempotent, so it is retried too.
+//! - Writes that are idempotent by construction (set fields to given values, move a topic to
+//!   a position) use `Db::write`; inserts and deletes use `Db::write_once` and a transient
+//!   failure reaches the client as 503.
+//!
+//! May depend on `entity` and `repository`; never on `controller`.
+
+pub mod auth;
+pub mod catalog;
+pub mod course_admin;
+
+use lyceum_db::{DbError, Retryable, Transient};
+
+use crate::{
+    entity::ValidationErrors,
+    repository::{Violation, ViolationExt},
+};
+
+/// What a lookup did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    User,
+    Course,
+    Topic,
+    Run,
+    Teacher,
+}
+
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Course => "course",
+            Self::Topic => "topic",
+            Self::Run => "course run",
+            Self::Teacher => "teacher",
+        }
+    }
+}
+
+/// Every way a use case can fail. The controller maps each to one HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{resource} {1} not found", resource = .0.as_str())]
+    NotFound(Resource, i64),
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("this email is already registered")]
+    EmailTaken,
+    #[error("this national id is already registered")]
+    NationalIdTaken,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("the account behind this token no longer exists")]
+    AccountGone,
+    #[error("only staff who edit the catalog (admin, teacher) may do this")]
+    Forbidden,
+    #[error("it has sales, certificates or career tracks and cannot be deleted")]
+    InUse,
+    #[error("more seats are already sold than the new total allows")]
+    SeatsTaken,
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Db(DbError),
+}
+
+impl Retryable for ServiceError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            Self::Db(e) => e.transient(),
+            _ => None,
+        }
+    }
+}
+
+/// Integrity violations become domain errors here, by constraint name; everything else
+/// stays a database error (transient → 503, permanent → 500).
+impl From<DbError> for ServiceError {
+    fn from(err: DbError) -> Self {
+        let mapped = match err.violation() {
+            Some(Violation::Unique("users_email_lower_key")) => Some(Self::EmailTaken),
+            Some(Violation::Unique("users_national_id_key")) => Some(Self::NationalIdTaken),
+            Some(Violation::ForeignKey(
+                "purchases_course_run_id_fkey"
+                | "certificates_course_id_fkey"
+                | "career_tracks_course_id_fkey",
+            )) => Some(Self::InUse),
+            Some(Violation::Check(
+                "course_runs_seats_left_nonnegative" | "course_runs_seats_left_within_total",
+            )) => Some(Self::SeatsTaken),
+            Some(Violation::Check("course_runs_sales_end_before_start")) => Some(Self::Invalid(
+                ValidationErrors::single("sales_end_date", "must not be after start_date"),
+            )),
+            // Input is validated before the query; a check that still fires names its rule.
+            Some(Violation::Check(name)) => Some(Self::Invalid(ValidationErrors::single(
+                "body",
+                format!("violates the rule {name}"),
+            ))),
+            _ => None,
+        };
+        mapped.unwrap_or(Self::Db(err))
+    }
+}
+
+impl From<tokio_postgres::Error> for ServiceError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::from(DbError::from(err))
+    }
+}
