@@ -240,13 +240,8 @@ pub struct CourseListQuery {
 impl CourseListQuery {
     pub fn parse(p: CourseListParams) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let page = errors.take(in_range("page", p.page.unwrap_or(1), 1, MAX_PAGE));
-        let page_size = errors.take(in_range(
-            "page_size",
-            p.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
-            1,
-            MAX_PAGE_SIZE,
-        ));
+        let PageRequest { page, page_size } =
+            PageRequest::take_from(&mut errors, p.page, p.page_size);
         let min_price = errors.take_opt(p.min_price, |v| in_range("min_price", v, 0, MAX_PRICE));
         let max_price = errors.take_opt(p.max_price, |v| in_range("max_price", v, 0, MAX_PRICE));
         if let (Some(lo), Some(hi)) = (min_price, max_price)
@@ -285,7 +280,6 @@ impl CourseListQuery {
         };
         let specialization = errors.take_opt(p.specialization, |v| slug("specialization", v));
         let difficulty = errors.take_opt(p.difficulty, |v| slug("difficulty", v));
-        let (page, page_size) = (page.unwrap_or(1), page_size.unwrap_or(DEFAULT_PAGE_SIZE));
         errors.finish(|| Self {
             specialization,
             difficulty,
@@ -299,7 +293,11 @@ impl CourseListQuery {
     }
 
     pub fn offset(&self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.page_size)
+        PageRequest {
+            page: self.page,
+            page_size: self.page_size,
+        }
+        .offset()
     }
 
     /// A canonical text of the query: equal queries give equal keys.
@@ -340,17 +338,28 @@ pub struct PageRequest {
 impl PageRequest {
     pub fn parse(p: PageParams) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let page = errors.take(in_range("page", p.page.unwrap_or(1), 1, MAX_PAGE));
+        let page = Self::take_from(&mut errors, p.page, p.page_size);
+        errors.finish(|| page)
+    }
+
+    /// Applies the defaults and the hard caps to optional page parameters, recording any
+    /// violation in `errors`; the returned value is only meaningful if `errors` stays empty.
+    pub fn take_from(
+        errors: &mut ValidationErrors,
+        page: Option<u32>,
+        page_size: Option<u32>,
+    ) -> Self {
+        let page = errors.take(in_range("page", page.unwrap_or(1), 1, MAX_PAGE));
         let page_size = errors.take(in_range(
             "page_size",
-            p.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            page_size.unwrap_or(DEFAULT_PAGE_SIZE),
             1,
             MAX_PAGE_SIZE,
         ));
-        errors.finish(|| Self {
+        Self {
             page: page.unwrap_or(1),
             page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE),
-        })
+        }
     }
 
     pub fn offset(&self) -> i64 {
