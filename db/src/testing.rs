@@ -108,10 +108,7 @@ impl TestDatabase {
             .get()
             .await
             .expect("write connection");
-        client
-            .simple_query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .expect("drop old");
+        drop_database(&client, &name).await;
         client
             .simple_query(&format!("CREATE DATABASE {name}"))
             .await
@@ -133,13 +130,29 @@ impl TestDatabase {
             .get()
             .await
             .expect("write connection");
-        client
-            .simple_query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.config.dbname
-            ))
-            .await
-            .expect("drop database");
+        drop_database(&client, &self.config.dbname).await;
+    }
+}
+
+/// Drops `name` and every session on it. `WITH (FORCE)` must terminate each backend, and the
+/// non-superuser test role may not terminate an autovacuum worker (42501), which a freshly
+/// seeded database often has for a moment; so that case is retried, within 30 s.
+async fn drop_database(client: &tokio_postgres::Client, name: &str) {
+    let started = Instant::now();
+    loop {
+        let result = client
+            .simple_query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        match result {
+            Ok(_) => return,
+            Err(err)
+                if err.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+                    && started.elapsed() < Duration::from_secs(30) =>
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(err) => panic!("drop database {name}: {err}"),
+        }
     }
 }
 
