@@ -1,10 +1,5 @@
-//! lyceum-loadtest: the goose load generator and failover drill.
-//!
-//! Not built yet: this crate holds its place in the workspace until its issue is done.
+//! lyceum-loadtest: the goose load generator and failover drill (`--help`, docs/LOADTEST.md).
 
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    eprintln!("lyceum-loadtest is not implemented yet");
-    ExitCode::FAILURE
+fn main() -> std::process::ExitCode {
+    lyceum_loadtest::cli::main()
 }

@@ -1,0 +1,368 @@
+//! The simulated users: one goose scenario per kind of visitor, weighted, with think times.
+//!
+//! | scenario | who | what they do |
+//! | --- | --- | --- |
+//! | `browse` | anonymous visitor | catalog search (filters, full-text, sorts, pages), course pages, teachers |
+//! | `student` | a seeded student, logged in once | browses, buys a run (Idempotency-Key, retried on 503), pays or cancels, reviews |
+//! | `blog` | anonymous reader | post lists by tag, posts, tags |
+//! | `staff` | `teacher1` / `admin1` | changes a course's price, schedules a run and deletes it again |
+//! | `analyst` | `admin1` | the three reports |
+//! | `healthz` | (raw mode, alone) | `GET /healthz` with no think time, to measure the generator itself |
+//!
+//! Transactions receive the shared [`Context`] through the closure goose calls, not through
+//! globals.
+
+pub mod analyst;
+pub mod blog;
+pub mod browse;
+pub mod healthz;
+pub mod staff;
+pub mod student;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use goose::prelude::*;
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::{
+    api::{self, Call},
+    drill::RequestClass,
+    ledger::Ledger,
+    recorder::Recorder,
+};
+
+/// A login the load may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+}
+
+impl Account {
+    pub fn new(email: &str, password: &str) -> Self {
+        Self {
+            email: email.into(),
+            password: password.into(),
+        }
+    }
+}
+
+/// The seeded staff the editor and analyst journeys log in as (docs/SEEDER.md).
+pub fn staff_editors() -> Vec<Account> {
+    vec![
+        Account::new("teacher1@lyceum.test", "teacher-password"),
+        Account::new("admin1@lyceum.test", "admin-password"),
+    ]
+}
+
+pub fn analyst() -> Account {
+    Account::new("admin1@lyceum.test", "admin-password")
+}
+
+/// How purchases are retried when the service is unavailable.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryBudget {
+    pub attempts: u32,
+    pub within: Duration,
+}
+
+/// Everything the journeys share.
+#[derive(Debug)]
+pub struct Context {
+    pub recorder: Recorder,
+    pub ledger: Ledger,
+    /// Students to log in as; each new student user takes the next one.
+    pub students: Vec<Account>,
+    next_student: AtomicUsize,
+    next_staff: AtomicUsize,
+    pub purchase_retry: RetryBudget,
+}
+
+impl Context {
+    pub fn new(recorder: Recorder, students: Vec<Account>, purchase_retry: RetryBudget) -> Self {
+        Self {
+            recorder,
+            ledger: Ledger::default(),
+            students,
+            next_student: AtomicUsize::new(0),
+            next_staff: AtomicUsize::new(0),
+            purchase_retry,
+        }
+    }
+
+    /// The next student account, round robin, so concurrent users rarely share one.
+    pub fn next_student(&self) -> Option<Account> {
+        if self.students.is_empty() {
+            return None;
+        }
+        let i = self.next_student.fetch_add(1, Ordering::Relaxed) % self.students.len();
+        Some(self.students[i].clone())
+    }
+
+    pub fn next_staff_editor(&self) -> Account {
+        let editors = staff_editors();
+        editors[self.next_staff.fetch_add(1, Ordering::Relaxed) % editors.len()].clone()
+    }
+}
+
+/// Scenario weights of the mixed load (goose shares users out in these proportions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weights {
+    pub browse: usize,
+    pub student: usize,
+    pub blog: usize,
+    pub staff: usize,
+    pub analyst: usize,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            browse: 40,
+            student: 30,
+            blog: 15,
+            staff: 5,
+            analyst: 10,
+        }
+    }
+}
+
+impl std::str::FromStr for Weights {
+    type Err = String;
+
+    /// `browse=40,student=30,blog=15,staff=5,analyst=10`; names left out keep their default,
+    /// 0 switches a scenario off.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut w = Self::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: expected NAME=WEIGHT"))?;
+            let value: usize = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
+            if value > 1000 {
+                return Err(format!("`{part}`: weights go up to 1000"));
+            }
+            match name.trim() {
+                "browse" => w.browse = value,
+                "student" => w.student = value,
+                "blog" => w.blog = value,
+                "staff" => w.staff = value,
+                "analyst" => w.analyst = value,
+                other => {
+                    return Err(format!(
+                        "unknown scenario `{other}` (browse, student, blog, staff, analyst)"
+                    ));
+                }
+            }
+        }
+        if w.browse + w.student + w.blog + w.staff + w.analyst == 0 {
+            return Err("at least one scenario needs a weight above 0".into());
+        }
+        Ok(w)
+    }
+}
+
+/// The future a transaction step returns.
+pub type StepFuture<'u> = Pin<Box<dyn Future<Output = TransactionResult> + Send + 'u>>;
+
+/// A transaction step: a plain function of the user and the shared context.
+pub type Step = for<'u> fn(&'u mut GooseUser, Arc<Context>) -> StepFuture<'u>;
+
+/// Wraps `step` as a goose transaction named `name`.
+pub fn transaction(ctx: &Arc<Context>, name: &str, step: Step) -> Transaction {
+    let ctx = Arc::clone(ctx);
+    Transaction::new(Arc::new(move |user| step(user, Arc::clone(&ctx)))).set_name(name)
+}
+
+fn user_started<'u>(_user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
+    Box::pin(async move {
+        ctx.recorder.metrics().users_active.inc();
+        Ok(())
+    })
+}
+
+fn user_stopped<'u>(_user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
+    Box::pin(async move {
+        ctx.recorder.metrics().users_active.dec();
+        Ok(())
+    })
+}
+
+/// A scenario with the users-active bookkeeping and a think time between transactions.
+pub fn scenario(
+    ctx: &Arc<Context>,
+    name: &str,
+    weight: usize,
+    think: (Duration, Duration),
+) -> Result<Scenario, GooseError> {
+    let mut s = Scenario::new(name)
+        .set_weight(weight)?
+        .register_transaction(transaction(ctx, "user start", user_started).set_on_start())
+        .register_transaction(transaction(ctx, "user stop", user_stopped).set_on_stop());
+    if !think.1.is_zero() {
+        s = s.set_wait_time(think.0, think.1)?;
+    }
+    Ok(s)
+}
+
+/// Base think time of a journey, scaled by `--think-scale`.
+pub fn think(min_ms: u64, max_ms: u64, scale: f64) -> (Duration, Duration) {
+    let scaled = |ms: u64| Duration::from_millis((ms as f64 * scale).round() as u64);
+    (scaled(min_ms), scaled(max_ms))
+}
+
+/// Every scenario of the mixed load with a weight above 0.
+pub fn mixed(
+    ctx: &Arc<Context>,
+    weights: Weights,
+    think_scale: f64,
+) -> Result<Vec<Scenario>, GooseError> {
+    let mut out = Vec::new();
+    if weights.browse > 0 {
+        out.push(browse::scenario(ctx, weights.browse, think_scale)?);
+    }
+    if weights.student > 0 {
+        out.push(student::scenario(ctx, weights.student, think_scale)?);
+    }
+    if weights.blog > 0 {
+        out.push(blog::scenario(ctx, weights.blog, think_scale)?);
+    }
+    if weights.staff > 0 {
+        out.push(staff::scenario(ctx, weights.staff, think_scale)?);
+    }
+    if weights.analyst > 0 {
+        out.push(analyst::scenario(ctx, weights.analyst, think_scale)?);
+    }
+    Ok(out)
+}
+
+/// A logged-in session: the bearer token and who it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub token: String,
+    pub user_id: i64,
+}
+
+/// `POST /api/v1/auth/login`; `None` when it did not work (the journey tries again later).
+pub async fn login(
+    user: &mut GooseUser,
+    ctx: &Context,
+    account: &Account,
+) -> Result<Option<Login>, Box<TransactionError>> {
+    let reply = api::send(
+        user,
+        &ctx.recorder,
+        Call::write("auth: login", GooseMethod::Post, "/api/v1/auth/login")
+            .class(RequestClass::Read)
+            .json(json!({"email": account.email, "password": account.password})),
+    )
+    .await?;
+    if !reply.is_success() {
+        return Ok(None);
+    }
+    let token = reply.body.get("access_token").and_then(Value::as_str);
+    let user_id = reply
+        .body
+        .get("user")
+        .and_then(|u| u.get("id"))
+        .and_then(Value::as_i64);
+    Ok(token.zip(user_id).map(|(token, user_id)| Login {
+        token: token.to_owned(),
+        user_id,
+    }))
+}
+
+/// The `items` of a page (or the array itself, for endpoints that answer a bare list).
+pub fn items(body: &Value) -> &[Value] {
+    body.get("items")
+        .and_then(Value::as_array)
+        .or_else(|| body.as_array())
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The `id`s of a page's items.
+pub fn ids(body: &Value, field: &str) -> Vec<i64> {
+    items(body)
+        .iter()
+        .filter_map(|item| item.get(field).and_then(Value::as_i64))
+        .collect()
+}
+
+/// A uniformly chosen element.
+pub fn pick<T: Clone>(rng: &mut impl Rng, from: &[T]) -> Option<T> {
+    if from.is_empty() {
+        None
+    } else {
+        Some(from[rng.random_range(0..from.len())].clone())
+    }
+}
+
+/// Words that occur in seeded course titles and descriptions, for full-text search.
+pub const SEARCH_WORDS: &[&str] = &[
+    "python",
+    "data",
+    "design",
+    "web",
+    "java",
+    "cloud",
+    "security",
+    "analytics",
+    "mobile",
+    "machine learning",
+    "product",
+    "marketing",
+    "sql",
+    "devops",
+    "frontend",
+    "backend",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_parse_partially_and_reject_nonsense() {
+        let w: Weights = "student=50, staff=0".parse().unwrap_or_default();
+        assert_eq!(w.student, 50);
+        assert_eq!(w.staff, 0);
+        assert_eq!(w.browse, Weights::default().browse);
+        assert!("browse".parse::<Weights>().is_err());
+        assert!("browse=x".parse::<Weights>().is_err());
+        assert!("shopper=3".parse::<Weights>().is_err());
+        assert!(
+            "browse=0,student=0,blog=0,staff=0,analyst=0"
+                .parse::<Weights>()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn think_time_scales_and_zero_disables() {
+        assert_eq!(
+            think(500, 2000, 0.5),
+            (Duration::from_millis(250), Duration::from_millis(1000))
+        );
+        assert!(think(500, 2000, 0.0).1.is_zero());
+    }
+
+    #[test]
+    fn items_and_ids_read_pages_and_bare_lists() {
+        let page = json!({"items": [{"id": 1}, {"id": 2}, {"x": 3}], "page": 1});
+        assert_eq!(ids(&page, "id"), vec![1, 2]);
+        assert_eq!(items(&json!([{"id": 5}])).len(), 1);
+        assert!(items(&Value::Null).is_empty());
+    }
+}

@@ -1,0 +1,206 @@
+//! Staff editors (`teacher1`, `admin1`): change a course's price, schedule a run and delete
+//! it again. Every edit invalidates the catalog cache, so this journey keeps the cache honest
+//! under load.
+
+use std::sync::Arc;
+
+use chrono::{Duration as Days, Utc};
+use goose::prelude::*;
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::{Context, Login, StepFuture, ids, login, pick, think, transaction};
+use crate::api::{self, Call};
+
+#[derive(Debug, Clone, Default)]
+struct Desk {
+    login: Option<Login>,
+}
+
+pub fn scenario(
+    ctx: &Arc<Context>,
+    weight: usize,
+    think_scale: f64,
+) -> Result<Scenario, GooseError> {
+    Ok(
+        super::scenario(ctx, "staff", weight, think(1000, 4000, think_scale))?
+            .register_transaction(transaction(ctx, "staff: log in", log_in).set_on_start())
+            .register_transaction(
+                transaction(ctx, "staff: edit course", edit_course).set_weight(2)?,
+            )
+            .register_transaction(
+                transaction(ctx, "staff: schedule run", schedule_run).set_weight(1)?,
+            ),
+    )
+}
+
+/// A price nudged by ±100 minor units, never below zero.
+pub fn nudged_price(price: i64, up: bool) -> i64 {
+    if up || price < 100 {
+        price + 100
+    } else {
+        price - 100
+    }
+}
+
+/// The id of the run just added: the newest run with these dates and size.
+pub fn added_run_id(course: &Value, start_date: &str, seats_total: i64) -> Option<i64> {
+    course
+        .get("upcoming_runs")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter(|r| r.get("start_date").and_then(Value::as_str) == Some(start_date))
+        .filter(|r| r.get("seats_total").and_then(Value::as_i64) == Some(seats_total))
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .max()
+}
+
+async fn token(
+    user: &mut GooseUser,
+    ctx: &Context,
+) -> Result<Option<String>, Box<TransactionError>> {
+    let mut desk = user.get_session_data::<Desk>().cloned().unwrap_or_default();
+    if desk.login.is_none() {
+        let account = ctx.next_staff_editor();
+        desk.login = login(user, ctx, &account).await?;
+        user.set_session_data(desk.clone());
+    }
+    Ok(desk.login.map(|l| l.token))
+}
+
+fn log_in<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
+    Box::pin(async move {
+        token(user, &ctx).await?;
+        Ok(())
+    })
+}
+
+/// A course to edit: one from a random catalog page.
+async fn some_course(
+    user: &mut GooseUser,
+    ctx: &Context,
+) -> Result<Option<i64>, Box<TransactionError>> {
+    let page = rand::rng().random_range(1..=5);
+    let reply = api::send(
+        user,
+        &ctx.recorder,
+        Call::get(
+            "staff: course list",
+            format!("/api/v1/courses?page={page}&page_size=20"),
+        ),
+    )
+    .await?;
+    Ok(pick(&mut rand::rng(), &ids(&reply.body, "id")))
+}
+
+fn edit_course<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
+    Box::pin(async move {
+        let Some(token) = token(user, &ctx).await? else {
+            return Ok(());
+        };
+        let Some(id) = some_course(user, &ctx).await? else {
+            return Ok(());
+        };
+        // Staff read the course page from the primary (no cache).
+        let page = api::send(
+            user,
+            &ctx.recorder,
+            Call::get("staff: course page", format!("/api/v1/courses/{id}"))
+                .token(&token)
+                .expect(&[404]),
+        )
+        .await?;
+        let Some(price) = page.body.get("price").and_then(Value::as_i64) else {
+            return Ok(());
+        };
+        let price = nudged_price(price, rand::rng().random_bool(0.5));
+        api::send(
+            user,
+            &ctx.recorder,
+            Call::write(
+                "staff: change price",
+                GooseMethod::Patch,
+                format!("/api/v1/courses/{id}"),
+            )
+            .token(&token)
+            .json(json!({"price": price}))
+            .expect(&[404]),
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+fn schedule_run<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
+    Box::pin(async move {
+        let Some(token) = token(user, &ctx).await? else {
+            return Ok(());
+        };
+        let Some(id) = some_course(user, &ctx).await? else {
+            return Ok(());
+        };
+        let (start, seats) = {
+            let mut rng = rand::rng();
+            let start = Utc::now().date_naive() + Days::days(rng.random_range(200..400));
+            (start, rng.random_range(10..60_i64))
+        };
+        let sales_end = start - Days::days(7);
+        let added = api::send(
+            user,
+            &ctx.recorder,
+            Call::write(
+                "staff: add run",
+                GooseMethod::Post,
+                format!("/api/v1/courses/{id}/runs"),
+            )
+            .token(&token)
+            .json(json!({
+                "start_date": start.to_string(),
+                "sales_end_date": sales_end.to_string(),
+                "seats_total": seats,
+            }))
+            .expect(&[404]),
+        )
+        .await?;
+        let Some(run_id) = added_run_id(&added.body, &start.to_string(), seats) else {
+            return Ok(());
+        };
+        // A student may have bought the new run meanwhile: 409 in_use is a normal answer.
+        api::send(
+            user,
+            &ctx.recorder,
+            Call::write(
+                "staff: delete run",
+                GooseMethod::Delete,
+                format!("/api/v1/courses/{id}/runs/{run_id}"),
+            )
+            .token(&token)
+            .expect(&[404, 409]),
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn price_never_goes_negative() {
+        assert_eq!(nudged_price(50, false), 150);
+        assert_eq!(nudged_price(1000, false), 900);
+        assert_eq!(nudged_price(1000, true), 1100);
+    }
+
+    #[test]
+    fn the_added_run_is_found_by_dates_and_size() {
+        let page = json!({"upcoming_runs": [
+            {"id": 4, "start_date": "2027-06-01", "seats_total": 30},
+            {"id": 9, "start_date": "2027-06-01", "seats_total": 30},
+            {"id": 7, "start_date": "2027-06-01", "seats_total": 31}
+        ]});
+        assert_eq!(added_run_id(&page, "2027-06-01", 30), Some(9));
+        assert_eq!(added_run_id(&page, "2027-06-02", 30), None);
+    }
+}

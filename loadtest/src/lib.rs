@@ -1,0 +1,21 @@
+//! Lyceum's load generator and failover drill, built on goose.
+//!
+//! - [`cli`]: arguments, configuration and the run from start to verdict.
+//! - [`journeys`]: the weighted goose scenarios (anonymous browsing, students who buy and
+//!   review, blog readers, staff editors, analysts, and the raw `/healthz` hammer).
+//! - [`api`]: one way to send a request from a goose user, record it and read the answer.
+//! - [`recorder`]: every request's outcome: live metrics, latency samples, statuses, the
+//!   drill's recovery clocks.
+//! - [`metrics`]: the Prometheus collectors of the contract and the `/metrics` server.
+//! - [`drill`]: the failover command at a chosen second, the drill phase, recovery times.
+//! - [`ledger`]: purchases acknowledged to clients, checked against the database afterwards.
+//! - [`summary`]: percentiles and the console/JSON summary of a run.
+
+pub mod api;
+pub mod cli;
+pub mod drill;
+pub mod journeys;
+pub mod ledger;
+pub mod metrics;
+pub mod recorder;
+pub mod summary;
