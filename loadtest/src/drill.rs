@@ -56,6 +56,9 @@ pub struct RecoveryClock {
     watch_from: Option<f64>,
     /// When the first failed request (after `watch_from`) came back.
     pub first_failure_s: Option<f64>,
+    /// When that request was sent: a failure after a long stall (a retry budget running
+    /// out) started being felt this early.
+    pub first_failure_sent_s: Option<f64>,
     /// When the first success sent after that failure came back.
     pub recovered_s: Option<f64>,
     /// When the last failed request came back (failures may continue after the first success).
@@ -90,6 +93,7 @@ impl RecoveryClock {
             self.failures += 1;
             if self.first_failure_s.is_none() {
                 self.first_failure_s = Some(done);
+                self.first_failure_sent_s = Some(sent);
             }
             self.last_failure_s = Some(self.last_failure_s.map_or(done, |t| t.max(done)));
             return;
@@ -107,6 +111,16 @@ impl RecoveryClock {
         match (self.first_failure_s, self.recovered_s) {
             (None, _) => Some(0.0),
             (Some(failed), Some(ok)) => Some(ok - failed),
+            (Some(_), None) => None,
+        }
+    }
+
+    /// Like [`Self::recovery_seconds`], but from the moment the first failed request was sent:
+    /// the whole window a client could have been waiting in.
+    pub fn outage_seconds(&self) -> Option<f64> {
+        match (self.first_failure_sent_s, self.recovered_s) {
+            (None, _) => Some(0.0),
+            (Some(sent), Some(ok)) => Some(ok - sent),
             (Some(_), None) => None,
         }
     }
@@ -213,6 +227,9 @@ mod tests {
         assert_eq!(clock.requests, 6);
         let secs = clock.recovery_seconds().unwrap_or(f64::NAN);
         assert!((secs - 2.5).abs() < 1e-9, "{secs}");
+        // The first failure was sent at 10.1: the client waited from then until 13.5.
+        let outage = clock.outage_seconds().unwrap_or(f64::NAN);
+        assert!((outage - 3.4).abs() < 1e-9, "{outage}");
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct Recovery {
     pub clock: RecoveryClock,
     /// First failure to first success after it; `null` when never recovered.
     pub recovery_s: Option<f64>,
+    /// From the moment the first failed request was *sent* to that success.
+    pub outage_s: Option<f64>,
 }
 
 impl From<&RecoveryClock> for Recovery {
@@ -67,6 +69,7 @@ impl From<&RecoveryClock> for Recovery {
         Self {
             clock: clock.clone(),
             recovery_s: clock.recovery_seconds(),
+            outage_s: clock.outage_seconds(),
         }
     }
 }
@@ -242,8 +245,9 @@ impl RunReport {
             let recovered = match rec.recovery_s {
                 Some(s) if rec.clock.failures == 0 => format!("no failed request ({s:.1} s)"),
                 Some(s) => format!(
-                    "recovered in {s:.2} s (first failure at {:.2} s)",
-                    rec.clock.first_failure_s.unwrap_or(0.0)
+                    "recovered in {s:.2} s after the first failure (at {:.2} s); {:.2} s since it was sent",
+                    rec.clock.first_failure_s.unwrap_or(0.0),
+                    rec.outage_s.unwrap_or(0.0)
                 ),
                 None => "NOT recovered".into(),
             };

@@ -76,12 +76,18 @@ fn log_in<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
 }
 
 /// A course to edit: one from the first catalog page in some order (every scale has one).
-async fn some_course(user: &mut GooseUser, ctx: &Context) -> Result<Option<i64>, Box<TransactionError>> {
+async fn some_course(
+    user: &mut GooseUser,
+    ctx: &Context,
+) -> Result<Option<i64>, Box<TransactionError>> {
     let sort = ["newest", "title", "price_asc", "price_desc"][rand::rng().random_range(0..4)];
     let reply = api::send(
         user,
         &ctx.recorder,
-        Call::get("staff: course list", format!("/api/v1/courses?page=1&page_size=50&sort={sort}")),
+        Call::get(
+            "staff: course list",
+            format!("/api/v1/courses?page=1&page_size=50&sort={sort}"),
+        ),
     )
     .await?;
     Ok(pick(&mut rand::rng(), &ids(&reply.body, "id")))

@@ -303,7 +303,8 @@ fn my_purchases<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u
             api::send(
                 user,
                 &ctx.recorder,
-                Call::get("student: purchase page", format!("/api/v1/purchases/{id}")).token(&me.token),
+                Call::get("student: purchase page", format!("/api/v1/purchases/{id}"))
+                    .token(&me.token),
             )
             .await?;
         }
