@@ -56,7 +56,7 @@ check() { # check NAME COMMAND...
 }
 
 echo "# building the binaries (debug)"
-cargo build --locked -q -p lyceum-db -p lyceum-seeder -p lyceum-backend -p lyceum-loadtest --bins
+cargo build --locked -q --workspace --bins
 
 echo "# a fresh database $SMOKE_DB, migrated and seeded at scale 0.05"
 "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $SMOKE_DB WITH (FORCE)" -c "CREATE DATABASE $SMOKE_DB" >/dev/null
