@@ -236,6 +236,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         eprintln!("lyceum-loadtest: metrics on http://{bound}/metrics");
     }
 
+    preflight(&args.host).await?;
+
     let needs_db = args.scenario == ScenarioSet::Mixed && args.weights.student > 0;
     let db = if needs_db {
         let cfg = load_db_config(args.config.as_deref())
@@ -359,6 +361,37 @@ fn build_attack(
     Ok(*attack)
 }
 
+/// The `host:port` of an `http(s)://host[:port][/...]` URL.
+pub fn authority(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host_port = rest.split('/').next().filter(|h| !h.is_empty())?;
+    if host_port.contains(':') {
+        Some(host_port.to_owned())
+    } else {
+        let port = if scheme == "https" { 443 } else { 80 };
+        Some(format!("{host_port}:{port}"))
+    }
+}
+
+/// Fails fast when nothing listens at the backend's address, instead of a run of errors.
+async fn preflight(host: &str) -> anyhow::Result<()> {
+    let addr = authority(host).ok_or_else(|| anyhow::anyhow!("--host {host}: not a URL"))?;
+    match tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(&addr),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "the backend at {addr} does not answer: {e}"
+        )),
+        Err(_) => Err(anyhow::anyhow!(
+            "the backend at {addr} does not answer within 3 s"
+        )),
+    }
+}
+
 /// Bulk students (password `lyceum-password`) picked at random, after the five known ones.
 async fn load_students(db: &Db, limit: i64) -> Result<Vec<Account>, DbError> {
     let mut accounts: Vec<Account> = (1..=5)
@@ -459,6 +492,23 @@ mod tests {
             argv.extend_from_slice(bad);
             assert!(Args::try_parse_from(argv).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn authority_adds_the_scheme_port() {
+        assert_eq!(
+            authority("http://127.0.0.1:8280").as_deref(),
+            Some("127.0.0.1:8280")
+        );
+        assert_eq!(
+            authority("http://localhost/").as_deref(),
+            Some("localhost:80")
+        );
+        assert_eq!(
+            authority("https://example.test/x").as_deref(),
+            Some("example.test:443")
+        );
+        assert_eq!(authority("localhost:80"), None);
     }
 
     #[test]
