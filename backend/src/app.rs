@@ -14,8 +14,13 @@ use crate::{
     repository::cache::Cache,
     usecase::{
         auth::{AuthService, PasswordHasher, TokenService},
+        blog::BlogService,
+        career::CareerService,
         catalog::CatalogService,
+        certificates::CertificateService,
         course_admin::CourseAdmin,
+        reports::ReportService,
+        reviews::ReviewService,
     },
 };
 
@@ -35,6 +40,11 @@ pub struct AppContext {
     pub auth: AuthService,
     pub catalog: CatalogService,
     pub courses: CourseAdmin,
+    pub reviews: ReviewService,
+    pub certificates: CertificateService,
+    pub career: CareerService,
+    pub blog: BlogService,
+    pub reports: ReportService,
 }
 
 impl Deref for AppState {
@@ -68,6 +78,11 @@ impl AppState {
         let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth));
         let catalog = CatalogService::new(db.clone(), cache.clone());
         let courses = CourseAdmin::new(db.clone(), cache.clone());
+        let reviews = ReviewService::new(db.clone(), cache.clone());
+        let certificates = CertificateService::new(db.clone());
+        let career = CareerService::new(db.clone(), cache.clone());
+        let blog = BlogService::new(db.clone(), cache.clone());
+        let reports = ReportService::new(db.clone(), cache.clone());
         Ok(Self(Arc::new(AppContext {
             config,
             db,
@@ -77,6 +92,11 @@ impl AppState {
             auth,
             catalog,
             courses,
+            reviews,
+            certificates,
+            career,
+            blog,
+            reports,
         })))
     }
 }

@@ -160,6 +160,19 @@ impl ApiError {
                 ServiceError::Forbidden => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
                 ServiceError::InUse => answer(S::CONFLICT, "in_use", "Still in use"),
                 ServiceError::SeatsTaken => answer(S::CONFLICT, "seats_taken", "Seats taken"),
+                ServiceError::Denied(_) => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
+                ServiceError::NotABuyer => answer(S::FORBIDDEN, "not_a_buyer", "Not a buyer"),
+                ServiceError::AlreadyReviewed => {
+                    answer(S::CONFLICT, "already_reviewed", "Already reviewed")
+                }
+                ServiceError::AlreadyIssued => {
+                    answer(S::CONFLICT, "already_issued", "Certificate already issued")
+                }
+                ServiceError::TrackExists => {
+                    answer(S::CONFLICT, "track_exists", "Career track already exists")
+                }
+                ServiceError::NameTaken(_) => answer(S::CONFLICT, "name_taken", "Name taken"),
+                ServiceError::UnknownSerial => answer(S::NOT_FOUND, "not_found", "Not found"),
                 ServiceError::Db(db) if db.transient().is_some() => answer(
                     S::SERVICE_UNAVAILABLE,
                     "service_unavailable",

@@ -7,8 +7,14 @@
 //!
 //! May depend on `entity`; never on `usecase` or `controller`.
 
+pub mod blog;
+pub mod buyers;
 pub mod cache;
+pub mod career;
 pub mod catalog;
+pub mod certificate;
+pub mod report;
+pub mod review;
 pub mod user;
 
 use lyceum_db::DbError;

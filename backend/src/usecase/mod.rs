@@ -10,9 +10,16 @@
 //!
 //! May depend on `entity` and `repository`; never on `controller`.
 
+pub mod access;
 pub mod auth;
+pub mod blog;
+pub mod career;
 pub mod catalog;
+pub mod certificates;
 pub mod course_admin;
+pub mod course_page;
+pub mod reports;
+pub mod reviews;
 
 use lyceum_db::{DbError, Retryable, Transient};
 
@@ -29,6 +36,12 @@ pub enum Resource {
     Topic,
     Run,
     Teacher,
+    Review,
+    Certificate,
+    Company,
+    CareerTrack,
+    JobApplication,
+    BlogPost,
 }
 
 impl Resource {
@@ -39,6 +52,12 @@ impl Resource {
             Self::Topic => "topic",
             Self::Run => "course run",
             Self::Teacher => "teacher",
+            Self::Review => "review",
+            Self::Certificate => "certificate",
+            Self::Company => "partner company",
+            Self::CareerTrack => "career track",
+            Self::JobApplication => "job application",
+            Self::BlogPost => "blog post",
         }
     }
 }
@@ -64,6 +83,21 @@ pub enum ServiceError {
     InUse,
     #[error("more seats are already sold than the new total allows")]
     SeatsTaken,
+    /// 403 with the rule that refused the caller (the catalog's own refusal is `Forbidden`).
+    #[error("{0}")]
+    Denied(&'static str),
+    #[error("only buyers of this course (a paid purchase of one of its runs) may review it")]
+    NotABuyer,
+    #[error("you have already reviewed this course; edit that review instead")]
+    AlreadyReviewed,
+    #[error("a certificate for this user and course was already issued")]
+    AlreadyIssued,
+    #[error("this user already has a career track for this course")]
+    TrackExists,
+    #[error("{0}")]
+    NameTaken(&'static str),
+    #[error("no certificate has this serial number")]
+    UnknownSerial,
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -86,6 +120,12 @@ impl From<DbError> for ServiceError {
         let mapped = match err.violation() {
             Some(Violation::Unique("users_email_lower_key")) => Some(Self::EmailTaken),
             Some(Violation::Unique("users_national_id_key")) => Some(Self::NationalIdTaken),
+            Some(Violation::Unique("reviews_user_course_key")) => Some(Self::AlreadyReviewed),
+            Some(Violation::Unique("certificates_user_course_key")) => Some(Self::AlreadyIssued),
+            Some(Violation::Unique("career_tracks_user_course_key")) => Some(Self::TrackExists),
+            Some(Violation::Unique("partner_companies_legal_name_key")) => Some(Self::NameTaken(
+                "a partner company with this legal name already exists",
+            )),
             Some(Violation::ForeignKey(
                 "purchases_course_run_id_fkey"
                 | "certificates_course_id_fkey"
