@@ -9,8 +9,8 @@ use super::{
 use crate::{
     app::AppState,
     entity::report::{
-        self, EmploymentRow, Report, RevenueParams, RevenueRange, RevenueRow, TopCourse,
-        TopCoursesParams,
+        self, EmploymentParams, EmploymentRow, Report, RevenueParams, RevenueRange, RevenueRow,
+        TopCourse, TopCoursesParams,
     },
 };
 
@@ -58,15 +58,19 @@ pub async fn revenue(
 /// Graduates hired per course (through their career track) and company, most first.
 #[utoipa::path(get, path = "/api/v1/reports/employment", tag = "reports",
     security(("bearer" = [])),
+    params(EmploymentParams),
     responses(
         (status = 200, description = "The report", body = Report<EmploymentRow>),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit outside 1–1000", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn employment(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
+    Query(params): Query<EmploymentParams>,
 ) -> Result<Json<Report<EmploymentRow>>, ApiError> {
-    Ok(Json(state.reports.employment(who).await?))
+    let limit = report::employment_limit(params).map_err(|e| ApiError::Service(e.into()))?;
+    Ok(Json(state.reports.employment(who, limit).await?))
 }

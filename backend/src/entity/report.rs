@@ -64,6 +64,22 @@ pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
     errors.finish(|| limit.unwrap_or(10))
 }
 
+/// Query string of the employment report.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EmploymentParams {
+    /// How many (course, company) rows, most hires first: 1 to 1000 (default 100). The full
+    /// report grows with courses × companies (3 762 rows, 437 kB at seeder scale 5).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+pub fn employment_limit(p: EmploymentParams) -> Result<u32, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let limit = errors.take(in_range("limit", p.limit.unwrap_or(100), 1, 1000));
+    errors.finish(|| limit.unwrap_or(100))
+}
+
 /// Query string of the revenue report.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -160,9 +160,9 @@ impl CacheKey for RevenueKey {
     }
 }
 
-/// The employment report.
+/// The employment report for one `limit`.
 #[derive(Debug, Clone, Copy)]
-pub struct EmploymentKey;
+pub struct EmploymentKey(pub u32);
 
 impl CacheKey for EmploymentKey {
     type Value = Report<EmploymentRow>;
@@ -170,7 +170,7 @@ impl CacheKey for EmploymentKey {
     fn slot(&self) -> Slot {
         Slot::Field {
             hash: REPORTS_HASH.into(),
-            field: "employment".into(),
+            field: format!("employment:{}", self.0),
         }
     }
     fn ttl(&self, cfg: &RedisConfig) -> Duration {

@@ -100,11 +100,12 @@ impl ReportRepository {
     }
 
     /// Hired applications per course (through the career track) and company, most hires
-    /// first, then by course and company id.
-    #[tracing::instrument(level = "debug", skip_all)]
+    /// first, then by course and company id; the first `limit` rows.
+    #[tracing::instrument(level = "debug", skip_all, fields(limit))]
     pub async fn employment(
         &self,
         c: &(impl GenericClient + Sync),
+        limit: u32,
     ) -> Result<Vec<EmploymentRow>, DbError> {
         let rows = c
             .query(
@@ -115,8 +116,9 @@ impl ReportRepository {
                  JOIN partner_companies pc ON pc.id = a.company_id \
                  WHERE a.status = 'hired' \
                  GROUP BY t.course_id, c.title, a.company_id, pc.short_name \
-                 ORDER BY hired DESC, t.course_id, a.company_id",
-                &[],
+                 ORDER BY hired DESC, t.course_id, a.company_id \
+                 LIMIT $1",
+                &[&i64::from(limit)],
             )
             .await?;
         Ok(rows

@@ -89,21 +89,28 @@ impl ReportService {
         Ok(fresh)
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn employment(&self, who: Principal) -> Result<Report<EmploymentRow>, ServiceError> {
+    #[tracing::instrument(skip_all, fields(limit))]
+    pub async fn employment(
+        &self,
+        who: Principal,
+        limit: u32,
+    ) -> Result<Report<EmploymentRow>, ServiceError> {
         staff_only(&who)?;
-        if let Some(hit) = self.cache.get(&EmploymentKey).await {
+        let key = EmploymentKey(limit);
+        if let Some(hit) = self.cache.get(&key).await {
             return Ok(hit);
         }
         let reports = self.reports;
         let items = self
             .db
             .read(|c| {
-                Box::pin(async move { Ok::<_, ServiceError>(reports.employment(pg(c)).await?) })
+                Box::pin(
+                    async move { Ok::<_, ServiceError>(reports.employment(pg(c), limit).await?) },
+                )
             })
             .await?;
         let fresh = Report { items };
-        self.cache.fill(&EmploymentKey, &fresh).await;
+        self.cache.fill(&key, &fresh).await;
         Ok(fresh)
     }
 }
