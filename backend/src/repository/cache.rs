@@ -124,6 +124,14 @@ impl CacheKey for LookupsKey {
 /// The hash holding every cached report; review and hiring changes drop it whole.
 pub const REPORTS_HASH: &str = "reports";
 
+/// Every cached report at once (for [`Cache::invalidate`]).
+pub fn all_reports() -> Slot {
+    Slot::Field {
+        hash: REPORTS_HASH.into(),
+        field: String::new(),
+    }
+}
+
 /// The top-courses report for one `limit`.
 #[derive(Debug, Clone, Copy)]
 pub struct TopCoursesKey(pub u32);

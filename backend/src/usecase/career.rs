@@ -9,9 +9,7 @@
 
 use lyceum_db::{Db, DbError};
 
-use super::{
-    Resource, ServiceError, access, course_page::refresh_course_page, reviews::reports_slot,
-};
+use super::{Resource, ServiceError, access, course_page::refresh_course_page};
 use crate::{
     entity::{
         ValidationErrors,
@@ -22,7 +20,12 @@ use crate::{
         catalog::{Page, PageRequest},
         user::Principal,
     },
-    repository::{buyers::BuyerRepository, cache::Cache, career::CareerRepository, pg},
+    repository::{
+        buyers::BuyerRepository,
+        cache::{Cache, all_reports},
+        career::CareerRepository,
+        pg,
+    },
 };
 
 const STAFF_ONLY: &str = "only admins and support staff run the career center";
@@ -346,7 +349,7 @@ impl CareerService {
         if delta != 0 {
             // Graduates employed (course page) and the employment report changed.
             refresh_course_page(&self.db, &self.cache, course_id).await;
-            self.cache.invalidate(&[reports_slot()]).await;
+            self.cache.invalidate(&[all_reports()]).await;
         }
         Ok(application)
     }

@@ -5,7 +5,7 @@ use lyceum_db::Db;
 
 use super::ServiceError;
 use crate::repository::{
-    cache::{Cache, CourseDetailKey},
+    cache::{Cache, CacheKey, CourseDetailKey},
     catalog::CourseRepository,
     pg,
 };
@@ -26,11 +26,7 @@ pub async fn refresh_course_page(db: &Db, cache: &Cache, course_id: i64) {
         Ok(page) => cache.replace(&CourseDetailKey(course_id), &page).await,
         Err(err) => {
             tracing::warn!(course_id, error = %err, "cannot re-read the course page; dropping its cached copy");
-            cache
-                .invalidate(&[crate::repository::cache::CacheKey::slot(&CourseDetailKey(
-                    course_id,
-                ))])
-                .await;
+            cache.invalidate(&[CourseDetailKey(course_id).slot()]).await;
         }
     }
 }

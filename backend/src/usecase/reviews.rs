@@ -18,7 +18,7 @@ use crate::{
     },
     repository::{
         buyers::BuyerRepository,
-        cache::{Cache, CacheKey, RecentReviewWriteKey, Slot, TopCoursesKey},
+        cache::{Cache, RecentReviewWriteKey, all_reports},
         pg,
         review::ReviewRepository,
     },
@@ -30,11 +30,6 @@ pub struct ReviewService {
     cache: Cache,
     reviews: ReviewRepository,
     buyers: BuyerRepository,
-}
-
-/// Drops every cached report (they share one hash).
-pub(super) fn reports_slot() -> Slot {
-    TopCoursesKey(0).slot()
 }
 
 impl ReviewService {
@@ -215,6 +210,6 @@ impl ReviewService {
             .replace(&RecentReviewWriteKey(course_id), &true)
             .await;
         refresh_course_page(&self.db, &self.cache, course_id).await;
-        self.cache.invalidate(&[reports_slot()]).await;
+        self.cache.invalidate(&[all_reports()]).await;
     }
 }
