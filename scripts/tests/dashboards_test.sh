@@ -164,7 +164,10 @@ wait_for 20 "Prometheus to scrape the backend" backend_scraped || die "Prometheu
 
 T_START=$(date +%s)
 if [[ -z $LOADTEST_ABSENT ]]; then
-  "$LOADTEST_BIN" --host "$BACKEND" --users 8 --run-time 90s --drill switchover \
+  # The drill runs `scripts/stack switchover` from this folder, on this test's stack (the
+  # exported LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET); the load goes on through the faults below.
+  "$LOADTEST_BIN" --host "$BACKEND" --users 8 --ramp-up 3 --duration 75 --ramp-down 2 \
+    --drill switchover --drill-at 10 --report-dir "$WORK/loadtest-report" \
     --metrics-addr "$LYCEUM_LOADTEST_METRICS_ADDR" >"$WORK/loadtest.log" 2>&1 &
   LOAD_PID=$!
   # The drill's switchover: phase 1 while the fault is on, 2 once recovered.
@@ -207,7 +210,11 @@ note "$(tail -n1 "$WORK/start-node.log")"
 sleep 8
 
 if [[ -z $LOADTEST_ABSENT ]]; then
-  wait "$LOAD_PID" || not_ok "lyceum-loadtest exited with an error (see $WORK/loadtest.log)"
+  # Its own verdict on the drill is its test's business (a leader kill it did not plan for
+  # may count against it); here only its metrics matter.
+  rc=0
+  wait "$LOAD_PID" || rc=$?
+  note "lyceum-loadtest exited with status $rc: $(tail -n1 "$WORK/loadtest.log")"
 else
   touch "$STOP_FILE"
   wait "$LOAD_PID" || true
