@@ -15,7 +15,9 @@ use crate::{
     usecase::{
         auth::{AuthService, PasswordHasher, TokenService},
         catalog::CatalogService,
+        consistency::ReadYourWrites,
         course_admin::CourseAdmin,
+        purchase::PurchaseService,
     },
 };
 
@@ -35,6 +37,7 @@ pub struct AppContext {
     pub auth: AuthService,
     pub catalog: CatalogService,
     pub courses: CourseAdmin,
+    pub purchases: PurchaseService,
 }
 
 impl Deref for AppState {
@@ -68,6 +71,10 @@ impl AppState {
         let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth));
         let catalog = CatalogService::new(db.clone(), cache.clone());
         let courses = CourseAdmin::new(db.clone(), cache.clone());
+        let ryw = ReadYourWrites::new(db.clone(), cache.clone());
+        ryw.register_metrics(&registry)
+            .context("registering read-your-writes metrics")?;
+        let purchases = PurchaseService::new(db.clone(), ryw);
         Ok(Self(Arc::new(AppContext {
             config,
             db,
@@ -77,6 +84,7 @@ impl AppState {
             auth,
             catalog,
             courses,
+            purchases,
         })))
     }
 }

@@ -22,6 +22,9 @@ pub enum DbError {
     NotPrimary,
     #[error("timed out after {0:?} waiting for the database")]
     Timeout(std::time::Duration),
+    /// A row held a value the schema should have ruled out (e.g. an unknown status code).
+    #[error("unexpected data in the database: {0}")]
+    Decode(String),
 }
 
 /// Why an error is worth retrying; also the `reason` label on retry metrics.
@@ -125,6 +128,7 @@ impl DbError {
             }
             Self::Pool(PoolError::Closed | PoolError::NoRuntimeSpecified) => None,
             Self::Timeout(_) => Some(Transient::ConnectionLost),
+            Self::Decode(_) => None,
         }
     }
 

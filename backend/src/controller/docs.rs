@@ -12,7 +12,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{auth, catalog, ops, staff};
+use super::{auth, catalog, ops, purchases, staff};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -30,6 +30,8 @@ use super::{auth, catalog, ops, staff};
         staff::create_course, staff::update_course, staff::delete_course,
         staff::add_topic, staff::update_topic, staff::delete_topic,
         staff::add_run, staff::update_run, staff::delete_run,
+        purchases::create, purchases::list_own, purchases::get_one,
+        purchases::pay, purchases::cancel, purchases::refund,
         openapi_json,
     ),
     modifiers(&BearerAuth, &InternalErrors),
@@ -37,6 +39,7 @@ use super::{auth, catalog, ops, staff};
         (name = "auth", description = "Accounts and access tokens"),
         (name = "catalog", description = "Public catalog reads (cached)"),
         (name = "staff", description = "Catalog edits by admins and teachers"),
+        (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

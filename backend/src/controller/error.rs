@@ -85,6 +85,8 @@ pub enum ApiError {
     Panic,
     #[error("not ready: {0}")]
     NotReady(String),
+    #[error("send an Idempotency-Key header (e.g. a fresh UUID) and reuse it when retrying")]
+    MissingIdempotencyKey,
 }
 
 impl From<JsonRejection> for ApiError {
@@ -160,6 +162,21 @@ impl ApiError {
                 ServiceError::Forbidden => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
                 ServiceError::InUse => answer(S::CONFLICT, "in_use", "Still in use"),
                 ServiceError::SeatsTaken => answer(S::CONFLICT, "seats_taken", "Seats taken"),
+                ServiceError::SoldOut => answer(S::CONFLICT, "sold_out", "Sold out"),
+                ServiceError::SalesClosed => answer(S::CONFLICT, "sales_closed", "Sales closed"),
+                ServiceError::AlreadyEnrolled => {
+                    answer(S::CONFLICT, "already_enrolled", "Already enrolled")
+                }
+                ServiceError::IdempotencyKeyReused => answer(
+                    S::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "Idempotency key reused",
+                ),
+                ServiceError::InvalidTransition { .. } => answer(
+                    S::CONFLICT,
+                    "invalid_transition",
+                    "Invalid status transition",
+                ),
                 ServiceError::Db(db) if db.transient().is_some() => answer(
                     S::SERVICE_UNAVAILABLE,
                     "service_unavailable",
@@ -209,6 +226,11 @@ impl ApiError {
             ),
             Self::Panic => answer(S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             Self::NotReady(_) => answer(S::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
+            Self::MissingIdempotencyKey => answer(
+                S::BAD_REQUEST,
+                "idempotency_key_missing",
+                "Idempotency key missing",
+            ),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod ops;
+pub mod purchases;
 pub mod staff;
 
 use axum::{
@@ -69,6 +70,14 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/courses/{id}/runs/{run_id}",
             patch(staff::update_run).delete(staff::delete_run),
         )
+        .route(
+            "/api/v1/purchases",
+            get(purchases::list_own).post(purchases::create),
+        )
+        .route("/api/v1/purchases/{id}", get(purchases::get_one))
+        .route("/api/v1/purchases/{id}/pay", post(purchases::pay))
+        .route("/api/v1/purchases/{id}/cancel", post(purchases::cancel))
+        .route("/api/v1/purchases/{id}/refund", post(purchases::refund))
         .route("/api/v1/teachers", get(catalog::teachers))
         .route("/api/v1/teachers/{id}", get(catalog::teacher))
         .route_layer(from_fn_with_state(state.clone(), middleware::per_route))

@@ -7,6 +7,7 @@
 //! OpenAPI document describes them as they are).
 
 pub mod catalog;
+pub mod purchase;
 pub mod user;
 pub mod validation;
 

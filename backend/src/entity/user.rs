@@ -74,6 +74,11 @@ impl StaffPosition {
     pub fn can_edit_catalog(self) -> bool {
         matches!(self, Self::Admin | Self::Teacher)
     }
+
+    /// Who may see any buyer's purchases and refund them: admins and support.
+    pub fn can_manage_purchases(self) -> bool {
+        matches!(self, Self::Admin | Self::Support)
+    }
 }
 
 /// The authenticated caller, as proven by their access token.
@@ -91,6 +96,13 @@ impl Principal {
 
     pub fn can_edit_catalog(&self) -> bool {
         self.role == Role::Staff && self.position.is_some_and(StaffPosition::can_edit_catalog)
+    }
+
+    pub fn can_manage_purchases(&self) -> bool {
+        self.role == Role::Staff
+            && self
+                .position
+                .is_some_and(StaffPosition::can_manage_purchases)
     }
 }
 

@@ -117,6 +117,38 @@ impl CacheKey for LookupsKey {
     }
 }
 
+/// What [`Cache::lookup`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup<T> {
+    Hit(T),
+    /// Redis answered: there is no such entry.
+    Miss,
+    /// Redis could not be asked (down, slow, breaker open, or stale entries pending removal).
+    Unknown,
+}
+
+/// The log position a user's latest write committed at, kept for [`WRITE_FENCE_WINDOW`] so
+/// every backend instance can route that user's own reads to a server that has it (see
+/// `usecase::consistency`). The value is a PostgreSQL LSN as text (`16/B374D848`).
+#[derive(Debug, Clone, Copy)]
+pub struct WriteFenceKey(pub i64);
+
+/// How long a write fences its author's reads. Replication here trails by milliseconds, and
+/// HAProxy drops a replica that falls far behind (`LYCEUM_READ_MAX_LAG`); 30 s leaves a wide
+/// margin, also over a deliberate `recovery_min_apply_delay` of a few seconds.
+pub const WRITE_FENCE_WINDOW: Duration = Duration::from_secs(30);
+
+impl CacheKey for WriteFenceKey {
+    type Value = String;
+    const KIND: &'static str = "write_fence";
+    fn slot(&self) -> Slot {
+        Slot::Key(format!("fence:user:{}", self.0))
+    }
+    fn ttl(&self, _: &RedisConfig) -> Duration {
+        WRITE_FENCE_WINDOW
+    }
+}
+
 /// Counters for every cache decision.
 #[derive(Debug, Clone)]
 pub struct CacheMetrics {
@@ -364,6 +396,15 @@ impl Cache {
 
     /// The cached value, or `None` (miss, error, bypass) after counting which it was.
     pub async fn get<K: CacheKey>(&self, key: &K) -> Option<K::Value> {
+        match self.lookup(key).await {
+            Lookup::Hit(value) => Some(value),
+            Lookup::Miss | Lookup::Unknown => None,
+        }
+    }
+
+    /// Like [`Self::get`], but tells "not there" apart from "Redis could not be asked", for
+    /// callers to whom an absent key means something (a write fence).
+    pub async fn lookup<K: CacheKey>(&self, key: &K) -> Lookup<K::Value> {
         let count = |result: &str| {
             self.inner
                 .metrics
@@ -373,11 +414,11 @@ impl Cache {
         };
         let Some(mut conn) = self.usable() else {
             count("bypass");
-            return None;
+            return Lookup::Unknown;
         };
         if !self.flush_pending(&mut conn).await {
             count("bypass");
-            return None;
+            return Lookup::Unknown;
         }
         let raw: Result<Option<Vec<u8>>, CallError> = match key.slot() {
             Slot::Key(name) => self.call(conn.get(self.full(&name))).await,
@@ -387,25 +428,30 @@ impl Cache {
             Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
                 Ok(value) => {
                     count("hit");
-                    Some(value)
+                    Lookup::Hit(value)
                 }
                 Err(err) => {
                     // An entry written by an older version: treat as a miss; the next store replaces it.
                     tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
                     count("miss");
-                    None
+                    Lookup::Miss
                 }
             },
             Ok(None) => {
                 count("miss");
-                None
+                Lookup::Miss
             }
             Err(err) => {
                 tracing::debug!(kind = K::KIND, error = %err, "cache lookup failed");
                 count("error");
-                None
+                Lookup::Unknown
             }
         }
+    }
+
+    /// Whether Redis is in use at all (`redis.enabled`).
+    pub fn enabled(&self) -> bool {
+        self.inner.conn.is_some()
     }
 
     /// Stores a value read after a miss, unless a value is already there: a fresher value

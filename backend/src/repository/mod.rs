@@ -9,6 +9,8 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod purchase;
+pub mod replication;
 pub mod user;
 
 use lyceum_db::DbError;

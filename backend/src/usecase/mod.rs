@@ -12,12 +12,14 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod consistency;
 pub mod course_admin;
+pub mod purchase;
 
 use lyceum_db::{DbError, Retryable, Transient};
 
 use crate::{
-    entity::ValidationErrors,
+    entity::{ValidationErrors, purchase::PurchaseStatus},
     repository::{Violation, ViolationExt},
 };
 
@@ -29,6 +31,7 @@ pub enum Resource {
     Topic,
     Run,
     Teacher,
+    Purchase,
 }
 
 impl Resource {
@@ -39,6 +42,7 @@ impl Resource {
             Self::Topic => "topic",
             Self::Run => "course run",
             Self::Teacher => "teacher",
+            Self::Purchase => "purchase",
         }
     }
 }
@@ -64,6 +68,19 @@ pub enum ServiceError {
     InUse,
     #[error("more seats are already sold than the new total allows")]
     SeatsTaken,
+    #[error("this course run is sold out")]
+    SoldOut,
+    #[error("sales for this course run have ended")]
+    SalesClosed,
+    #[error("you already hold a seat in this course run (cancel that purchase to buy again)")]
+    AlreadyEnrolled,
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    #[error("a {} purchase cannot become {}", from.as_str(), to.as_str())]
+    InvalidTransition {
+        from: PurchaseStatus,
+        to: PurchaseStatus,
+    },
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -86,6 +103,8 @@ impl From<DbError> for ServiceError {
         let mapped = match err.violation() {
             Some(Violation::Unique("users_email_lower_key")) => Some(Self::EmailTaken),
             Some(Violation::Unique("users_national_id_key")) => Some(Self::NationalIdTaken),
+            Some(Violation::Unique("purchases_user_run_active_key")) => Some(Self::AlreadyEnrolled),
+            Some(Violation::ForeignKey("purchases_user_id_fkey")) => Some(Self::AccountGone),
             Some(Violation::ForeignKey(
                 "purchases_course_run_id_fkey"
                 | "certificates_course_id_fkey"

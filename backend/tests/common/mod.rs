@@ -256,6 +256,74 @@ impl TestApp {
             .await
     }
 
+    /// `POST /api/v1/purchases` with an `Idempotency-Key`.
+    pub async fn buy(&self, token: &str, key: &str, run_id: i64, plan: &str) -> Reply {
+        let resp = self
+            .http
+            .post(self.url("/api/v1/purchases"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&json!({"course_run_id": run_id, "plan": plan}))
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    /// `n` students `{prefix}{i}@example.com` who share one password, and their tokens. One
+    /// registers through the API; the rest reuse its hash (inserted by SQL) and log in.
+    pub async fn students(&self, prefix: &str, n: usize) -> Vec<(i64, String)> {
+        let first = format!("{prefix}0@example.com");
+        self.register(&first).await;
+        self.sql(&format!(
+            "INSERT INTO users (email, password_hash, first_name, last_name, birth_date)
+             SELECT '{prefix}' || i || '@example.com', u.password_hash, 'Stu', 'Dent' || i, '2000-01-01'
+               FROM users u, generate_series(1, {last}) AS i WHERE u.email = '{first}'",
+            last = n.saturating_sub(1)
+        ))
+        .await;
+        let mut logins = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (http, url) = (self.http.clone(), self.url("/api/v1/auth/login"));
+            let email = format!("{prefix}{i}@example.com");
+            logins.spawn(async move {
+                let body: Value = http
+                    .post(url)
+                    .json(&json!({"email": email, "password": "correct horse battery"}))
+                    .send()
+                    .await
+                    .expect("login sent")
+                    .json()
+                    .await
+                    .expect("login body");
+                (
+                    i,
+                    body["user"]["id"].as_i64().expect("user id"),
+                    body["access_token"].as_str().expect("token").to_owned(),
+                )
+            });
+        }
+        let mut out = logins.join_all().await;
+        out.sort_by_key(|(i, ..)| *i);
+        out.into_iter().map(|(_, id, token)| (id, token)).collect()
+    }
+
+    /// A new run of `course_id` on sale, with `seats` seats; its id.
+    pub async fn run_with_seats(&self, course_id: i64, seats: i32) -> i64 {
+        self.scalar_i64(&format!(
+            "INSERT INTO course_runs (course_id, start_date, sales_end_date, seats_total, seats_left)
+             VALUES ({course_id}, current_date + 40, current_date + 30, {seats}, {seats}) RETURNING id"
+        ))
+        .await
+    }
+
     pub async fn stop(self) {
         self.app.stop().await.expect("clean stop");
         self.database.drop_now().await;

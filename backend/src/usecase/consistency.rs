@@ -1,0 +1,276 @@
+//! Read-your-writes: a user who has just written sees that write on their next read, even
+//! while replicas lag — without sending every read of every user to the primary.
+//!
+//! After a user's write commits, the use case asks the primary for its WAL position (LSN) on
+//! the same connection and records it as that user's *write fence* for
+//! [`WRITE_FENCE_WINDOW`]: in this process, and in Redis so that every backend instance
+//! knows it. A read of the user's own data then goes:
+//! - no fence → the read pool, as any read;
+//! - a fence → the read pool, but the chosen replica must first show that it has replayed
+//!   the fence's LSN (`pg_last_wal_replay_lsn()`, same connection); if it has not, the read
+//!   runs on the primary instead;
+//! - fence unknowable (Redis enabled but unreachable, so another instance's fence could be
+//!   missed), or the LSN could not be read after the commit → the primary.
+//!
+//! So a fence costs one cheap query on the replica, only for users who wrote recently, and a
+//! lagging replica costs a primary read, never a stale answer. Known limit: two writes by one
+//! user committed at the same moment through two instances may store the lower LSN last;
+//! the window is then still covered by the local fence of the instance that wrote the higher.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use lyceum_db::{Client, Db, DbFuture};
+use prometheus::{IntCounterVec, Opts, Registry};
+
+use super::ServiceError;
+use crate::repository::{
+    cache::{Cache, Lookup, WRITE_FENCE_WINDOW, WriteFenceKey},
+    pg,
+    replication::ReplicationRepository,
+};
+
+/// Stored in place of an LSN when the position after a commit could not be read.
+const PRIMARY_ONLY: &str = "primary";
+
+/// A WAL position, ordered (`16/B374D848` → 0x16_B374D848).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Lsn(u64);
+
+impl Lsn {
+    fn parse(text: &str) -> Option<Self> {
+        let (hi, lo) = text.split_once('/')?;
+        let hi = u64::from_str_radix(hi, 16).ok()?;
+        let lo = u64::from_str_radix(lo, 16).ok()?;
+        (hi <= u64::from(u32::MAX) && lo <= u64::from(u32::MAX)).then_some(Self(hi << 32 | lo))
+    }
+
+    fn text(self) -> String {
+        format!("{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
+    }
+}
+
+/// What a user's reads must wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fence {
+    /// Nothing recent: any replica will do.
+    None,
+    /// A replica that has replayed this far, else the primary.
+    AtLeast(Lsn),
+    /// Only the primary is known to be fresh enough.
+    PrimaryOnly,
+}
+
+impl Fence {
+    fn from_stored(text: &str) -> Self {
+        Lsn::parse(text).map_or(Self::PrimaryOnly, Self::AtLeast)
+    }
+
+    /// The stricter of two fences.
+    fn max(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::PrimaryOnly, _) | (_, Self::PrimaryOnly) => Self::PrimaryOnly,
+            (Self::AtLeast(a), Self::AtLeast(b)) => Self::AtLeast(a.max(b)),
+            (Self::AtLeast(a), Self::None) | (Self::None, Self::AtLeast(a)) => Self::AtLeast(a),
+            (Self::None, Self::None) => Self::None,
+        }
+    }
+}
+
+/// The fences this process set itself, so they hold even when Redis is off or failing.
+#[derive(Debug, Default)]
+struct LocalFences(HashMap<i64, (Fence, Instant)>);
+
+impl LocalFences {
+    /// Bounds the map: expired fences are dropped once it grows.
+    const PRUNE_AT: usize = 50_000;
+
+    fn get(&self, user_id: i64, now: Instant) -> Fence {
+        match self.0.get(&user_id) {
+            Some((fence, until)) if *until > now => *fence,
+            _ => Fence::None,
+        }
+    }
+
+    fn raise(&mut self, user_id: i64, fence: Fence, now: Instant) {
+        if self.0.len() >= Self::PRUNE_AT {
+            self.0.retain(|_, (_, until)| *until > now);
+        }
+        let current = self.get(user_id, now);
+        self.0
+            .insert(user_id, (current.max(fence), now + WRITE_FENCE_WINDOW));
+    }
+}
+
+/// Routes a user's reads of their own data; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct ReadYourWrites {
+    db: Db,
+    cache: Cache,
+    replication: ReplicationRepository,
+    local: Arc<Mutex<LocalFences>>,
+    /// Own-data reads by route: `replica` (no fence), `replica_caught_up`,
+    /// `primary_replica_behind`, `primary_fence_unknown`.
+    reads: IntCounterVec,
+}
+
+impl ReadYourWrites {
+    pub fn new(db: Db, cache: Cache) -> Self {
+        let reads = IntCounterVec::new(
+            Opts::new(
+                "lyceum_read_your_writes_reads_total",
+                "Reads of a user's own data, by where they were served and why",
+            ),
+            &["route"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition is valid: {e}"));
+        Self {
+            db,
+            cache,
+            replication: ReplicationRepository,
+            local: Arc::default(),
+            reads,
+        }
+    }
+
+    pub fn register_metrics(&self, registry: &Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.reads.clone()))
+    }
+
+    /// The WAL position to fence with, read on the primary connection that just committed.
+    /// `None` if it cannot be read; [`Self::wrote`] then fences to the primary.
+    pub async fn commit_position(&self, c: &Client) -> Option<String> {
+        match self.replication.current_lsn(pg(c)).await {
+            Ok(lsn) => Some(lsn),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the WAL position after a commit; the author's reads go to the primary for a while");
+                None
+            }
+        }
+    }
+
+    /// Records that `user_id` committed a write at `lsn` (from [`Self::commit_position`]).
+    pub async fn wrote(&self, user_id: i64, lsn: Option<&str>) {
+        let fence = lsn.map_or(Fence::PrimaryOnly, Fence::from_stored);
+        self.local
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .raise(user_id, fence, Instant::now());
+        let stored = match fence {
+            Fence::AtLeast(lsn) => lsn.text(),
+            Fence::PrimaryOnly | Fence::None => PRIMARY_ONLY.to_owned(),
+        };
+        self.cache.replace(&WriteFenceKey(user_id), &stored).await;
+    }
+
+    async fn fence(&self, user_id: i64) -> Fence {
+        let local = self
+            .local
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user_id, Instant::now());
+        if !self.cache.enabled() {
+            return local;
+        }
+        let shared = match self.cache.lookup(&WriteFenceKey(user_id)).await {
+            Lookup::Hit(text) => Fence::from_stored(&text),
+            Lookup::Miss => Fence::None,
+            Lookup::Unknown => Fence::PrimaryOnly,
+        };
+        local.max(shared)
+    }
+
+    fn count(&self, route: &str) {
+        self.reads.with_label_values(&[route]).inc();
+    }
+
+    /// Runs the read `op` of `user_id`'s own data where it is sure to see their writes.
+    pub async fn read_own<T, F>(&self, user_id: i64, op: F) -> Result<T, ServiceError>
+    where
+        F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T: Send,
+    {
+        match self.fence(user_id).await {
+            Fence::None => {
+                self.count("replica");
+                self.db.read(op).await
+            }
+            Fence::PrimaryOnly => {
+                self.count("primary_fence_unknown");
+                self.db.write(op).await
+            }
+            Fence::AtLeast(lsn) => {
+                let lsn = lsn.text();
+                let replication = self.replication;
+                let on_replica = self
+                    .db
+                    .read(|c| {
+                        let op = op.clone();
+                        let lsn = lsn.clone();
+                        Box::pin(async move {
+                            if !replication.has_replayed(pg(c), &lsn).await? {
+                                return Ok(None);
+                            }
+                            op(c).await.map(Some)
+                        })
+                    })
+                    .await?;
+                match on_replica {
+                    Some(value) => {
+                        self.count("replica_caught_up");
+                        Ok(value)
+                    }
+                    None => {
+                        self.count("primary_replica_behind");
+                        self.db.write(op).await
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsns_parse_order_and_print_like_postgres() {
+        let a = Lsn::parse("16/B374D848").expect("valid");
+        let b = Lsn::parse("17/0").expect("valid");
+        assert!(a < b);
+        assert_eq!(a.text(), "16/B374D848");
+        assert_eq!(Lsn::parse("0/0"), Some(Lsn(0)));
+        assert_eq!(Lsn::parse("primary"), None);
+        assert_eq!(Lsn::parse("1/"), None);
+        assert_eq!(Lsn::parse("100000000/0"), None);
+    }
+
+    #[test]
+    fn the_stricter_fence_wins() {
+        let low = Fence::AtLeast(Lsn(5));
+        let high = Fence::AtLeast(Lsn(9));
+        assert_eq!(low.max(high), high);
+        assert_eq!(Fence::None.max(low), low);
+        assert_eq!(high.max(Fence::PrimaryOnly), Fence::PrimaryOnly);
+        assert_eq!(Fence::from_stored(PRIMARY_ONLY), Fence::PrimaryOnly);
+    }
+
+    #[test]
+    fn local_fences_only_rise_and_expire() {
+        let mut fences = LocalFences::default();
+        let now = Instant::now();
+        fences.raise(1, Fence::AtLeast(Lsn(9)), now);
+        fences.raise(1, Fence::AtLeast(Lsn(5)), now);
+        assert_eq!(fences.get(1, now), Fence::AtLeast(Lsn(9)));
+        assert_eq!(fences.get(2, now), Fence::None);
+        assert_eq!(fences.get(1, now + WRITE_FENCE_WINDOW), Fence::None);
+    }
+}
