@@ -9,7 +9,7 @@ consistent. Edit the panel lists below, run this script, and commit the JSON it 
     grafana/generate_dashboards.py --check  # exit 1 if a committed file differs (used by tests)
 
 Metric names come from the live /metrics of the backend (lyceum_http_*, lyceum_db_*,
-lyceum_cache_*), the load generator (lyceum_loadtest_*, /work/notes/contract.md), Patroni
+lyceum_cache_*, lyceum_read_your_writes_*), the load generator (lyceum_loadtest_*, /work/notes/contract.md), Patroni
 3.0.2, HAProxy 2.6, etcd 3.4, prometheus-postgres-exporter 0.11 and prometheus-redis-exporter
 1.45 as Debian 12 ships them, and the recording rules in prometheus/rules/.
 """
@@ -288,6 +288,12 @@ def cluster() -> dict:
                 "{{what}} {{pool}} {{reason}}")], unit="ops", w=8,
               description="Retries after transient errors; operations that ran out of retry budget; "
                           "pooled connections thrown away after a connection-level error."),
+        panel("Read-your-writes: where a user's own data was read",
+              [(f'sum by (route) (rate(lyceum_read_your_writes_reads_total{{job="backend"}}[{RATE}]))', "{{route}}")],
+              unit="ops", w=12,
+              description="replica: no recent write; replica_caught_up: the replica had replayed the user's "
+                          "last write; primary_*: sent to the primary (replica behind, or fence unknown "
+                          "while Redis is away)."),
         panel("DB attempt latency p99 by pool",
               [("histogram_quantile(0.99, sum by (le, pool) "
                 f'(rate(lyceum_db_operation_duration_seconds_bucket{{job="backend"}}[{RATE}])))', "{{pool}}")],

@@ -97,7 +97,8 @@ backend_scraped() { [[ $(prom_query 'up{job="backend"}') == *" 1" ]]; }
 
 # The load generator is usable when its --help offers the failover drill; the crate's
 # placeholder (before issue 6 lands) does not.
-LOADTEST_BIN=$REPO_DIR/target/debug/lyceum-loadtest
+# LYCEUM_OBS_TEST_LOADTEST_BIN: use that binary instead of building the workspace's.
+LOADTEST_BIN=${LYCEUM_OBS_TEST_LOADTEST_BIN:-$REPO_DIR/target/debug/lyceum-loadtest}
 loadtest_available() {
   local help
   [[ -x $LOADTEST_BIN ]] || return 1
@@ -105,14 +106,20 @@ loadtest_available() {
   [[ $help == *--drill* ]]
 }
 
+login() { # EMAIL PASSWORD -> access token
+  curl -sf -m 10 -H 'content-type: application/json' \
+    -d "{\"email\": \"$1\", \"password\": \"$2\"}" "$BACKEND/api/v1/auth/login" |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+
 # Fallback load: bounded rounds of parallel curl over public reads (cache hits and misses,
-# a 404, a 401), plus a staff edit per round (write pool, cache invalidation). Stops at
+# a 404, a 401), plus per round a staff edit (write pool, cache invalidation), a purchase
+# attempt and a read of the student's own purchases (read-your-writes routing). Stops at
 # $STOP_FILE or after $1 seconds, whichever comes first.
 curl_load() { # SECONDS
-  local deadline=$(( $(date +%s) + $1 )) round=0 token urls=() id
-  token=$(curl -sf -m 10 -H 'content-type: application/json' \
-    -d '{"email": "admin1@lyceum.test", "password": "admin-password"}' "$BACKEND/api/v1/auth/login" |
-    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') || token=""
+  local deadline=$(( $(date +%s) + $1 )) round=0 token student urls=() id
+  token=$(login admin1@lyceum.test admin-password) || token=""
+  student=$(login student1@lyceum.test student-password) || student=""
   for id in 1 2 3 4 5 6 7 8 9 10 11 12; do urls+=("$BACKEND/api/v1/courses/$id"); done
   urls+=("$BACKEND/api/v1/courses" "$BACKEND/api/v1/courses?page=2&page_size=5"
          "$BACKEND/api/v1/courses?q=data" "$BACKEND/api/v1/specializations"
@@ -126,6 +133,13 @@ curl_load() { # SECONDS
         -H 'content-type: application/json' -d "{\"duration_weeks\": $(( round % 20 + 4 ))}" \
         "$BACKEND/api/v1/courses/1" || true
     fi
+    if [[ -n $student ]]; then
+      curl -s -o /dev/null -m 10 -w '%{http_code}\n' -X POST -H "authorization: Bearer $student" \
+        -H "idempotency-key: obs-test-$$-$round" -H 'content-type: application/json' \
+        -d "{\"course_run_id\": $(( round % 40 + 1 )), \"plan\": \"basic\"}" "$BACKEND/api/v1/purchases" || true
+      curl -s -o /dev/null -m 10 -w '%{http_code}\n' -H "authorization: Bearer $student" \
+        "$BACKEND/api/v1/purchases" || true
+    fi
   done
 }
 
@@ -134,7 +148,7 @@ curl_load() { # SECONDS
 echo "# dashboards and alerts test: run dir $RUN_DIR, port offset $OFFSET"
 cargo build --locked --quiet -p lyceum-backend -p lyceum-db -p lyceum-seeder --bins ||
   die "cargo build of the backend, migrate and seeder failed"
-cargo build --locked --quiet -p lyceum-loadtest 2>/dev/null || true
+[[ -n ${LYCEUM_OBS_TEST_LOADTEST_BIN:-} ]] || cargo build --locked --quiet -p lyceum-loadtest 2>/dev/null || true
 if loadtest_available; then
   LOADTEST_ABSENT=""
   note "load: lyceum-loadtest --drill switchover"
