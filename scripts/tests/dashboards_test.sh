@@ -237,7 +237,7 @@ fi
 LOAD_PID=""
 sleep 3   # the last scrapes and rule evaluations
 T_END=$(date +%s)
-note "window $((T_END - T_START)) s: switchover at +$((T_SWITCH - T_START)) s, Redis down at +$((T_REDIS - T_START)) s, leader killed at +$((T_KILL - T_START)) s"
+note "window $((T_END - T_START)) s: switchover within +$((T_SWITCH - T_START))..+$((T_SWITCH_END - T_START)) s, Redis down at +$((T_REDIS - T_START)) s, leader killed at +$((T_KILL - T_START)) s"
 
 # ------------------------------------------------------------------ checks --
 
