@@ -14,10 +14,15 @@ use crate::{
     repository::cache::Cache,
     usecase::{
         auth::{AuthService, PasswordHasher, TokenService},
+        blog::BlogService,
+        career::CareerService,
         catalog::CatalogService,
+        certificates::CertificateService,
         consistency::ReadYourWrites,
         course_admin::CourseAdmin,
         purchase::PurchaseService,
+        reports::ReportService,
+        reviews::ReviewService,
     },
 };
 
@@ -38,6 +43,11 @@ pub struct AppContext {
     pub catalog: CatalogService,
     pub courses: CourseAdmin,
     pub purchases: PurchaseService,
+    pub reviews: ReviewService,
+    pub certificates: CertificateService,
+    pub career: CareerService,
+    pub blog: BlogService,
+    pub reports: ReportService,
 }
 
 impl Deref for AppState {
@@ -75,6 +85,11 @@ impl AppState {
         ryw.register_metrics(&registry)
             .context("registering read-your-writes metrics")?;
         let purchases = PurchaseService::new(db.clone(), ryw);
+        let reviews = ReviewService::new(db.clone(), cache.clone());
+        let certificates = CertificateService::new(db.clone());
+        let career = CareerService::new(db.clone(), cache.clone());
+        let blog = BlogService::new(db.clone(), cache.clone());
+        let reports = ReportService::new(db.clone(), cache.clone());
         Ok(Self(Arc::new(AppContext {
             config,
             db,
@@ -85,6 +100,11 @@ impl AppState {
             catalog,
             courses,
             purchases,
+            reviews,
+            certificates,
+            career,
+            blog,
+            reports,
         })))
     }
 }

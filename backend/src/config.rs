@@ -133,6 +133,10 @@ pub struct RedisConfig {
     pub ttl_course_list_s: u64,
     /// Time to live of the cached lookup tables.
     pub ttl_lookups_s: u64,
+    /// Time to live of the cached staff reports (top courses, revenue, employment).
+    pub ttl_reports_s: u64,
+    /// Time to live of the cached first page of the blog feed (per tag and page size).
+    pub ttl_blog_feed_s: u64,
 }
 
 impl Default for RedisConfig {
@@ -148,6 +152,8 @@ impl Default for RedisConfig {
             ttl_course_detail_s: 300,
             ttl_course_list_s: 60,
             ttl_lookups_s: 3_600,
+            ttl_reports_s: 60,
+            ttl_blog_feed_s: 60,
         }
     }
 }
@@ -288,6 +294,11 @@ const KEY_HELP: &[(&str, &str)] = &[
     ("redis.ttl_course_detail_s", "TTL of a cached course detail"),
     ("redis.ttl_course_list_s", "TTL of cached course list pages"),
     ("redis.ttl_lookups_s", "TTL of cached lookup tables"),
+    ("redis.ttl_reports_s", "TTL of cached staff reports"),
+    (
+        "redis.ttl_blog_feed_s",
+        "TTL of the cached first blog feed page",
+    ),
     ("log.format", "human | json"),
     (
         "log.filter",

@@ -12,7 +12,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{auth, catalog, ops, purchases, staff};
+use super::{auth, blog, career, catalog, certificates, ops, purchases, reports, reviews, staff};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -32,6 +32,15 @@ use super::{auth, catalog, ops, purchases, staff};
         staff::add_run, staff::update_run, staff::delete_run,
         purchases::create, purchases::list_own, purchases::get_one,
         purchases::pay, purchases::cancel, purchases::refund,
+        reviews::course_reviews, reviews::create_review, reviews::update_review,
+        reviews::delete_review, reviews::my_reviews,
+        certificates::issue, certificates::mine, certificates::of_user, certificates::verify,
+        career::companies, career::create_company, career::update_company,
+        career::tracks, career::create_track, career::update_track,
+        career::applications, career::apply, career::set_status,
+        blog::feed, blog::post, blog::create_post, blog::update_post, blog::delete_post,
+        blog::tags,
+        reports::top_courses, reports::revenue, reports::employment,
         openapi_json,
     ),
     modifiers(&BearerAuth, &InternalErrors),
@@ -40,6 +49,11 @@ use super::{auth, catalog, ops, purchases, staff};
         (name = "catalog", description = "Public catalog reads (cached)"),
         (name = "staff", description = "Catalog edits by admins and teachers"),
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
+        (name = "reviews", description = "Course reviews by buyers"),
+        (name = "certificates", description = "Certificates: issue, list, verify"),
+        (name = "career", description = "Career center: partner companies, tracks, job applications"),
+        (name = "blog", description = "Blog posts and tags"),
+        (name = "reports", description = "Staff reports (cached)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

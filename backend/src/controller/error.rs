@@ -177,6 +177,19 @@ impl ApiError {
                     "invalid_transition",
                     "Invalid status transition",
                 ),
+                ServiceError::Denied(_) => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
+                ServiceError::NotABuyer => answer(S::FORBIDDEN, "not_a_buyer", "Not a buyer"),
+                ServiceError::AlreadyReviewed => {
+                    answer(S::CONFLICT, "already_reviewed", "Already reviewed")
+                }
+                ServiceError::AlreadyIssued => {
+                    answer(S::CONFLICT, "already_issued", "Certificate already issued")
+                }
+                ServiceError::TrackExists => {
+                    answer(S::CONFLICT, "track_exists", "Career track already exists")
+                }
+                ServiceError::NameTaken(_) => answer(S::CONFLICT, "name_taken", "Name taken"),
+                ServiceError::UnknownSerial => answer(S::NOT_FOUND, "not_found", "Not found"),
                 ServiceError::Db(db) if db.transient().is_some() => answer(
                     S::SERVICE_UNAVAILABLE,
                     "service_unavailable",

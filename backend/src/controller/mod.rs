@@ -5,13 +5,18 @@
 //! May depend on every inner layer (`entity`, `usecase`) and on `app::AppState`.
 
 pub mod auth;
+pub mod blog;
+pub mod career;
 pub mod catalog;
+pub mod certificates;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod ops;
 pub mod purchases;
+pub mod reports;
+pub mod reviews;
 pub mod staff;
 
 use axum::{
@@ -80,6 +85,60 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/purchases/{id}/refund", post(purchases::refund))
         .route("/api/v1/teachers", get(catalog::teachers))
         .route("/api/v1/teachers/{id}", get(catalog::teacher))
+        .route(
+            "/api/v1/courses/{id}/reviews",
+            get(reviews::course_reviews).post(reviews::create_review),
+        )
+        .route(
+            "/api/v1/reviews/{id}",
+            patch(reviews::update_review).delete(reviews::delete_review),
+        )
+        .route("/api/v1/me/reviews", get(reviews::my_reviews))
+        .route("/api/v1/certificates", post(certificates::issue))
+        .route(
+            "/api/v1/certificates/{serial_number}",
+            get(certificates::verify),
+        )
+        .route("/api/v1/me/certificates", get(certificates::mine))
+        .route(
+            "/api/v1/users/{id}/certificates",
+            get(certificates::of_user),
+        )
+        .route(
+            "/api/v1/career/companies",
+            get(career::companies).post(career::create_company),
+        )
+        .route(
+            "/api/v1/career/companies/{id}",
+            patch(career::update_company),
+        )
+        .route(
+            "/api/v1/career/tracks",
+            get(career::tracks).post(career::create_track),
+        )
+        .route("/api/v1/career/tracks/{id}", patch(career::update_track))
+        .route(
+            "/api/v1/career/tracks/{id}/applications",
+            get(career::applications).post(career::apply),
+        )
+        .route(
+            "/api/v1/career/applications/{id}",
+            patch(career::set_status),
+        )
+        .route(
+            "/api/v1/blog/posts",
+            get(blog::feed).post(blog::create_post),
+        )
+        .route(
+            "/api/v1/blog/posts/{id}",
+            get(blog::post)
+                .patch(blog::update_post)
+                .delete(blog::delete_post),
+        )
+        .route("/api/v1/blog/tags", get(blog::tags))
+        .route("/api/v1/reports/top-courses", get(reports::top_courses))
+        .route("/api/v1/reports/revenue", get(reports::revenue))
+        .route("/api/v1/reports/employment", get(reports::employment))
         .route_layer(from_fn_with_state(state.clone(), middleware::per_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -6,8 +6,13 @@
 //! types). Types derive `serde` (responses and cache values) and `utoipa::ToSchema` (the
 //! OpenAPI document describes them as they are).
 
+pub mod blog;
+pub mod career;
 pub mod catalog;
+pub mod certificate;
 pub mod purchase;
+pub mod report;
+pub mod review;
 pub mod user;
 pub mod validation;
 

@@ -23,7 +23,11 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     config::RedisConfig,
-    entity::catalog::{CourseDetail, CourseSummary, Lookups, Page},
+    entity::{
+        blog::PostSummary,
+        catalog::{CourseDetail, CourseSummary, Lookups, Page},
+        report::{EmploymentRow, Report, RevenueRange, RevenueRow, TopCourse},
+    },
 };
 
 /// Where a value lives in Redis, relative to the key prefix.
@@ -146,6 +150,124 @@ impl CacheKey for WriteFenceKey {
     }
     fn ttl(&self, _: &RedisConfig) -> Duration {
         WRITE_FENCE_WINDOW
+    }
+}
+
+/// The hash holding every cached report; review and hiring changes drop it whole.
+pub const REPORTS_HASH: &str = "reports";
+
+/// Every cached report at once (for [`Cache::invalidate`]).
+pub fn all_reports() -> Slot {
+    Slot::Field {
+        hash: REPORTS_HASH.into(),
+        field: String::new(),
+    }
+}
+
+/// The top-courses report for one `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct TopCoursesKey(pub u32);
+
+impl CacheKey for TopCoursesKey {
+    type Value = Report<TopCourse>;
+    const KIND: &'static str = "report";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: REPORTS_HASH.into(),
+            field: format!("top:{}", self.0),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_reports_s)
+    }
+}
+
+/// The revenue report for one month range.
+#[derive(Debug, Clone, Copy)]
+pub struct RevenueKey(pub RevenueRange);
+
+impl CacheKey for RevenueKey {
+    type Value = Report<RevenueRow>;
+    const KIND: &'static str = "report";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: REPORTS_HASH.into(),
+            field: self.0.cache_field(),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_reports_s)
+    }
+}
+
+/// The employment report for one `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct EmploymentKey(pub u32);
+
+impl CacheKey for EmploymentKey {
+    type Value = Report<EmploymentRow>;
+    const KIND: &'static str = "report";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: REPORTS_HASH.into(),
+            field: format!("employment:{}", self.0),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_reports_s)
+    }
+}
+
+/// The hash holding the cached first pages of the blog feed; every post edit drops it.
+pub const BLOG_FEED_HASH: &str = "blog:feed";
+
+/// The first page of the blog feed for one tag filter and page size (`FeedQuery::cache_field`).
+#[derive(Debug, Clone)]
+pub struct BlogFeedKey(pub String);
+
+impl CacheKey for BlogFeedKey {
+    type Value = Page<PostSummary>;
+    const KIND: &'static str = "blog_feed";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: BLOG_FEED_HASH.into(),
+            field: self.0.clone(),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_blog_feed_s)
+    }
+}
+
+/// Present for [`RECENT_WRITE_WINDOW`] after a post edit: feed misses are then filled from
+/// the primary, so a lagging replica cannot put the pre-edit feed back into the cache.
+#[derive(Debug, Clone, Copy)]
+pub struct RecentBlogWriteKey;
+
+impl CacheKey for RecentBlogWriteKey {
+    type Value = bool;
+    const KIND: &'static str = "recent_write";
+    fn slot(&self) -> Slot {
+        Slot::Key("blog:recent_write".into())
+    }
+    fn ttl(&self, _: &RedisConfig) -> Duration {
+        RECENT_WRITE_WINDOW
+    }
+}
+
+/// Present for [`RECENT_WRITE_WINDOW`] after a review of this course was written, changed or
+/// deleted: the course's review list is then read from the primary, not a replica.
+#[derive(Debug, Clone, Copy)]
+pub struct RecentReviewWriteKey(pub i64);
+
+impl CacheKey for RecentReviewWriteKey {
+    type Value = bool;
+    const KIND: &'static str = "recent_write";
+    fn slot(&self) -> Slot {
+        Slot::Key(format!("reviews:recent_write:{}", self.0))
+    }
+    fn ttl(&self, _: &RedisConfig) -> Duration {
+        RECENT_WRITE_WINDOW
     }
 }
 

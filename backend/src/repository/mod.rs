@@ -7,10 +7,16 @@
 //!
 //! May depend on `entity`; never on `usecase` or `controller`.
 
+pub mod blog;
+pub mod buyers;
 pub mod cache;
+pub mod career;
 pub mod catalog;
+pub mod certificate;
 pub mod purchase;
 pub mod replication;
+pub mod report;
+pub mod review;
 pub mod user;
 
 use lyceum_db::DbError;

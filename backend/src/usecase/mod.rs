@@ -10,11 +10,18 @@
 //!
 //! May depend on `entity` and `repository`; never on `controller`.
 
+pub mod access;
 pub mod auth;
+pub mod blog;
+pub mod career;
 pub mod catalog;
+pub mod certificates;
 pub mod consistency;
 pub mod course_admin;
+pub mod course_page;
 pub mod purchase;
+pub mod reports;
+pub mod reviews;
 
 use lyceum_db::{DbError, Retryable, Transient};
 
@@ -32,6 +39,12 @@ pub enum Resource {
     Run,
     Teacher,
     Purchase,
+    Review,
+    Certificate,
+    Company,
+    CareerTrack,
+    JobApplication,
+    BlogPost,
 }
 
 impl Resource {
@@ -43,6 +56,12 @@ impl Resource {
             Self::Run => "course run",
             Self::Teacher => "teacher",
             Self::Purchase => "purchase",
+            Self::Review => "review",
+            Self::Certificate => "certificate",
+            Self::Company => "partner company",
+            Self::CareerTrack => "career track",
+            Self::JobApplication => "job application",
+            Self::BlogPost => "blog post",
         }
     }
 }
@@ -81,6 +100,21 @@ pub enum ServiceError {
         from: PurchaseStatus,
         to: PurchaseStatus,
     },
+    /// 403 with the rule that refused the caller (the catalog's own refusal is `Forbidden`).
+    #[error("{0}")]
+    Denied(&'static str),
+    #[error("only buyers of this course (a paid purchase of one of its runs) may review it")]
+    NotABuyer,
+    #[error("you have already reviewed this course; edit that review instead")]
+    AlreadyReviewed,
+    #[error("a certificate for this user and course was already issued")]
+    AlreadyIssued,
+    #[error("this user already has a career track for this course")]
+    TrackExists,
+    #[error("{0}")]
+    NameTaken(&'static str),
+    #[error("no certificate has this serial number")]
+    UnknownSerial,
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -105,6 +139,12 @@ impl From<DbError> for ServiceError {
             Some(Violation::Unique("users_national_id_key")) => Some(Self::NationalIdTaken),
             Some(Violation::Unique("purchases_user_run_active_key")) => Some(Self::AlreadyEnrolled),
             Some(Violation::ForeignKey("purchases_user_id_fkey")) => Some(Self::AccountGone),
+            Some(Violation::Unique("reviews_user_course_key")) => Some(Self::AlreadyReviewed),
+            Some(Violation::Unique("certificates_user_course_key")) => Some(Self::AlreadyIssued),
+            Some(Violation::Unique("career_tracks_user_course_key")) => Some(Self::TrackExists),
+            Some(Violation::Unique("partner_companies_legal_name_key")) => Some(Self::NameTaken(
+                "a partner company with this legal name already exists",
+            )),
             Some(Violation::ForeignKey(
                 "purchases_course_run_id_fkey"
                 | "certificates_course_id_fkey"

@@ -1,0 +1,233 @@
+//! Staff reports: top courses, revenue by month and specialization, employment by course and
+//! company. Parameters are parsed here; the figures come from SQL.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::validation::{FieldError, ValidationErrors, in_range};
+
+/// The answer of every report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Report<T> {
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TopCourse {
+    pub course_id: i64,
+    pub title: String,
+    /// Mean of the course's review ratings; absent without reviews.
+    pub average_rating: Option<f64>,
+    pub review_count: i64,
+    /// Distinct users with a `paid` purchase of any run of the course.
+    pub buyers: i64,
+    /// Distinct workplaces of the course's teachers, alphabetical.
+    pub teacher_workplaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RevenueRow {
+    /// `YYYY-MM` of `paid_at` (UTC).
+    pub month: String,
+    pub specialization_id: i32,
+    pub specialization: String,
+    /// Sum of `final_price` (minor units) of purchases in status `paid`.
+    pub revenue: i64,
+    /// How many purchases that sum covers.
+    pub purchases: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EmploymentRow {
+    pub course_id: i64,
+    pub course_title: String,
+    pub company_id: i64,
+    /// The company's short name.
+    pub company: String,
+    /// Job applications in status `hired` of this course's career tracks at this company.
+    pub hired: i64,
+}
+
+/// Query string of the top-courses report.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TopCoursesParams {
+    /// How many courses, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let limit = errors.take(in_range("limit", p.limit.unwrap_or(10), 1, 100));
+    errors.finish(|| limit.unwrap_or(10))
+}
+
+/// Query string of the employment report.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EmploymentParams {
+    /// How many (course, company) rows, most hires first: 1 to 1000 (default 100). The full
+    /// report grows with courses × companies (3 762 rows, 437 kB at seeder scale 5).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+pub fn employment_limit(p: EmploymentParams) -> Result<u32, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let limit = errors.take(in_range("limit", p.limit.unwrap_or(100), 1, 1000));
+    errors.finish(|| limit.unwrap_or(100))
+}
+
+/// Query string of the revenue report.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RevenueParams {
+    /// First month, `YYYY-MM` (default: 11 months before `to`).
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM`, inclusive (default: the current month).
+    pub to: Option<String>,
+}
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month {
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+}
+
+impl Month {
+    pub fn of(date: NaiveDate) -> Self {
+        Self {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+
+    /// `YYYY-MM`, years 2000 to 2999.
+    pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
+        let bad = || FieldError::new(field, "must be a month like 2026-03");
+        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        if !(2000..=2999).contains(&year) || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Self { year, month })
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    /// Months since year 0, for arithmetic.
+    fn index(self) -> i64 {
+        i64::from(self.year) * 12 + i64::from(self.month) - 1
+    }
+
+    fn from_index(i: i64) -> Self {
+        Self {
+            year: i.div_euclid(12) as i32,
+            month: i.rem_euclid(12) as u32 + 1,
+        }
+    }
+
+    pub fn plus(self, months: i64) -> Self {
+        Self::from_index(self.index() + months)
+    }
+
+    pub fn label(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// At most ten years in one revenue report.
+pub const MAX_REVENUE_MONTHS: i64 = 120;
+
+/// A valid month range, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevenueRange {
+    pub from: Month,
+    pub to: Month,
+}
+
+impl RevenueRange {
+    /// `today` gives the defaults (the 12 months up to and including the current one).
+    pub fn parse(p: RevenueParams, today: NaiveDate) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let to = errors.take_opt(p.to, |s| Month::parse("to", &s));
+        let from = errors.take_opt(p.from, |s| Month::parse("from", &s));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let to = to.unwrap_or_else(|| Month::of(today));
+        let from = from.unwrap_or_else(|| to.plus(-11));
+        if from > to {
+            errors.push("from", "must not be after to");
+        } else if to.index() - from.index() + 1 > MAX_REVENUE_MONTHS {
+            errors.push(
+                "to",
+                format!("at most {MAX_REVENUE_MONTHS} months per report"),
+            );
+        }
+        errors.finish(|| Self { from, to })
+    }
+
+    /// First day of `from`, and the first day after `to` (exclusive end).
+    pub fn bounds(self) -> (NaiveDate, NaiveDate) {
+        (self.from.first_day(), self.to.plus(1).first_day())
+    }
+
+    pub fn cache_field(self) -> String {
+        format!("revenue:{}:{}", self.from.label(), self.to.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn months_parse_strictly() {
+        assert_eq!(
+            Month::parse("from", "2026-03"),
+            Ok(Month {
+                year: 2026,
+                month: 3
+            })
+        );
+        for bad in ["2026-3", "2026-13", "26-03", "2026/03", "abcd-ef", ""] {
+            assert!(Month::parse("from", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_default_range_is_the_last_twelve_months() {
+        let r = RevenueRange::parse(RevenueParams::default(), day(2026, 2, 14)).expect("valid");
+        assert_eq!(r.from.label(), "2025-03");
+        assert_eq!(r.to.label(), "2026-02");
+        assert_eq!(r.bounds(), (day(2025, 3, 1), day(2026, 3, 1)));
+    }
+
+    #[test]
+    fn ranges_are_ordered_and_bounded() {
+        let p = |f: &str, t: &str| RevenueParams {
+            from: Some(f.into()),
+            to: Some(t.into()),
+        };
+        assert!(RevenueRange::parse(p("2026-05", "2026-04"), day(2026, 1, 1)).is_err());
+        assert!(RevenueRange::parse(p("2000-01", "2026-04"), day(2026, 1, 1)).is_err());
+        let r = RevenueRange::parse(p("2025-12", "2025-12"), day(2026, 1, 1)).expect("one month");
+        assert_eq!(r.bounds(), (day(2025, 12, 1), day(2026, 1, 1)));
+    }
+}

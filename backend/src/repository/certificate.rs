@@ -1,0 +1,89 @@
+//! `certificates` rows with their course title.
+
+use lyceum_db::DbError;
+use tokio_postgres::Row;
+
+use super::GenericClient;
+use crate::entity::{
+    catalog::{Page, PageRequest, page_of},
+    certificate::Certificate,
+};
+
+const CERT_SELECT: &str = "SELECT ce.id, ce.serial_number, ce.user_id, ce.course_id, c.title, \
+     ce.issued_at FROM certificates ce JOIN courses c ON c.id = ce.course_id";
+
+fn certificate_from_row(r: &Row) -> Certificate {
+    Certificate {
+        id: r.get(0),
+        serial_number: r.get(1),
+        user_id: r.get(2),
+        course_id: r.get(3),
+        course_title: r.get(4),
+        issued_at: r.get(5),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CertificateRepository;
+
+impl CertificateRepository {
+    /// Issues a certificate (random serial from the column default). Fails with
+    /// `certificates_user_course_key` when one exists.
+    pub async fn insert(
+        &self,
+        c: &(impl GenericClient + Sync),
+        user_id: i64,
+        course_id: i64,
+    ) -> Result<Certificate, DbError> {
+        let row = c
+            .query_one(
+                &format!(
+                    "WITH ins AS (INSERT INTO certificates (user_id, course_id) VALUES ($1, $2) \
+                     RETURNING *) {} ",
+                    CERT_SELECT.replace("FROM certificates ce", "FROM ins ce")
+                ),
+                &[&user_id, &course_id],
+            )
+            .await?;
+        Ok(certificate_from_row(&row))
+    }
+
+    /// A user's certificates, newest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
+    pub async fn list_for_user(
+        &self,
+        c: &(impl GenericClient + Sync),
+        user_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<Certificate>, DbError> {
+        let rows = c
+            .query(
+                &format!(
+                    "{CERT_SELECT} WHERE ce.user_id = $1 \
+                     ORDER BY ce.issued_at DESC, ce.id DESC LIMIT $2 OFFSET $3"
+                ),
+                &[&user_id, &(i64::from(page.page_size) + 1), &page.offset()],
+            )
+            .await?;
+        Ok(page_of(
+            rows.iter().map(certificate_from_row).collect(),
+            page.page,
+            page.page_size,
+        ))
+    }
+
+    /// Verification by serial number (`certificates_serial_number_key`).
+    pub async fn by_serial(
+        &self,
+        c: &(impl GenericClient + Sync),
+        serial: &str,
+    ) -> Result<Option<Certificate>, DbError> {
+        let row = c
+            .query_opt(
+                &format!("{CERT_SELECT} WHERE ce.serial_number = $1"),
+                &[&serial],
+            )
+            .await?;
+        Ok(row.as_ref().map(certificate_from_row))
+    }
+}

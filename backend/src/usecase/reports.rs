@@ -1,0 +1,116 @@
+//! Staff reports, read from the replicas and cached in Redis for `redis.ttl_reports_s`
+//! (60 s by default). Review writes and hiring changes drop every cached report; purchases
+//! (revenue, buyers) are reflected once the TTL has passed.
+
+use lyceum_db::Db;
+
+use super::ServiceError;
+use crate::{
+    entity::{
+        report::{EmploymentRow, Report, RevenueRange, RevenueRow, TopCourse},
+        user::Principal,
+    },
+    repository::{
+        cache::{Cache, EmploymentKey, RevenueKey, TopCoursesKey},
+        pg,
+        report::ReportRepository,
+    },
+};
+
+#[derive(Debug, Clone)]
+pub struct ReportService {
+    db: Db,
+    cache: Cache,
+    reports: ReportRepository,
+}
+
+fn staff_only(who: &Principal) -> Result<(), ServiceError> {
+    if who.is_staff() {
+        Ok(())
+    } else {
+        Err(ServiceError::Denied("reports are for staff"))
+    }
+}
+
+impl ReportService {
+    pub fn new(db: Db, cache: Cache) -> Self {
+        Self {
+            db,
+            cache,
+            reports: ReportRepository,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(limit))]
+    pub async fn top_courses(
+        &self,
+        who: Principal,
+        limit: u32,
+    ) -> Result<Report<TopCourse>, ServiceError> {
+        staff_only(&who)?;
+        let key = TopCoursesKey(limit);
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let reports = self.reports;
+        let items = self
+            .db
+            .read(|c| {
+                Box::pin(
+                    async move { Ok::<_, ServiceError>(reports.top_courses(pg(c), limit).await?) },
+                )
+            })
+            .await?;
+        let fresh = Report { items };
+        self.cache.fill(&key, &fresh).await;
+        Ok(fresh)
+    }
+
+    #[tracing::instrument(skip_all, fields(from = %range.from.label(), to = %range.to.label()))]
+    pub async fn revenue(
+        &self,
+        who: Principal,
+        range: RevenueRange,
+    ) -> Result<Report<RevenueRow>, ServiceError> {
+        staff_only(&who)?;
+        let key = RevenueKey(range);
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let reports = self.reports;
+        let items = self
+            .db
+            .read(|c| {
+                Box::pin(async move { Ok::<_, ServiceError>(reports.revenue(pg(c), range).await?) })
+            })
+            .await?;
+        let fresh = Report { items };
+        self.cache.fill(&key, &fresh).await;
+        Ok(fresh)
+    }
+
+    #[tracing::instrument(skip_all, fields(limit))]
+    pub async fn employment(
+        &self,
+        who: Principal,
+        limit: u32,
+    ) -> Result<Report<EmploymentRow>, ServiceError> {
+        staff_only(&who)?;
+        let key = EmploymentKey(limit);
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let reports = self.reports;
+        let items = self
+            .db
+            .read(|c| {
+                Box::pin(
+                    async move { Ok::<_, ServiceError>(reports.employment(pg(c), limit).await?) },
+                )
+            })
+            .await?;
+        let fresh = Report { items };
+        self.cache.fill(&key, &fresh).await;
+        Ok(fresh)
+    }
+}
