@@ -1,5 +1,5 @@
-//! Anonymous visitors: catalog search with filters, full-text, sorts and pages; course pages;
-//! teachers; the lookup tables.
+//! Anonymous visitors: catalog search with filters, full-text, sorts and pages; course pages
+//! and their reviews; teachers; the lookup tables.
 
 use std::sync::Arc;
 
@@ -137,6 +137,20 @@ fn course<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
             Call::get("browse: course page", format!("/api/v1/courses/{id}")).expect(&[404]),
         )
         .await?;
+        // Some visitors scroll down to the reviews.
+        let read_reviews = rand::rng().random_bool(0.3);
+        if read_reviews {
+            api::send(
+                user,
+                &ctx.recorder,
+                Call::get(
+                    "browse: course reviews",
+                    format!("/api/v1/courses/{id}/reviews?page=1"),
+                )
+                .expect(&[404]),
+            )
+            .await?;
+        }
         Ok(())
     })
 }
