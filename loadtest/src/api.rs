@@ -103,7 +103,8 @@ impl Reply {
         self.status().is_some_and(|s| (200..300).contains(&s))
     }
 
-    /// 503 or no answer: the request may be sent again (with the same idempotency key).
+    /// No answer, or 502–504 (unavailable, from the backend or a proxy in front of it): the
+    /// request may be sent again (with the same idempotency key).
     pub fn is_retryable(&self) -> bool {
         matches!(self.status(), None | Some(502..=504))
     }
