@@ -260,13 +260,12 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
         ..LoadOptions::default()
     };
     let progress = Progress::new();
+    // Each table is analyzed as part of its load (see `load`), so the statistics are
+    // fresh when this returns.
     let tables = load::load_all(&db, world.clone(), &todo, &opts, &progress).await?;
-    let analyze_started = Instant::now();
-    analyze(&db, &todo, opts.statement_timeout).await?;
     let summary = Summary {
         tables,
         plan,
-        analyze: analyze_started.elapsed(),
         wall: started.elapsed(),
     };
     println!("\n{}", summary.render());
@@ -276,22 +275,4 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
 
 fn read_state(c: &mut lyceum_db::Client) -> DbFuture<'_, Vec<state::Recorded>, SeedError> {
     Box::pin(async move { state::read(&***c).await })
-}
-
-/// Fresh statistics for the planner, so the first queries after seeding plan well.
-async fn analyze(db: &Db, tables: &[Table], timeout: Duration) -> Result<(), SeedError> {
-    let names: Vec<&str> = tables.iter().map(|t| t.name()).collect();
-    let sql = format!(
-        "BEGIN; SET LOCAL statement_timeout = {}; ANALYZE {}; COMMIT",
-        timeout.as_millis(),
-        names.join(", ")
-    );
-    db.write(|c| {
-        let sql = sql.clone();
-        Box::pin(async move {
-            c.batch_execute(&sql).await?;
-            Ok::<_, SeedError>(())
-        })
-    })
-    .await
 }
