@@ -147,12 +147,31 @@ async fn run(args: Args) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!(
-                "lyceum-seeder: {err} (primary via {}:{}, database {})",
-                db_cfg.host, db_cfg.write_port, db_cfg.dbname
+                "lyceum-seeder: {} (primary via {}:{}, database {})",
+                with_causes(&err),
+                db_cfg.host,
+                db_cfg.write_port,
+                db_cfg.dbname
             );
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// The error and its causes, so a server error shows PostgreSQL's own message (e.g. "could
+/// not extend file ...: No space left on device") rather than only "db error".
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Prints the planned row counts; with `generate`, also encodes everything and times it.
