@@ -295,3 +295,35 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
 fn read_state(c: &mut lyceum_db::Client) -> DbFuture<'_, Vec<state::Recorded>, SeedError> {
     Box::pin(async move { state::read(&***c).await })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("database error: {0}")]
+        Wraps(#[source] Inner),
+        #[error("db error")]
+        Opaque(#[source] Inner),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("ERROR: could not extend file: No space left on device")]
+    struct Inner;
+
+    #[test]
+    fn causes_are_appended_once() {
+        // A cause already in the message is not repeated; a hidden one is shown.
+        let shown = with_causes(&Outer::Wraps(Inner));
+        assert_eq!(
+            shown,
+            "database error: ERROR: could not extend file: No space left on device"
+        );
+        let hidden = with_causes(&Outer::Opaque(Inner));
+        assert_eq!(
+            hidden,
+            "db error: ERROR: could not extend file: No space left on device"
+        );
+    }
+}
