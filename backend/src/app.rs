@@ -84,10 +84,10 @@ impl AppState {
         let ryw = ReadYourWrites::new(db.clone(), cache.clone());
         ryw.register_metrics(&registry)
             .context("registering read-your-writes metrics")?;
-        let purchases = PurchaseService::new(db.clone(), ryw);
-        let reviews = ReviewService::new(db.clone(), cache.clone());
-        let certificates = CertificateService::new(db.clone());
-        let career = CareerService::new(db.clone(), cache.clone());
+        let purchases = PurchaseService::new(db.clone(), ryw.clone());
+        let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
+        let certificates = CertificateService::new(db.clone(), ryw.clone());
+        let career = CareerService::new(db.clone(), cache.clone(), ryw.clone());
         let blog = BlogService::new(db.clone(), cache.clone());
         let reports = ReportService::new(db.clone(), cache.clone());
         Ok(Self(Arc::new(AppContext {

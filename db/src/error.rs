@@ -95,7 +95,8 @@ pub fn classify_pg(err: &tokio_postgres::Error) -> Option<Transient> {
 pub fn classify_sqlstate(code: &SqlState) -> Option<Transient> {
     let c = code.code();
     match c {
-        "57P01" | "57P02" | "57P03" => Some(Transient::ServerUnavailable),
+        // 53300: too many connections, e.g. while clients reconnect after a failover.
+        "57P01" | "57P02" | "57P03" | "53300" => Some(Transient::ServerUnavailable),
         "25006" => Some(Transient::ReadOnly),
         "40001" => Some(Transient::Serialization),
         "40P01" => Some(Transient::Deadlock),
@@ -122,6 +123,10 @@ impl DbError {
         match self {
             Self::Postgres(e) => classify_pg(e),
             Self::Pool(PoolError::Timeout(_)) => Some(Transient::PoolTimeout),
+            // A server that answered with a SQLSTATE said exactly what is wrong (no such
+            // database, bad password): only the failover codes are worth a retry. Without one,
+            // opening the connection failed on the way, which a failover explains.
+            Self::Pool(PoolError::Backend(e)) if e.code().is_some() => classify_pg(e),
             Self::Pool(PoolError::Backend(e)) => classify_pg(e).or(Some(Transient::ConnectionLost)),
             Self::Pool(PoolError::PostCreateHook(_)) | Self::NotPrimary => {
                 Some(Transient::NotPrimary)

@@ -320,3 +320,38 @@ async fn a_write_connection_to_a_standby_is_refused() {
         .get();
     assert_eq!(exhausted, 1, "the budget bounded the retries");
 }
+
+/// A configuration mistake the server names (here: no such database) is permanent: it fails
+/// at once instead of being retried for the whole budget as if it were a failover.
+#[tokio::test]
+async fn a_missing_database_fails_fast_without_retries() {
+    ensure_healthy();
+    let cfg = lyceum_db::DbConfig {
+        dbname: "lyceum_no_such_database".into(),
+        retry_budget_ms: 10_000,
+        ..config()
+    };
+    let db = lyceum_db::Db::new(&cfg).expect("valid config");
+    let err = where_am_i(&db, PoolKind::Read)
+        .await
+        .expect_err("the database does not exist");
+    assert_eq!(err.transient(), None, "{err}");
+    assert_eq!(
+        err.sqlstate(),
+        Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME),
+        "{err}"
+    );
+    let m = db.metrics();
+    assert_eq!(
+        m.errors.with_label_values(&["read", "permanent"]).get(),
+        1,
+        "ended as permanent on the first failure"
+    );
+    assert_eq!(
+        m.retries
+            .with_label_values(&["read", "connection_lost"])
+            .get(),
+        0,
+        "not retried as a lost connection"
+    );
+}

@@ -147,12 +147,31 @@ async fn run(args: Args) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!(
-                "lyceum-seeder: {err} (primary via {}:{}, database {})",
-                db_cfg.host, db_cfg.write_port, db_cfg.dbname
+                "lyceum-seeder: {} (primary via {}:{}, database {})",
+                with_causes(&err),
+                db_cfg.host,
+                db_cfg.write_port,
+                db_cfg.dbname
             );
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// The error and its causes, so a server error shows PostgreSQL's own message (e.g. "could
+/// not extend file ...: No space left on device") rather than only "db error".
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Prints the planned row counts; with `generate`, also encodes everything and times it.
@@ -260,13 +279,12 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
         ..LoadOptions::default()
     };
     let progress = Progress::new();
+    // Each table is analyzed as part of its load (see `load`), so the statistics are
+    // fresh when this returns.
     let tables = load::load_all(&db, world.clone(), &todo, &opts, &progress).await?;
-    let analyze_started = Instant::now();
-    analyze(&db, &todo, opts.statement_timeout).await?;
     let summary = Summary {
         tables,
         plan,
-        analyze: analyze_started.elapsed(),
         wall: started.elapsed(),
     };
     println!("\n{}", summary.render());
@@ -278,20 +296,34 @@ fn read_state(c: &mut lyceum_db::Client) -> DbFuture<'_, Vec<state::Recorded>, S
     Box::pin(async move { state::read(&***c).await })
 }
 
-/// Fresh statistics for the planner, so the first queries after seeding plan well.
-async fn analyze(db: &Db, tables: &[Table], timeout: Duration) -> Result<(), SeedError> {
-    let names: Vec<&str> = tables.iter().map(|t| t.name()).collect();
-    let sql = format!(
-        "BEGIN; SET LOCAL statement_timeout = {}; ANALYZE {}; COMMIT",
-        timeout.as_millis(),
-        names.join(", ")
-    );
-    db.write(|c| {
-        let sql = sql.clone();
-        Box::pin(async move {
-            c.batch_execute(&sql).await?;
-            Ok::<_, SeedError>(())
-        })
-    })
-    .await
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("database error: {0}")]
+        Wraps(#[source] Inner),
+        #[error("db error")]
+        Opaque(#[source] Inner),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("ERROR: could not extend file: No space left on device")]
+    struct Inner;
+
+    #[test]
+    fn causes_are_appended_once() {
+        // A cause already in the message is not repeated; a hidden one is shown.
+        let shown = with_causes(&Outer::Wraps(Inner));
+        assert_eq!(
+            shown,
+            "database error: ERROR: could not extend file: No space left on device"
+        );
+        let hidden = with_causes(&Outer::Opaque(Inner));
+        assert_eq!(
+            hidden,
+            "db error: ERROR: could not extend file: No space left on device"
+        );
+    }
 }

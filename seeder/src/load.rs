@@ -7,6 +7,13 @@
 //! past the loaded ids, record the table in `seeder_state`, commit. A crash or a lost
 //! connection anywhere before the commit leaves the table exactly as it was: empty and
 //! unrecorded, so the next run loads it again; a retry after a rollback cannot duplicate.
+//!
+//! Statistics: a table other tables reference is analyzed inside its load transaction,
+//! because an `ANALYZE` after the commit would queue behind (and then block) the loads of
+//! its children, which lock it to drop their foreign keys. A table nothing references is
+//! analyzed right after its commit on the same connection, outside every lock a later load
+//! waits for: the biggest tables (purchases) keep their `ANALYZE` off the chain of loads
+//! that serialise on `users`.
 
 use std::{
     collections::HashSet,
@@ -59,7 +66,7 @@ impl Default for LoadOptions {
             retry_budget: Duration::from_secs(60),
             max_attempts: 10,
             statement_timeout: Duration::from_secs(1800),
-            maintenance_work_mem: "256MB".into(),
+            maintenance_work_mem: "512MB".into(),
             inject_failure_after: None,
             inject_disconnect: None,
         }
@@ -186,6 +193,7 @@ async fn load_table(
                     waited: phases.waited,
                     copying: phases.copying,
                     rebuilding: phases.rebuilding,
+                    analyzing: phases.analyzing,
                 });
             }
             Err(err) => err,
@@ -220,6 +228,8 @@ struct Phases {
     copying: Duration,
     /// Index builds, constraint validation, sequence, bookkeeping and commit.
     rebuilding: Duration,
+    /// `ANALYZE`, inside the transaction or right after the commit (see the module doc).
+    analyzing: Duration,
 }
 
 /// One attempt in one transaction.
@@ -299,6 +309,16 @@ async fn load_once(
     {
         return Err(SeedError::Injected(table));
     }
+    // `freeze` means nothing references the table: nobody waits for its lock, so its
+    // statistics can come after the commit; otherwise gather them before it.
+    let analyze = format!("ANALYZE {name}");
+    let mut analyzing = Duration::ZERO;
+    if !freeze {
+        bar.set_message("analyzing");
+        let t = Instant::now();
+        tx.batch_execute(&analyze).await?;
+        analyzing = t.elapsed();
+    }
     state::record(
         &*tx,
         table,
@@ -309,7 +329,18 @@ async fn load_once(
     .await?;
     tx.commit().await?;
     committed.fetch_add(1, Ordering::SeqCst);
-    phases.rebuilding = started.elapsed() - phases.waited - phases.copying;
+    phases.rebuilding = started.elapsed() - phases.waited - phases.copying - analyzing;
+    if freeze {
+        // The rows are committed and recorded; statistics are only a planner aid (and
+        // autovacuum would gather them later), so a failure here is reported, not fatal.
+        bar.set_message("analyzing");
+        let t = Instant::now();
+        if let Err(err) = client.batch_execute(&analyze).await {
+            tracing::warn!(table = table.name(), error = %err, "ANALYZE after the load failed; autovacuum will gather the statistics");
+        }
+        analyzing = t.elapsed();
+    }
+    phases.analyzing = analyzing;
     Ok(phases)
 }
 

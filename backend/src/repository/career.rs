@@ -102,6 +102,8 @@ pub struct LockedApplication {
     pub company_id: i64,
     /// The course of the application's career track.
     pub course_id: i64,
+    /// The graduate whose track it is.
+    pub user_id: i64,
 }
 
 impl CareerRepository {
@@ -330,7 +332,7 @@ impl CareerRepository {
     ) -> Result<Option<LockedApplication>, DbError> {
         let row = c
             .query_opt(
-                "SELECT a.status, a.company_id, t.course_id FROM job_applications a \
+                "SELECT a.status, a.company_id, t.course_id, t.user_id FROM job_applications a \
                  JOIN career_tracks t ON t.id = a.career_track_id \
                  WHERE a.id = $1 FOR UPDATE OF a",
                 &[&id],
@@ -342,6 +344,7 @@ impl CareerRepository {
                 status,
                 company_id: r.get(1),
                 course_id: r.get(2),
+                user_id: r.get(3),
             })
         })
         .transpose()

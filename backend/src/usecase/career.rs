@@ -9,7 +9,9 @@
 
 use lyceum_db::{Db, DbError};
 
-use super::{Resource, ServiceError, access, course_page::refresh_course_page};
+use super::{
+    Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
+};
 use crate::{
     entity::{
         ValidationErrors,
@@ -33,28 +35,35 @@ const STAFF_ONLY: &str = "only admins and support staff run the career center";
 #[derive(Debug, Clone)]
 pub struct CareerService {
     db: Db,
+    ryw: ReadYourWrites,
     cache: Cache,
     career: CareerRepository,
     buyers: BuyerRepository,
 }
 
 impl CareerService {
-    pub fn new(db: Db, cache: Cache) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites) -> Self {
         Self {
             db,
+            ryw,
             cache,
             career: CareerRepository,
             buyers: BuyerRepository,
         }
     }
 
-    /// read-your-writes: tracks and applications (the caller's own, or those career staff
-    /// just changed) come from the primary. The one place to swap for a finer mechanism.
-    async fn own_read<T: Send>(
-        &self,
-        op: impl FnMut(&mut lyceum_db::Client) -> lyceum_db::DbFuture<'_, T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        self.db.write(op).await
+    /// read-your-writes: the caller's own data is read where their latest write is visible
+    /// (`usecase::consistency`): a replica that has replayed it, else the primary.
+    async fn own_read<T, F>(&self, who: Principal, op: F) -> Result<T, ServiceError>
+    where
+        F: for<'c> Fn(&'c mut lyceum_db::Client) -> lyceum_db::DbFuture<'c, T, ServiceError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T: Send,
+    {
+        self.ryw.read_own(who.user_id, op).await
     }
 
     /// Public list of partner companies.
@@ -132,8 +141,10 @@ impl CareerService {
     ) -> Result<Page<CareerTrack>, ServiceError> {
         let career = self.career;
         let only = (!who.is_staff()).then_some(who.user_id);
-        self.own_read(|c| Box::pin(async move { Ok(career.tracks(pg(c), only, page).await?) }))
-            .await
+        self.own_read(who, move |c| {
+            Box::pin(async move { Ok(career.tracks(pg(c), only, page).await?) })
+        })
+        .await
     }
 
     /// Opens a track for a graduate who bought the course on a plan with career support.
@@ -147,7 +158,7 @@ impl CareerService {
             return Err(ServiceError::Denied(STAFF_ONLY));
         }
         let (career, buyers) = (self.career, self.buyers);
-        self.db
+        let track = self.db
             .write_once(|c| {
                 let new = new.clone();
                 Box::pin(async move {
@@ -179,7 +190,10 @@ impl CareerService {
                     Ok(track)
                 })
             })
-            .await
+            .await?;
+        // The graduate and the staff member who wrote it see it on their next read.
+        self.ryw.wrote_now(&[track.user_id, who.user_id]).await;
+        Ok(track)
     }
 
     /// The graduate sets their resume; career staff extend the support.
@@ -191,7 +205,8 @@ impl CareerService {
         changes: TrackForUpdate,
     ) -> Result<CareerTrack, ServiceError> {
         let career = self.career;
-        self.db
+        let track = self
+            .db
             .write(|c| {
                 let changes = changes.clone();
                 Box::pin(async move {
@@ -223,7 +238,10 @@ impl CareerService {
                     Ok(track)
                 })
             })
-            .await
+            .await?;
+        // The graduate and the staff member who wrote it see it on their next read.
+        self.ryw.wrote_now(&[track.user_id, who.user_id]).await;
+        Ok(track)
     }
 
     /// A track's applications, for its graduate or career staff.
@@ -235,7 +253,7 @@ impl CareerService {
         page: PageRequest,
     ) -> Result<Page<JobApplication>, ServiceError> {
         let career = self.career;
-        self.own_read(|c| {
+        self.own_read(who, move |c| {
             Box::pin(async move {
                 let track = career
                     .track(pg(c), track_id)
@@ -261,7 +279,8 @@ impl CareerService {
         new: ApplicationForCreate,
     ) -> Result<JobApplication, ServiceError> {
         let career = self.career;
-        self.db
+        let (application, graduate) = self
+            .db
             .write_once(|c| {
                 let new = new.clone();
                 Box::pin(async move {
@@ -300,10 +319,13 @@ impl CareerService {
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::JobApplication, id))?;
                     tx.commit().await.map_err(DbError::from)?;
-                    Ok(application)
+                    Ok::<_, ServiceError>((application, track.user_id))
                 })
             })
-            .await
+            .await?;
+        // The graduate sees it on their track even when career staff added it.
+        self.ryw.wrote_now(&[graduate, who.user_id]).await;
+        Ok(application)
     }
 
     /// Moves an application to `status`, keeping `graduates_hired` exact (module docs).
@@ -320,7 +342,7 @@ impl CareerService {
             return Err(ServiceError::Denied(STAFF_ONLY));
         }
         let career = self.career;
-        let (application, delta, course_id) = self
+        let (application, delta, course_id, graduate) = self
             .db
             .write(|c| {
                 Box::pin(async move {
@@ -342,7 +364,7 @@ impl CareerService {
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::JobApplication, id))?;
                     tx.commit().await.map_err(DbError::from)?;
-                    Ok::<_, ServiceError>((application, delta, locked.course_id))
+                    Ok::<_, ServiceError>((application, delta, locked.course_id, locked.user_id))
                 })
             })
             .await?;
@@ -351,6 +373,8 @@ impl CareerService {
             refresh_course_page(&self.db, &self.cache, course_id).await;
             self.cache.invalidate(&[all_reports()]).await;
         }
+        // The graduate sees the new status on their next read, as does the staff member.
+        self.ryw.wrote_now(&[graduate, who.user_id]).await;
         Ok(application)
     }
 }

@@ -2,7 +2,7 @@
 
 use lyceum_db::{Db, DbError};
 
-use super::{Resource, ServiceError, access};
+use super::{Resource, ServiceError, access, consistency::ReadYourWrites};
 use crate::{
     entity::{
         ValidationErrors,
@@ -16,26 +16,33 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct CertificateService {
     db: Db,
+    ryw: ReadYourWrites,
     certificates: CertificateRepository,
     buyers: BuyerRepository,
 }
 
 impl CertificateService {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, ryw: ReadYourWrites) -> Self {
         Self {
             db,
+            ryw,
             certificates: CertificateRepository,
             buyers: BuyerRepository,
         }
     }
 
-    /// read-your-writes: a user's own certificates come from the primary. The one place to
-    /// swap for a finer mechanism.
-    async fn own_read<T: Send>(
-        &self,
-        op: impl FnMut(&mut lyceum_db::Client) -> lyceum_db::DbFuture<'_, T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        self.db.write(op).await
+    /// read-your-writes: the caller's own data is read where their latest write is visible
+    /// (`usecase::consistency`): a replica that has replayed it, else the primary.
+    async fn own_read<T, F>(&self, who: Principal, op: F) -> Result<T, ServiceError>
+    where
+        F: for<'c> Fn(&'c mut lyceum_db::Client) -> lyceum_db::DbFuture<'c, T, ServiceError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T: Send,
+    {
+        self.ryw.read_own(who.user_id, op).await
     }
 
     /// Issues a certificate to a buyer of the course (a `paid` purchase of one of its runs).
@@ -77,6 +84,8 @@ impl CertificateService {
                 })
             })
             .await?;
+        // The holder sees it in /me/certificates, the issuer in the holder's list.
+        self.ryw.wrote_now(&[user_id, who.user_id]).await;
         tracing::info!(certificate_id = issued.id, "certificate issued");
         Ok(issued)
     }
@@ -88,7 +97,7 @@ impl CertificateService {
         page: PageRequest,
     ) -> Result<Page<Certificate>, ServiceError> {
         let certificates = self.certificates;
-        self.own_read(|c| {
+        self.own_read(who, move |c| {
             Box::pin(async move { Ok(certificates.list_for_user(pg(c), who.user_id, page).await?) })
         })
         .await
@@ -111,16 +120,16 @@ impl CertificateService {
             ));
         }
         let (certificates, buyers) = (self.certificates, self.buyers);
-        self.db
-            .read(|c| {
-                Box::pin(async move {
-                    if !buyers.user_exists(pg(c), user_id).await? {
-                        return Err(ServiceError::NotFound(Resource::User, user_id));
-                    }
-                    Ok(certificates.list_for_user(pg(c), user_id, page).await?)
-                })
+        // Staff see their own latest issues in the list.
+        self.own_read(who, move |c| {
+            Box::pin(async move {
+                if !buyers.user_exists(pg(c), user_id).await? {
+                    return Err(ServiceError::NotFound(Resource::User, user_id));
+                }
+                Ok(certificates.list_for_user(pg(c), user_id, page).await?)
             })
-            .await
+        })
+        .await
     }
 
     /// Public verification by serial number.

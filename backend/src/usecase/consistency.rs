@@ -166,6 +166,26 @@ impl ReadYourWrites {
         self.cache.replace(&WriteFenceKey(user_id), &stored).await;
     }
 
+    /// Records a write that has just committed for each of `user_ids`, reading the WAL position
+    /// on a fresh primary connection (at or past any commit that returned before this call).
+    /// For use cases whose transaction closure does not hand the position out itself.
+    pub async fn wrote_now(&self, user_ids: &[i64]) {
+        let replication = self.replication;
+        let lsn = self
+            .db
+            .write(|c| {
+                Box::pin(async move { Ok::<_, ServiceError>(replication.current_lsn(pg(c)).await?) })
+            })
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "cannot read the WAL position after a commit; the author's reads go to the primary for a while");
+            })
+            .ok();
+        for &user_id in user_ids {
+            self.wrote(user_id, lsn.as_deref()).await;
+        }
+    }
+
     async fn fence(&self, user_id: i64) -> Fence {
         let local = self
             .local

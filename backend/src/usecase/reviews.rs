@@ -9,7 +9,9 @@
 
 use lyceum_db::{Db, DbError, PoolKind};
 
-use super::{Resource, ServiceError, access, course_page::refresh_course_page};
+use super::{
+    Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
+};
 use crate::{
     entity::{
         catalog::{Page, PageRequest},
@@ -27,28 +29,35 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct ReviewService {
     db: Db,
+    ryw: ReadYourWrites,
     cache: Cache,
     reviews: ReviewRepository,
     buyers: BuyerRepository,
 }
 
 impl ReviewService {
-    pub fn new(db: Db, cache: Cache) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites) -> Self {
         Self {
             db,
+            ryw,
             cache,
             reviews: ReviewRepository,
             buyers: BuyerRepository,
         }
     }
 
-    /// read-your-writes: the caller's own reviews come from the primary, so a review they just
-    /// wrote is listed even while replicas lag. The one place to swap for a finer mechanism.
-    async fn own_read<T: Send>(
-        &self,
-        op: impl FnMut(&mut lyceum_db::Client) -> lyceum_db::DbFuture<'_, T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        self.db.write(op).await
+    /// read-your-writes: the caller's own data is read where their latest write is visible
+    /// (`usecase::consistency`): a replica that has replayed it, else the primary.
+    async fn own_read<T, F>(&self, who: Principal, op: F) -> Result<T, ServiceError>
+    where
+        F: for<'c> Fn(&'c mut lyceum_db::Client) -> lyceum_db::DbFuture<'c, T, ServiceError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T: Send,
+    {
+        self.ryw.read_own(who.user_id, op).await
     }
 
     /// A published course's reviews, newest first.
@@ -88,7 +97,7 @@ impl ReviewService {
         page: PageRequest,
     ) -> Result<Page<Review>, ServiceError> {
         let reviews = self.reviews;
-        self.own_read(|c| {
+        self.own_read(who, move |c| {
             Box::pin(async move { Ok(reviews.list_for_user(pg(c), who.user_id, page).await?) })
         })
         .await
@@ -130,6 +139,7 @@ impl ReviewService {
                 })
             })
             .await?;
+        self.ryw.wrote_now(&[who.user_id]).await;
         self.after_write(course_id).await;
         tracing::info!(review_id = review.id, "review created");
         Ok(review)
@@ -167,6 +177,7 @@ impl ReviewService {
                 })
             })
             .await?;
+        self.ryw.wrote_now(&[who.user_id]).await;
         self.after_write(review.course_id).await;
         Ok(review)
     }
@@ -199,6 +210,7 @@ impl ReviewService {
                 })
             })
             .await?;
+        self.ryw.wrote_now(&[who.user_id]).await;
         self.after_write(course_id).await;
         tracing::info!("review deleted");
         Ok(())
