@@ -148,10 +148,14 @@ curl_load() { # SECONDS
 echo "# dashboards and alerts test: run dir $RUN_DIR, port offset $OFFSET"
 cargo build --locked --quiet -p lyceum-backend -p lyceum-db -p lyceum-seeder --bins ||
   die "cargo build of the backend, migrate and seeder failed"
-[[ -n ${LYCEUM_OBS_TEST_LOADTEST_BIN:-} ]] || cargo build --locked --quiet -p lyceum-loadtest 2>/dev/null || true
+[[ -n ${LYCEUM_OBS_TEST_LOADTEST_BIN:-} ]] || cargo build --locked --quiet -p lyceum-loadtest ||
+  die "cargo build of lyceum-loadtest failed"
 if loadtest_available; then
   LOADTEST_ABSENT=""
   note "load: lyceum-loadtest --drill switchover"
+elif [[ -z ${LYCEUM_OBS_TEST_ALLOW_FALLBACK:-} ]]; then
+  # The workspace has a real load generator: its panels must be checked, never skipped.
+  die "lyceum-loadtest at $LOADTEST_BIN is missing or has no --drill (set LYCEUM_OBS_TEST_ALLOW_FALLBACK=1 to test with curl load only)"
 else
   LOADTEST_ABSENT="lyceum-loadtest is not built yet (its --help has no --drill); load came from the curl fallback"
   note "load: curl fallback ($LOADTEST_ABSENT)"
