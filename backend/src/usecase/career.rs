@@ -52,20 +52,6 @@ impl CareerService {
         }
     }
 
-    /// read-your-writes: the caller's own data is read where their latest write is visible
-    /// (`usecase::consistency`): a replica that has replayed it, else the primary.
-    async fn own_read<T, F>(&self, who: Principal, op: F) -> Result<T, ServiceError>
-    where
-        F: for<'c> Fn(&'c mut lyceum_db::Client) -> lyceum_db::DbFuture<'c, T, ServiceError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        T: Send,
-    {
-        self.ryw.read_own(who.user_id, op).await
-    }
-
     /// Public list of partner companies.
     #[tracing::instrument(skip_all)]
     pub async fn companies(
@@ -141,10 +127,11 @@ impl CareerService {
     ) -> Result<Page<CareerTrack>, ServiceError> {
         let career = self.career;
         let only = (!who.is_staff()).then_some(who.user_id);
-        self.own_read(who, move |c| {
-            Box::pin(async move { Ok(career.tracks(pg(c), only, page).await?) })
-        })
-        .await
+        self.ryw
+            .read_own(who.user_id, move |c| {
+                Box::pin(async move { Ok(career.tracks(pg(c), only, page).await?) })
+            })
+            .await
     }
 
     /// Opens a track for a graduate who bought the course on a plan with career support.
@@ -253,21 +240,22 @@ impl CareerService {
         page: PageRequest,
     ) -> Result<Page<JobApplication>, ServiceError> {
         let career = self.career;
-        self.own_read(who, move |c| {
-            Box::pin(async move {
-                let track = career
-                    .track(pg(c), track_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound(Resource::CareerTrack, track_id))?;
-                if track.user_id != who.user_id && !career::may_manage(&who) {
-                    return Err(ServiceError::Denied(
-                        "only the graduate and career staff see a track's applications",
-                    ));
-                }
-                Ok(career.applications(pg(c), track_id, page).await?)
+        self.ryw
+            .read_own(who.user_id, move |c| {
+                Box::pin(async move {
+                    let track = career
+                        .track(pg(c), track_id)
+                        .await?
+                        .ok_or(ServiceError::NotFound(Resource::CareerTrack, track_id))?;
+                    if track.user_id != who.user_id && !career::may_manage(&who) {
+                        return Err(ServiceError::Denied(
+                            "only the graduate and career staff see a track's applications",
+                        ));
+                    }
+                    Ok(career.applications(pg(c), track_id, page).await?)
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// The graduate or career staff record an application to a partner with an active agreement.

@@ -31,20 +31,6 @@ impl CertificateService {
         }
     }
 
-    /// read-your-writes: the caller's own data is read where their latest write is visible
-    /// (`usecase::consistency`): a replica that has replayed it, else the primary.
-    async fn own_read<T, F>(&self, who: Principal, op: F) -> Result<T, ServiceError>
-    where
-        F: for<'c> Fn(&'c mut lyceum_db::Client) -> lyceum_db::DbFuture<'c, T, ServiceError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        T: Send,
-    {
-        self.ryw.read_own(who.user_id, op).await
-    }
-
     /// Issues a certificate to a buyer of the course (a `paid` purchase of one of its runs).
     #[tracing::instrument(skip_all, fields(user_id = who.user_id, holder = user_id, course_id))]
     pub async fn issue(
@@ -97,10 +83,13 @@ impl CertificateService {
         page: PageRequest,
     ) -> Result<Page<Certificate>, ServiceError> {
         let certificates = self.certificates;
-        self.own_read(who, move |c| {
-            Box::pin(async move { Ok(certificates.list_for_user(pg(c), who.user_id, page).await?) })
-        })
-        .await
+        self.ryw
+            .read_own(who.user_id, move |c| {
+                Box::pin(
+                    async move { Ok(certificates.list_for_user(pg(c), who.user_id, page).await?) },
+                )
+            })
+            .await
     }
 
     /// A user's certificates, for that user (their own read) or any staff member.
@@ -121,15 +110,16 @@ impl CertificateService {
         }
         let (certificates, buyers) = (self.certificates, self.buyers);
         // Staff see their own latest issues in the list.
-        self.own_read(who, move |c| {
-            Box::pin(async move {
-                if !buyers.user_exists(pg(c), user_id).await? {
-                    return Err(ServiceError::NotFound(Resource::User, user_id));
-                }
-                Ok(certificates.list_for_user(pg(c), user_id, page).await?)
+        self.ryw
+            .read_own(who.user_id, move |c| {
+                Box::pin(async move {
+                    if !buyers.user_exists(pg(c), user_id).await? {
+                        return Err(ServiceError::NotFound(Resource::User, user_id));
+                    }
+                    Ok(certificates.list_for_user(pg(c), user_id, page).await?)
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Public verification by serial number.

@@ -46,20 +46,6 @@ impl ReviewService {
         }
     }
 
-    /// read-your-writes: the caller's own data is read where their latest write is visible
-    /// (`usecase::consistency`): a replica that has replayed it, else the primary.
-    async fn own_read<T, F>(&self, who: Principal, op: F) -> Result<T, ServiceError>
-    where
-        F: for<'c> Fn(&'c mut lyceum_db::Client) -> lyceum_db::DbFuture<'c, T, ServiceError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        T: Send,
-    {
-        self.ryw.read_own(who.user_id, op).await
-    }
-
     /// A published course's reviews, newest first.
     #[tracing::instrument(skip_all, fields(course_id))]
     pub async fn course_reviews(
@@ -97,10 +83,11 @@ impl ReviewService {
         page: PageRequest,
     ) -> Result<Page<Review>, ServiceError> {
         let reviews = self.reviews;
-        self.own_read(who, move |c| {
-            Box::pin(async move { Ok(reviews.list_for_user(pg(c), who.user_id, page).await?) })
-        })
-        .await
+        self.ryw
+            .read_own(who.user_id, move |c| {
+                Box::pin(async move { Ok(reviews.list_for_user(pg(c), who.user_id, page).await?) })
+            })
+            .await
     }
 
     /// Only a buyer (a `paid` purchase of a run of the course) may review, once.
