@@ -100,18 +100,14 @@ impl PurchaseService {
                         &fingerprint,
                     )
                     .await?;
-                    let lsn = match placed {
-                        Placed::Created(_) => ryw.commit_position(c).await,
-                        // Nothing was written; an earlier request already fenced.
-                        Placed::Replayed(_) => None,
-                    };
+                    // A replay fences too: the request that created the purchase may have
+                    // committed and then lost its connection before it could fence.
+                    let lsn = ryw.commit_position(c).await;
                     Ok::<_, ServiceError>((placed, lsn))
                 })
             })
             .await?;
-        if let Placed::Created(_) = placed {
-            self.ryw.wrote(who.user_id, lsn.as_deref()).await;
-        }
+        self.ryw.wrote(who.user_id, lsn.as_deref()).await;
         Ok(placed)
     }
 
