@@ -2,7 +2,7 @@
 //! (60 s by default). Review writes and hiring changes drop every cached report; purchases
 //! (revenue, buyers) are reflected once the TTL has passed.
 
-use lyceum_db::Db;
+use lyceum_db::{Client, Db, DbFuture};
 
 use super::ServiceError;
 use crate::{
@@ -11,7 +11,7 @@ use crate::{
         user::Principal,
     },
     repository::{
-        cache::{Cache, EmploymentKey, RevenueKey, TopCoursesKey},
+        cache::{Cache, CacheKey, EmploymentKey, RevenueKey, TopCoursesKey},
         pg,
         report::ReportRepository,
     },
@@ -41,6 +41,26 @@ impl ReportService {
         }
     }
 
+    /// Cache-aside for one report: the cached copy, else `query` on a replica, stored for
+    /// the next reader.
+    async fn cached<K, T>(
+        &self,
+        key: K,
+        query: impl FnMut(&mut Client) -> DbFuture<'_, Vec<T>, ServiceError>,
+    ) -> Result<Report<T>, ServiceError>
+    where
+        K: CacheKey<Value = Report<T>>,
+    {
+        if let Some(hit) = self.cache.get(&key).await {
+            return Ok(hit);
+        }
+        let fresh = Report {
+            items: self.db.read(query).await?,
+        };
+        self.cache.fill(&key, &fresh).await;
+        Ok(fresh)
+    }
+
     #[tracing::instrument(skip_all, fields(limit))]
     pub async fn top_courses(
         &self,
@@ -48,22 +68,11 @@ impl ReportService {
         limit: u32,
     ) -> Result<Report<TopCourse>, ServiceError> {
         staff_only(&who)?;
-        let key = TopCoursesKey(limit);
-        if let Some(hit) = self.cache.get(&key).await {
-            return Ok(hit);
-        }
         let reports = self.reports;
-        let items = self
-            .db
-            .read(|c| {
-                Box::pin(
-                    async move { Ok::<_, ServiceError>(reports.top_courses(pg(c), limit).await?) },
-                )
-            })
-            .await?;
-        let fresh = Report { items };
-        self.cache.fill(&key, &fresh).await;
-        Ok(fresh)
+        self.cached(TopCoursesKey(limit), |c| {
+            Box::pin(async move { Ok(reports.top_courses(pg(c), limit).await?) })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(from = %range.from.label(), to = %range.to.label()))]
@@ -73,20 +82,11 @@ impl ReportService {
         range: RevenueRange,
     ) -> Result<Report<RevenueRow>, ServiceError> {
         staff_only(&who)?;
-        let key = RevenueKey(range);
-        if let Some(hit) = self.cache.get(&key).await {
-            return Ok(hit);
-        }
         let reports = self.reports;
-        let items = self
-            .db
-            .read(|c| {
-                Box::pin(async move { Ok::<_, ServiceError>(reports.revenue(pg(c), range).await?) })
-            })
-            .await?;
-        let fresh = Report { items };
-        self.cache.fill(&key, &fresh).await;
-        Ok(fresh)
+        self.cached(RevenueKey(range), |c| {
+            Box::pin(async move { Ok(reports.revenue(pg(c), range).await?) })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(limit))]
@@ -96,21 +96,10 @@ impl ReportService {
         limit: u32,
     ) -> Result<Report<EmploymentRow>, ServiceError> {
         staff_only(&who)?;
-        let key = EmploymentKey(limit);
-        if let Some(hit) = self.cache.get(&key).await {
-            return Ok(hit);
-        }
         let reports = self.reports;
-        let items = self
-            .db
-            .read(|c| {
-                Box::pin(
-                    async move { Ok::<_, ServiceError>(reports.employment(pg(c), limit).await?) },
-                )
-            })
-            .await?;
-        let fresh = Report { items };
-        self.cache.fill(&key, &fresh).await;
-        Ok(fresh)
+        self.cached(EmploymentKey(limit), |c| {
+            Box::pin(async move { Ok(reports.employment(pg(c), limit).await?) })
+        })
+        .await
     }
 }
