@@ -20,6 +20,7 @@ use crate::{
         certificates::CertificateService,
         consistency::ReadYourWrites,
         course_admin::CourseAdmin,
+        login_limit::LoginLimiter,
         purchase::PurchaseService,
         reports::ReportService,
         reviews::ReviewService,
@@ -78,7 +79,11 @@ impl AppState {
         hasher
             .register_metrics(&registry)
             .context("registering hasher metrics")?;
-        let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth));
+        let limiter = LoginLimiter::new(&config.auth, &config.redis).map_err(anyhow::Error::msg)?;
+        limiter
+            .register_metrics(&registry)
+            .context("registering login limiter metrics")?;
+        let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth), limiter);
         let catalog = CatalogService::new(db.clone(), cache.clone());
         let courses = CourseAdmin::new(db.clone(), cache.clone());
         let ryw = ReadYourWrites::new(db.clone(), cache.clone());
@@ -151,6 +156,8 @@ impl App {
         let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
         let app = router(self.state);
         tracing::info!(%addr, "serving");
+        // The peer address feeds the per-address login limit (`controller::extract::ClientAddress`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutdown requested; draining in-flight requests");

@@ -6,7 +6,12 @@
 //! `LYCEUM_RUN_DIR` that belong to other tools. Each section rejects unknown keys, so a typo
 //! inside a section fails at start-up instead of being silently ignored.
 
-use std::{fmt, net::SocketAddr, path::Path, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::Path,
+    time::Duration,
+};
 
 use lyceum_db::DbConfig;
 use serde::{Deserialize, Serialize};
@@ -46,6 +51,11 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// After SIGTERM/SIGINT, how long in-flight requests may take to finish.
     pub shutdown_grace_ms: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed when they are the peer. Empty (the
+    /// default): the client address is always the TCP peer, and the header is ignored.
+    /// A TOML list, or a comma-separated string (the environment variable).
+    #[serde(deserialize_with = "ip_list")]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for HttpConfig {
@@ -55,8 +65,32 @@ impl Default for HttpConfig {
             request_timeout_ms: 15_000,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_ms: 20_000,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// A list of IP addresses given as a list or as one comma-separated string.
+fn ip_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Given::deserialize(d)? {
+        Given::List(items) => items,
+        Given::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an IP address")))
+        })
+        .collect()
 }
 
 impl HttpConfig {
@@ -81,6 +115,14 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     /// argon2id time cost (passes).
     pub argon2_iterations: u32,
+    /// Failed logins to one account (email) within `login_account_window_s` after which the
+    /// account's logins answer 429 until the window ends; 0 turns this limit off.
+    pub login_failures_per_account: u32,
+    pub login_account_window_s: u64,
+    /// Failed logins from one client address within `login_address_window_s` after which
+    /// logins from it answer 429; 0 turns this limit off.
+    pub login_failures_per_address: u32,
+    pub login_address_window_s: u64,
 }
 
 impl Default for AuthConfig {
@@ -94,6 +136,13 @@ impl Default for AuthConfig {
             // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            // Five guesses per quarter hour per account; a hundred wrong passwords a minute from
+            // one address (a NAT full of forgetful students stays well below). Successful
+            // logins never count, so load tests logging in thousands of students pass.
+            login_failures_per_account: 5,
+            login_account_window_s: 900,
+            login_failures_per_address: 100,
+            login_address_window_s: 60,
         }
     }
 }
@@ -106,6 +155,16 @@ impl fmt::Debug for AuthConfig {
             .field("hash_concurrency", &self.hash_concurrency)
             .field("argon2_memory_kib", &self.argon2_memory_kib)
             .field("argon2_iterations", &self.argon2_iterations)
+            .field(
+                "login_failures_per_account",
+                &self.login_failures_per_account,
+            )
+            .field("login_account_window_s", &self.login_account_window_s)
+            .field(
+                "login_failures_per_address",
+                &self.login_failures_per_address,
+            )
+            .field("login_address_window_s", &self.login_address_window_s)
             .finish()
     }
 }
@@ -217,8 +276,8 @@ impl Config {
     /// Refuses settings the service must not run with.
     pub fn validate(&self) -> Result<(), String> {
         self.db.validate()?;
-        if self.mode == Mode::Production && self.auth.jwt_secret == DEV_JWT_SECRET {
-            return Err("auth.jwt_secret is the built-in development secret; set LYCEUM_AUTH__JWT_SECRET (mode = production)".into());
+        if self.mode == Mode::Production {
+            self.refuse_development_defaults()?;
         }
         if self.auth.jwt_secret.len() < 32 {
             return Err("auth.jwt_secret must be at least 32 bytes".into());
@@ -228,6 +287,14 @@ impl Config {
             ("http.body_limit_bytes", self.http.body_limit_bytes as u64),
             ("auth.token_ttl_s", self.auth.token_ttl_s),
             ("auth.hash_concurrency", self.auth.hash_concurrency as u64),
+            (
+                "auth.login_account_window_s",
+                self.auth.login_account_window_s,
+            ),
+            (
+                "auth.login_address_window_s",
+                self.auth.login_address_window_s,
+            ),
             ("redis.op_timeout_ms", self.redis.op_timeout_ms),
             ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
             (
@@ -244,12 +311,51 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Production must be given its own secrets: the built-in ones are public (they are in
+    /// this repository), so a production process that still has them refuses to start.
+    fn refuse_development_defaults(&self) -> Result<(), String> {
+        let mut refused = Vec::new();
+        if self.auth.jwt_secret == DEV_JWT_SECRET {
+            refused.push(format!(
+                "auth.jwt_secret is the built-in development secret; set {}",
+                env_name("auth.jwt_secret")
+            ));
+        }
+        if self.db.password == DbConfig::default().password {
+            refused.push(format!(
+                "db.password is the built-in development password; set {}",
+                env_name("db.password")
+            ));
+        }
+        if self.redis.enabled && redis_password(&self.redis.url).is_none() {
+            refused.push(format!(
+                "redis.url has no password; production Redis must require one (redis://:PASSWORD@host:port, {})",
+                env_name("redis.url")
+            ));
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("mode = production: {}", refused.join("; ")))
+        }
+    }
+}
+
+/// The password part of `redis://[user]:password@host…`, if any.
+fn redis_password(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let userinfo = &rest[..rest.rfind('@')?];
+    let password = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
+    (!password.is_empty()).then_some(password)
+}
+
 /// One line per key for `--help`: the key, its environment variable, its default, what it does.
 /// A unit test checks that every key of [`Config`] is listed here.
 const KEY_HELP: &[(&str, &str)] = &[
     (
         "mode",
-        "development | production (production refuses the development JWT secret)",
+        "development | production (production refuses the built-in JWT secret and database password, and a Redis URL without a password)",
     ),
     ("http.bind", "listen address (port 0 = any free port)"),
     (
@@ -265,6 +371,10 @@ const KEY_HELP: &[(&str, &str)] = &[
         "after SIGTERM/SIGINT, time for in-flight requests to finish",
     ),
     (
+        "http.trusted_proxies",
+        "proxy addresses whose X-Forwarded-For names the client (comma list in env); empty: the TCP peer is the client",
+    ),
+    (
         "auth.jwt_secret",
         "HS256 secret for access tokens, at least 32 bytes (never logged)",
     ),
@@ -275,6 +385,22 @@ const KEY_HELP: &[(&str, &str)] = &[
     ),
     ("auth.argon2_memory_kib", "argon2id memory cost"),
     ("auth.argon2_iterations", "argon2id time cost"),
+    (
+        "auth.login_failures_per_account",
+        "failed logins per account (email) per window before 429 (0 = no limit)",
+    ),
+    (
+        "auth.login_account_window_s",
+        "window of the per-account failure count, started by the first failure",
+    ),
+    (
+        "auth.login_failures_per_address",
+        "failed logins per client address per window before 429 (0 = no limit)",
+    ),
+    (
+        "auth.login_address_window_s",
+        "window of the per-address failure count, started by the first failure",
+    ),
     (
         "redis.enabled",
         "false: no cache, every read goes to PostgreSQL",

@@ -9,9 +9,11 @@ use crate::config::{LogConfig, LogFormat};
 
 /// Installs the global subscriber. A second call (several apps in one test process) is a no-op.
 pub fn init(cfg: &LogConfig) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&cfg.filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = quiet_secret_loggers(
+        EnvFilter::try_from_default_env()
+            .or_else(|_| EnvFilter::try_new(&cfg.filter))
+            .unwrap_or_else(|_| EnvFilter::new("info")),
+    );
     let registry = tracing_subscriber::registry().with(filter);
     let result = match cfg.format {
         LogFormat::Json => registry
@@ -26,4 +28,17 @@ pub fn init(cfg: &LogConfig) {
     };
     // Already initialised: keep the first subscriber.
     drop(result);
+}
+
+/// `tokio_postgres` logs every statement's parameters at debug level, and those include
+/// password hashes and personal data; it is capped at `info` unless a directive names it
+/// explicitly (someone debugging the driver on purpose).
+fn quiet_secret_loggers(filter: EnvFilter) -> EnvFilter {
+    if filter.to_string().contains("tokio_postgres") {
+        return filter;
+    }
+    match "tokio_postgres=info".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
 }

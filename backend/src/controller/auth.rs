@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::{
     error::{ApiError, Problem},
-    extract::{self, CurrentUser},
+    extract::{self, ClientAddress, CurrentUser},
 };
 use crate::{
     app::AppState,
@@ -156,13 +156,19 @@ pub async fn register(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this account or from this address (`too_many_attempts`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the failure window ends"))),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     extract::Json(body): extract::Json<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (user, token) = state.auth.login(&body.email, &body.password).await?;
+    let (user, token) = state
+        .auth
+        .login(&body.email, &body.password, client)
+        .await?;
     Ok(Json(TokenResponse::new(user, token)))
 }
 

@@ -156,6 +156,11 @@ impl ApiError {
                     "invalid_credentials",
                     "Invalid credentials",
                 ),
+                ServiceError::TooManyAttempts { .. } => answer(
+                    S::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    "Too many failed logins",
+                ),
                 ServiceError::AccountGone => {
                     answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")
                 }
@@ -285,6 +290,12 @@ impl IntoResponse for ApiError {
         );
         if a.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Self::Service(ServiceError::TooManyAttempts { retry_after }) = &self {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
         }
         if a.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

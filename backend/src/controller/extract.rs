@@ -1,7 +1,9 @@
 //! Extractors that turn every rejection into an [`ApiError`], and the bearer-token callers.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
-    extract::{FromRequest, FromRequestParts, Request},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, Request},
     http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
@@ -99,5 +101,55 @@ impl FromRequestParts<AppState> for MaybeUser {
                 .map(|p| Self(Some(p)))
                 .map_err(ApiError::BadToken),
         }
+    }
+}
+
+/// The client's IP address, for per-address limits: the TCP peer, unless the peer is one of
+/// `http.trusted_proxies`, in which case the nearest `X-Forwarded-For` entry that is not itself
+/// a trusted proxy. `None` only when the app is driven without a socket (in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let trusted = &state.config.http.trusted_proxies;
+        Ok(Self(peer.map(|peer| {
+            if !trusted.contains(&peer) {
+                return peer;
+            }
+            // Proxies append the address they saw, so the list reads client, proxy1, proxy2…:
+            // walk it from the right past our own proxies. A malformed entry stops the walk at
+            // the last address a trusted proxy vouched for.
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect::<Vec<_>>();
+            let mut client = peer;
+            for entry in forwarded.iter().rev() {
+                match entry.parse::<IpAddr>() {
+                    Ok(ip) => {
+                        client = ip;
+                        if !trusted.contains(&ip) {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            client
+        })))
     }
 }

@@ -4,7 +4,7 @@
 //! semaphore of `auth.hash_concurrency` permits: a burst of logins queues for permits instead
 //! of occupying every runtime worker, and other requests keep being served.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version,
@@ -17,7 +17,7 @@ use prometheus::{IntGauge, Registry};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::{Resource, ServiceError};
+use super::{Resource, ServiceError, login_limit::LoginLimiter};
 use crate::repository::pg;
 use crate::{
     config::AuthConfig,
@@ -219,15 +219,22 @@ pub struct AuthService {
     users: UserRepository,
     hasher: PasswordHasher,
     tokens: TokenService,
+    limiter: LoginLimiter,
 }
 
 impl AuthService {
-    pub fn new(db: Db, hasher: PasswordHasher, tokens: TokenService) -> Self {
+    pub fn new(
+        db: Db,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        limiter: LoginLimiter,
+    ) -> Self {
         Self {
             db,
             users: UserRepository,
             hasher,
             tokens,
+            limiter,
         }
     }
 
@@ -256,9 +263,26 @@ impl AuthService {
     }
 
     /// Checks the password on the primary (a just-registered account is there even when the
-    /// replicas lag) and issues a token.
+    /// replicas lag) and issues a token. A throttled account or address (see
+    /// [`LoginLimiter`]) is refused before any password is hashed.
     #[tracing::instrument(skip_all)]
     pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(User, AccessToken), ServiceError> {
+        self.limiter.check(email, client).await?;
+        let result = self.check_password(email, password).await;
+        match &result {
+            Ok(_) => self.limiter.succeeded(email).await,
+            Err(ServiceError::InvalidCredentials) => self.limiter.failed(email, client).await,
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn check_password(
         &self,
         email: &str,
         password: &str,

@@ -19,6 +19,7 @@ pub mod certificates;
 pub mod consistency;
 pub mod course_admin;
 pub mod course_page;
+pub mod login_limit;
 pub mod purchase;
 pub mod reports;
 pub mod reviews;
@@ -79,6 +80,8 @@ pub enum ServiceError {
     NationalIdTaken,
     #[error("wrong email or password")]
     InvalidCredentials,
+    #[error("too many failed logins; retry in {} s", retry_after.as_secs())]
+    TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]
     AccountGone,
     #[error("only staff who edit the catalog (admin, teacher) may do this")]
