@@ -36,8 +36,9 @@ async fn assert_refused(app: &TestApp, authorization: &str, code: &str) {
             "/api/v1/me",
             Some(json!({"first_name": "Mallory"})),
         ),
-        // A public route with a bad token is still a 401, never a silent anonymous answer.
-        (reqwest::Method::GET, "/api/v1/courses", None),
+        // A public route that reads the caller (staff see drafts) with a bad token is still a
+        // 401, never a silent anonymous answer. (The course list ignores tokens altogether.)
+        (reqwest::Method::GET, "/api/v1/courses/1", None),
     ] {
         let mut req = app
             .http

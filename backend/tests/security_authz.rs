@@ -218,6 +218,7 @@ struct World {
     tokens: Vec<(&'static str, Option<String>)>,
     emails: Vec<(&'static str, String)>,
     owner: String,
+    owner_token: String,
     owner_id: i64,
     author_id: i64,
 }
@@ -250,12 +251,13 @@ async fn world(app: &TestApp) -> World {
         tokens.push((*role, Some(token)));
         emails.push((*role, email));
     }
-    app.register("owner@matrix.test").await;
+    let owner_token = app.register("owner@matrix.test").await;
     app.staff("author@matrix.test", "smm").await;
     World {
         tokens,
         emails,
         owner: "owner@matrix.test".into(),
+        owner_token,
         owner_id: user_id(app, "owner@matrix.test").await,
         author_id: user_id(app, "author@matrix.test").await,
     }
@@ -398,15 +400,24 @@ async fn prepare(
         "POST /api/v1/purchases/{id}/pay"
         | "POST /api/v1/purchases/{id}/cancel"
         | "POST /api/v1/purchases/{id}/refund" => {
+            // Bought (and for a refund paid) through the API by the owner.
             let c = new_course(app).await;
-            new_run(app, c).await;
-            let status = if route.ends_with("refund") {
-                "paid"
-            } else {
-                "pending"
-            };
-            purchase(app, &w.owner, c, "basic", status).await;
-            let p = purchase_id(app, &w.owner, c).await;
+            let run = new_run(app, c).await;
+            let bought = app
+                .buy(&w.owner_token, &format!("owner-{n}"), run, "basic")
+                .await;
+            assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
+            let p = bought.body["id"].as_i64().expect("purchase id");
+            if route.ends_with("refund") {
+                let paid = app
+                    .post(
+                        &format!("/api/v1/purchases/{p}/pay"),
+                        Some(&w.owner_token),
+                        json!({}),
+                    )
+                    .await;
+                assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
+            }
             let action = route.rsplit('/').next().unwrap();
             (format!("/api/v1/purchases/{p}/{action}"), None, None)
         }
@@ -655,6 +666,7 @@ async fn nobody_reads_or_changes_another_users_data() {
         tokens: vec![],
         emails: vec![],
         owner: "alice@cross.test".into(),
+        owner_token: alice.clone(),
         owner_id: alice_id,
         author_id: 0,
     };

@@ -9,7 +9,6 @@ mod common;
 use common::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const INJECTIONS: &[&str] = &[
     "' OR '1'='1",
@@ -176,26 +175,31 @@ async fn injection_shaped_parameters_are_harmless() {
     app.stop().await;
 }
 
-/// Writes raw bytes and returns the status line and the rest of the answer.
+/// Writes raw bytes and returns the status code and the whole answer (plain sockets, so the
+/// request can break rules an HTTP client would not let us break).
 async fn raw(app: &TestApp, request: &[u8]) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(app.app.addr)
-        .await
-        .expect("connect");
-    // The server may answer and close before reading everything; that is fine.
-    let _ = stream.write_all(request).await;
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut out),
-    )
-    .await;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+    use std::io::{Read, Write};
+    let addr = app.app.addr;
+    let request = request.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        // The server may answer and close before reading everything; that is fine.
+        let _ = stream.write_all(&request);
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    })
+    .await
+    .expect("join")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+const NUL_REFUSED: &str = "values may not contain NUL characters (%00)";
+
+/// Whether a still-encoded URL part carries a NUL byte. PostgreSQL text cannot hold one, so it
+/// would fail deep in a query (500); refusing it at the edge makes it a 400.
+fn has_nul(encoded: Option<&str>) -> bool {
+    encoded.is_some_and(|s| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    })
+}
+
 /// `axum::extract::Query` with a 400 `invalid_query` rejection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
@@ -32,6 +44,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_nul(parts.uri.query()) {
+            return Err(ApiError::InvalidQuery(NUL_REFUSED.into()));
+        }
         let axum::extract::Query(value) =
             axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Self(value))
@@ -46,6 +61,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_nul(Some(parts.uri.path())) {
+            return Err(ApiError::InvalidPath(NUL_REFUSED.into()));
+        }
         let axum::extract::Path(value) =
             axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(Self(value))

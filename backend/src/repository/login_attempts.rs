@@ -19,13 +19,6 @@ pub enum CounterError {
     Timeout,
 }
 
-/// A counter's value and the time left in its window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count {
-    pub failures: u64,
-    pub resets_in: Duration,
-}
-
 /// Fixed-window failure counters under `{redis.key_prefix}:login:fail:`.
 #[derive(Clone)]
 pub struct LoginAttempts {
@@ -75,21 +68,26 @@ impl LoginAttempts {
     }
 
     /// The current count of each named counter (0 when absent), in one round trip.
-    pub async fn read(&self, names: &[&str]) -> Result<Vec<Count>, CounterError> {
-        let mut pipe = redis::pipe();
-        for name in names {
-            let key = self.key(name);
-            pipe.get(&key).pttl(&key);
-        }
+    pub async fn counts(&self, names: &[&str]) -> Result<Vec<u64>, CounterError> {
+        let keys: Vec<String> = names.iter().map(|n| self.key(n)).collect();
         let mut conn = self.conn.clone();
-        let raw: Vec<(Option<u64>, i64)> = self.bounded(pipe.query_async(&mut conn)).await?;
-        Ok(raw
-            .into_iter()
-            .map(|(failures, pttl)| Count {
-                failures: failures.unwrap_or(0),
-                resets_in: Duration::from_millis(u64::try_from(pttl).unwrap_or(0)),
-            })
-            .collect())
+        let counts: Vec<Option<u64>> = self
+            .bounded(redis::cmd("MGET").arg(&keys).query_async(&mut conn))
+            .await?;
+        Ok(counts.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// Time left in a counter's window (zero when it has none).
+    pub async fn resets_in(&self, name: &str) -> Result<Duration, CounterError> {
+        let mut conn = self.conn.clone();
+        let pttl: i64 = self
+            .bounded(
+                redis::cmd("PTTL")
+                    .arg(self.key(name))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(Duration::from_millis(u64::try_from(pttl).unwrap_or(0)))
     }
 
     /// Counts one failure on each `(name, window)`; the first failure starts the window.

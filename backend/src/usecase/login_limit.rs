@@ -127,29 +127,27 @@ impl LoginLimiter {
             return Ok(());
         }
         let names: Vec<&str> = checks.iter().map(|(_, name, _)| *name).collect();
-        let counts = match store.read(&names).await {
+        let counts = match store.counts(&names).await {
             Ok(counts) => counts,
             Err(err) => {
                 self.fail_open("check", &err);
                 return Ok(());
             }
         };
-        let blocked = checks
+        let Some(((scope, name, limit), _)) = checks
             .iter()
             .zip(&counts)
-            .filter(|((_, _, limit), count)| count.failures >= u64::from(limit.max_failures))
-            .max_by_key(|(_, count)| count.resets_in);
-        match blocked {
-            Some(((scope, _, limit), count)) => {
-                self.refused.with_label_values(&[scope]).inc();
-                // A counter without a TTL cannot exist (SET … EX creates it), but never
-                // promise less than a second or more than the window.
-                let wait = count.resets_in.clamp(Duration::from_secs(1), limit.window);
-                tracing::info!(scope, retry_after_s = wait.as_secs(), "login throttled");
-                Err(ServiceError::TooManyAttempts { retry_after: wait })
-            }
-            None => Ok(()),
-        }
+            .find(|((_, _, limit), count)| **count >= u64::from(limit.max_failures))
+        else {
+            return Ok(());
+        };
+        self.refused.with_label_values(&[*scope]).inc();
+        // If Redis stops answering between the two calls, the whole window is a safe promise.
+        let left = store.resets_in(name).await.unwrap_or(limit.window);
+        // Never promise less than a second or more than the window.
+        let wait = left.clamp(Duration::from_secs(1), limit.window);
+        tracing::info!(scope, retry_after_s = wait.as_secs(), "login throttled");
+        Err(ServiceError::TooManyAttempts { retry_after: wait })
     }
 
     /// Counts a wrong password (or unknown email) against the account and the address.

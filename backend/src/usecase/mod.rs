@@ -80,7 +80,7 @@ pub enum ServiceError {
     NationalIdTaken,
     #[error("wrong email or password")]
     InvalidCredentials,
-    #[error("too many failed logins; retry in {} s", retry_after.as_secs())]
+    #[error("too many failed logins; retry in {} s", .retry_after.as_secs())]
     TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]
     AccountGone,
