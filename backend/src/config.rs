@@ -600,9 +600,17 @@ mod tests {
                 jwt_secret: "x".repeat(40),
                 ..AuthConfig::default()
             },
+            db: DbConfig {
+                password: "a-real-password".into(),
+                ..DbConfig::default()
+            },
+            redis: RedisConfig {
+                url: "redis://:a-real-password@10.0.0.5:6379".into(),
+                ..RedisConfig::default()
+            },
             ..Config::default()
         };
-        ok.validate().expect("a real secret is fine");
+        ok.validate().expect("real secrets are fine");
         Config::default()
             .validate()
             .expect("development allows the built-in secret");
