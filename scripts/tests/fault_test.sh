@@ -105,7 +105,7 @@ check() { # check NAME COMMAND...
 }
 
 echo "# building the binaries (debug)"
-cargo build --locked -q -p lyceum-backend -p lyceum-seeder -p lyceum-loadtest --bins
+cargo build --locked -q --workspace --bins
 
 echo "# the stack must be healthy before the first fault"
 scripts/stack up >"$WORK_DIR/up.log" 2>&1 || { tail -30 "$WORK_DIR/up.log" >&2; exit 1; }

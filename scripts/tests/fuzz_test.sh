@@ -77,7 +77,7 @@ if [ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, versi
 fi
 
 echo "# building the binaries (debug)"
-cargo build --locked -q -p lyceum-backend -p lyceum-seeder --bins
+cargo build --locked -q --workspace --bins
 
 echo "# a fresh database $FUZZ_DB, migrated and seeded at scale 0.05"
 "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FUZZ_DB WITH (FORCE)" -c "CREATE DATABASE $FUZZ_DB" >/dev/null
