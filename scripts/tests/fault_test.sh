@@ -47,7 +47,6 @@ OFFSET=${LYCEUM_PORT_OFFSET:-0}
 BACKEND_ADDR=127.0.0.1:$((8380 + OFFSET))
 FAULT_DB=lyceum_faults
 WORK_DIR=$(mktemp -d /tmp/lyceum-faults.XXXXXX)
-BACKEND_PID=""
 
 # The drill command of each fault: the fault, then (where it is not self-healing) the
 # component brought back, all while the load runs. `scripts/stack up` starts what is missing.
@@ -72,37 +71,18 @@ describe() {
     esac
 }
 
-eval "$(scripts/stack env)"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$LYCEUM_DB__HOST" -p "$LYCEUM_DB__WRITE_PORT" -U "$LYCEUM_DB__USER" -d "$LYCEUM_DB__DBNAME")
-export PGPASSWORD=$LYCEUM_DB__PASSWORD PGCONNECT_TIMEOUT=5
+# shellcheck source=scripts/tests/backend_fixture.sh
+source scripts/tests/backend_fixture.sh
 
 cleanup() {
-    if [ -n "$BACKEND_PID" ] && kill -0 "$BACKEND_PID" 2>/dev/null; then
-        kill "$BACKEND_PID" 2>/dev/null || true
-        wait "$BACKEND_PID" 2>/dev/null || true
-    fi
-    # Whatever failed, the stack goes back to healthy: later steps of scripts/test use it.
+    # Whatever failed, the stack goes back to healthy (later steps of scripts/test use it),
+    # first: dropping the database needs the write port.
     scripts/stack up >"$WORK_DIR/final-up.log" 2>&1 || { echo "# cleanup: scripts/stack up failed:" >&2; tail -20 "$WORK_DIR/final-up.log" >&2; }
-    "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FAULT_DB WITH (FORCE)" >/dev/null 2>&1 ||
-        echo "# cleanup: could not drop $FAULT_DB" >&2
+    fixture_cleanup
     if [ -n "${FAULTS_KEEP_REPORTS:-}" ]; then echo "# reports kept in $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        failed=$((failed + 1))
-    fi
-}
 
 echo "# building the binaries (debug)"
 cargo build --locked -q --workspace --bins
@@ -110,20 +90,8 @@ cargo build --locked -q --workspace --bins
 echo "# the stack must be healthy before the first fault"
 scripts/stack up >"$WORK_DIR/up.log" 2>&1 || { tail -30 "$WORK_DIR/up.log" >&2; exit 1; }
 
-echo "# a fresh database $FAULT_DB, migrated and seeded at scale 0.05"
-"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FAULT_DB WITH (FORCE)" -c "CREATE DATABASE $FAULT_DB" >/dev/null
-export LYCEUM_DB__DBNAME=$FAULT_DB
-target/debug/lyceum-seeder --migrate --scale 0.05 >"$WORK_DIR/seed.log" 2>&1
-
-echo "# backend on $BACKEND_ADDR"
-LYCEUM_HTTP__BIND=$BACKEND_ADDR LYCEUM_REDIS__KEY_PREFIX="lyceum-faults-$$" \
-    target/debug/lyceum-backend >"$WORK_DIR/backend.log" 2>&1 &
-BACKEND_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://$BACKEND_ADDR/healthz" >/dev/null 2>&1 && break
-    kill -0 "$BACKEND_PID" 2>/dev/null || { tail -20 "$WORK_DIR/backend.log" >&2; exit 1; }
-    sleep 0.2
-done
+fresh_seeded_db "$FAULT_DB"
+start_backend "$BACKEND_ADDR" "lyceum-faults-$$"
 
 # Prints one fact of a drill.json: a Python expression over r (the report) and ledger (the
 # ledger verdict, None when it was not checked); row(DESCRIPTION) is the docs table's row.

@@ -37,37 +37,15 @@ SEED=${FUZZ_SEED:-20261123}
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
 VENV=$REPO_DIR/target/fuzz-venv
 WORK_DIR=$(mktemp -d /tmp/lyceum-fuzz.XXXXXX)
-BACKEND_PID=""
-
-eval "$(scripts/stack env)"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$LYCEUM_DB__HOST" -p "$LYCEUM_DB__WRITE_PORT" -U "$LYCEUM_DB__USER" -d "$LYCEUM_DB__DBNAME")
-export PGPASSWORD=$LYCEUM_DB__PASSWORD PGCONNECT_TIMEOUT=5
+# shellcheck source=scripts/tests/backend_fixture.sh
+source scripts/tests/backend_fixture.sh
 
 cleanup() {
-    if [ -n "$BACKEND_PID" ] && kill -0 "$BACKEND_PID" 2>/dev/null; then
-        kill "$BACKEND_PID" 2>/dev/null || true
-        wait "$BACKEND_PID" 2>/dev/null || true
-    fi
-    "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FUZZ_DB WITH (FORCE)" >/dev/null 2>&1 ||
-        echo "# cleanup: could not drop $FUZZ_DB" >&2
+    fixture_cleanup
     if [ -n "${FUZZ_KEEP_REPORTS:-}" ]; then echo "# reports kept in $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        failed=$((failed + 1))
-    fi
-}
 
 if [ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
     echo "# installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
@@ -79,20 +57,8 @@ fi
 echo "# building the binaries (debug)"
 cargo build --locked -q --workspace --bins
 
-echo "# a fresh database $FUZZ_DB, migrated and seeded at scale 0.05"
-"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $FUZZ_DB WITH (FORCE)" -c "CREATE DATABASE $FUZZ_DB" >/dev/null
-export LYCEUM_DB__DBNAME=$FUZZ_DB
-target/debug/lyceum-seeder --migrate --scale 0.05 >"$WORK_DIR/seed.log" 2>&1
-
-echo "# backend on $BACKEND_ADDR"
-LYCEUM_HTTP__BIND=$BACKEND_ADDR LYCEUM_REDIS__KEY_PREFIX="lyceum-fuzz-$$" \
-    target/debug/lyceum-backend >"$WORK_DIR/backend.log" 2>&1 &
-BACKEND_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    kill -0 "$BACKEND_PID" 2>/dev/null || { tail -20 "$WORK_DIR/backend.log" >&2; exit 1; }
-    sleep 0.2
-done
+fresh_seeded_db "$FUZZ_DB"
+start_backend "$BACKEND_ADDR" "lyceum-fuzz-$$"
 
 login() { # login EMAIL PASSWORD: prints the access token
     curl -fsS -m 30 -H 'Content-Type: application/json' \
