@@ -107,9 +107,10 @@ impl CommonErrors {
                  long (`request_timeout`); retry after `Retry-After`",
             ),
         ];
-        let params = op.parameters.iter().flatten();
-        let typed = params
-            .clone()
+        let typed = op
+            .parameters
+            .iter()
+            .flatten()
             .any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query));
         if op.request_body.is_some() {
             answers.extend([
