@@ -308,6 +308,7 @@ pub async fn update_track(
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither the graduate nor career staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such track", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Page or page size out of range", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn applications(

@@ -43,7 +43,8 @@ use super::{auth, blog, career, catalog, certificates, ops, purchases, reports, 
         reports::top_courses, reports::revenue, reports::employment,
         openapi_json,
     ),
-    modifiers(&BearerAuth, &InternalErrors),
+    components(schemas(crate::entity::catalog::CourseSort)),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
         (name = "catalog", description = "Public catalog reads (cached)"),
@@ -77,23 +78,80 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Any operation can fail unexpectedly; that answer is the same everywhere, so it is added to
-/// every operation here rather than repeated on each handler.
+/// Answers that follow from an operation's shape rather than from its handler, added to every
+/// operation that can give them (a handler's own, more specific description wins):
+/// - 500 `internal` and 503 `request_timeout` (the per-route timeout): any operation;
+/// - 400 `invalid_path` / `invalid_query`: a path or query parameter of the wrong type
+///   (`/courses/abc`, `page=x`, an id past `i64`), rejected by the extractor before the handler;
+/// - 400 `malformed_json`, 413, 415 and 422 `invalid_body`: any operation with a JSON body;
+/// - 401 `missing_token` / `invalid_token` / `token_expired`: any operation with a security
+///   requirement.
+///
+/// Schema-based fuzzing (`scripts/tests/fuzz_test.sh`) found these answers undocumented on a
+/// dozen operations; deriving them here keeps new operations truthful too.
 #[derive(Debug)]
-struct InternalErrors;
+struct CommonErrors;
 
-impl Modify for InternalErrors {
+impl CommonErrors {
+    /// (status, description) pairs this operation can answer whatever its handler does.
+    fn answers(op: &utoipa::openapi::path::Operation) -> Vec<(&'static str, &'static str)> {
+        use utoipa::openapi::path::ParameterIn;
+        let mut answers = vec![
+            (
+                "500",
+                "Unexpected failure (`internal`); details only in the server log",
+            ),
+            (
+                "503",
+                "The database is failing over (`service_unavailable`) or the request took too \
+                 long (`request_timeout`); retry after `Retry-After`",
+            ),
+        ];
+        let typed = op
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query));
+        if op.request_body.is_some() {
+            answers.extend([
+                (
+                    "400",
+                    "Malformed JSON (`malformed_json`), or a path or query value of the wrong type",
+                ),
+                ("413", "Body too large (`payload_too_large`)"),
+                ("415", "Body not sent as `application/json`"),
+                (
+                    "422",
+                    "The body does not match the schema (`invalid_body`) or fails validation",
+                ),
+            ]);
+        } else if typed {
+            answers.push((
+                "400",
+                "A path or query value of the wrong type (`invalid_path`, `invalid_query`)",
+            ));
+        }
+        if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            answers.push(("401", "Missing, invalid or expired token"));
+        }
+        answers
+    }
+}
+
+impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let problem = ResponseBuilder::new()
-            .description("Unexpected failure (`internal`); details only in the server log")
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build();
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -105,10 +163,12 @@ impl Modify for InternalErrors {
             .into_iter()
             .flatten()
             {
-                op.responses
-                    .responses
-                    .entry("500".into())
-                    .or_insert_with(|| problem.clone().into());
+                for (status, description) in Self::answers(op) {
+                    op.responses
+                        .responses
+                        .entry(status.into())
+                        .or_insert_with(|| problem(description).into());
+                }
             }
         }
     }

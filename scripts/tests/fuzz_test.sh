@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+#
+# Schema-based fuzzing of the whole API from its own OpenAPI document, with schemathesis
+# (PyPI, version pinned below). Every operation is called with generated valid and invalid
+# input (schemathesis' examples, coverage, fuzzing and stateful phases) and every answer is
+# checked: no 5xx (not_a_server_error), the status is documented for the operation
+# (status_code_conformance), the content type is documented (content_type_conformance), the
+# body matches the documented schema (response_schema_conformance) and so do the documented
+# headers (response_headers_conformance).
+#
+# Two passes, each with a bearer token from a real login (docs/SEEDER.md's known accounts):
+#   admin1    staff / admin: every staff route is reachable (edits, reports, drafts, anyone's
+#             purchases), so the handlers' success paths and their validation are fuzzed;
+#   student1  a buyer: the same operations from the other side, where the answers are 403s,
+#             own-data reads and purchases; a student cannot reach the staff handlers' bodies.
+# Anonymous calls need no pass of their own: schemathesis' coverage phase already sends
+# requests without the Authorization header to every secured operation (401 must be documented).
+#
+# Needs a running stack (scripts/stack up); uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
+# scripts/stack. A fresh database `lyceum_fuzz` (seeded at scale 0.05, dropped at the end),
+# a debug backend on 8280 + offset with its own Redis key prefix. schemathesis is installed
+# into a virtualenv under target/ (created on first use, reused while the pin matches).
+#
+# Deterministic-ish: a fixed example budget and seed per pass (FUZZ_MAX_EXAMPLES, FUZZ_SEED).
+# Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
+set -euo pipefail
+
+readonly SCHEMATHESIS_VERSION=4.32.5
+REPO_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$REPO_DIR"
+OFFSET=${LYCEUM_PORT_OFFSET:-0}
+BACKEND_ADDR=127.0.0.1:$((8280 + OFFSET))
+BASE=http://$BACKEND_ADDR
+FUZZ_DB=lyceum_fuzz
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-25}
+SEED=${FUZZ_SEED:-20261123}
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+VENV=$REPO_DIR/target/fuzz-venv
+WORK_DIR=$(mktemp -d /tmp/lyceum-fuzz.XXXXXX)
+# shellcheck source=scripts/tests/backend_fixture.sh
+source scripts/tests/backend_fixture.sh
+
+cleanup() {
+    fixture_cleanup
+    if [ -n "${FUZZ_KEEP_REPORTS:-}" ]; then echo "# reports kept in $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+    echo "# installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+echo "# building the binaries (debug)"
+cargo build --locked -q --workspace --bins
+
+fresh_seeded_db "$FUZZ_DB"
+start_backend "$BACKEND_ADDR" "lyceum-fuzz-$$"
+
+login() { # login EMAIL PASSWORD: prints the access token
+    curl -fsS -m 30 -H 'Content-Type: application/json' \
+        -d "{\"email\": \"$1\", \"password\": \"$2\"}" "$BASE/api/v1/auth/login" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+fuzz() { # fuzz NAME TOKEN SEED: one schemathesis pass; its console output goes to WORK_DIR/NAME.txt
+    local name=$1 token=$2 seed=$3 status=0
+    "$VENV/bin/schemathesis" run "$BASE/api/v1/openapi.json" \
+        --header "Authorization: Bearer $token" \
+        --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed "$seed" \
+        --phases examples,coverage,fuzzing,stateful --workers 2 --request-timeout 30 \
+        --suppress-health-check all --no-color \
+        --report junit --report-dir "$WORK_DIR/$name-report" >"$WORK_DIR/$name.txt" 2>&1 || status=$?
+    grep -E '^(Test cases:|  [0-9]+ generated)' -A1 "$WORK_DIR/$name.txt" | sed "s/^/# $name: /"
+    if [ "$status" != 0 ]; then
+        echo "# $name: schemathesis exited $status; its failures:"
+        sed -n '/^=* FAILURES =*$/,/^=* SUMMARY =*$/p' "$WORK_DIR/$name.txt" | head -150 | sed 's/^/#   /'
+        tail -25 "$WORK_DIR/$name.txt" | sed 's/^/#   /'
+    fi
+    return "$status"
+}
+
+operations=$(curl -fsS "$BASE/api/v1/openapi.json" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+print(sum(1 for item in doc["paths"].values() for m in item if m in ("get", "post", "put", "patch", "delete")))')
+echo "# $operations operations in the document; $MAX_EXAMPLES examples per operation and phase"
+
+for pass in "admin admin1@lyceum.test admin-password" "student student1@lyceum.test student-password"; do
+    read -r name email password <<<"$pass"
+    token=$(login "$email" "$password") || token=""
+    check "$name: logged in as $email" test -n "$token"
+    [ -n "$token" ] || continue
+    started=$SECONDS
+    check "$name: all $operations operations fuzzed, no 5xx, every answer as documented" \
+        fuzz "$name" "$token" "$SEED"
+    echo "# $name pass: $((SECONDS - started)) s"
+    # schemathesis leaves out the operation that serves the document itself.
+    check "$name: every operation but the document's own was tested" \
+        grep -q "Tested: $((operations - 1))\$" "$WORK_DIR/$name.txt"
+done
+check "the backend logged no panic" bash -c "! grep -qi 'panicked' '$WORK_DIR/backend.log'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
