@@ -235,6 +235,9 @@ mod tests {
     fn definitions_are_added_not_valid_once() {
         let def = "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE RESTRICT";
         assert_eq!(not_valid(def), format!("{def} NOT VALID"));
-        assert_eq!(not_valid(&format!("{def} NOT VALID")), format!("{def} NOT VALID"));
+        assert_eq!(
+            not_valid(&format!("{def} NOT VALID")),
+            format!("{def} NOT VALID")
+        );
     }
 }

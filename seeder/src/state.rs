@@ -41,8 +41,11 @@ pub fn describe_params(params: &Params) -> String {
 /// (`seeder_suspended_fks`) have been applied.
 pub async fn ensure_schema(c: &impl GenericClient) -> Result<(), SeedError> {
     let row = c
-        .query_one("SELECT to_regclass('seeder_state') IS NOT NULL \
-             AND to_regclass('seeder_suspended_fks') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('seeder_state') IS NOT NULL \
+             AND to_regclass('seeder_suspended_fks') IS NOT NULL",
+            &[],
+        )
         .await?;
     if row.get::<_, bool>(0) {
         Ok(())
