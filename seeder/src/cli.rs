@@ -10,10 +10,11 @@ use tokio::time::Instant;
 use crate::{
     copy::CountingSink,
     error::SeedError,
+    foreign_keys,
     generate::{self, Lookups, Table, World},
     load::{self, LoadOptions},
     plan::{self, MAX_SCALE, MIN_SCALE, Params},
-    progress::{self, Progress, Summary},
+    progress::{self, ForeignKeyTimes, Progress, Summary},
     state,
 };
 
@@ -35,6 +36,9 @@ RESUME  Each table loads in one transaction together with a row in seeder_state,
         parameters loads only what is missing (nothing, if all is there); a connection
         lost mid-table (e.g. a switchover) is retried. Other parameters over seeded
         data are refused.
+FKEYS   Foreign keys are dropped for the whole load (recorded in seeder_suspended_fks)
+        and put back and validated at the end; a run that stopped part-way leaves them
+        recorded and the next run restores and validates them first.
 RESET   --reset empties every seeded table (keeping the migration's plans and
         difficulty levels) and seeds from scratch.
 LOGINS  Known accounts such as student1@lyceum.test / student-password and
@@ -238,6 +242,19 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
         .await?;
         println!("reset: every seeded table and seeder_state emptied");
     }
+    let jobs = args.jobs.unwrap_or(cfg.write_pool_size / 2).max(1);
+    let statement_timeout = Duration::from_secs(args.statement_timeout_secs);
+    // Foreign keys a run left suspended (it stopped part-way) come back, validated,
+    // before anything else happens (see `foreign_keys`).
+    let leftover = foreign_keys::restore_all(&db, jobs, statement_timeout).await?;
+    if leftover.restored + leftover.validated > 0 {
+        println!(
+            "foreign keys left suspended by an earlier run: {} restored, {} validated ({:.2} s)",
+            leftover.restored,
+            leftover.validated,
+            leftover.elapsed.as_secs_f64()
+        );
+    }
     let recorded = db.write(read_state).await?;
     let todo = state::pending(&recorded, &params)?;
     let requested = state::describe_params(&params);
@@ -271,20 +288,30 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
         plan.as_secs_f64()
     );
     let opts = LoadOptions {
-        jobs: args.jobs.unwrap_or(cfg.write_pool_size / 2).max(1),
+        jobs,
         retry_budget: Duration::from_secs(args.retry_budget_secs),
-        statement_timeout: Duration::from_secs(args.statement_timeout_secs),
+        statement_timeout,
         inject_failure_after: args.inject_failure_after,
         inject_disconnect: args.inject_disconnect,
         ..LoadOptions::default()
     };
+    let suspending = Instant::now();
+    let suspended = foreign_keys::suspend_all(&db, statement_timeout).await?;
+    let suspending = suspending.elapsed();
     let progress = Progress::new();
     // Each table is analyzed as part of its load (see `load`), so the statistics are
-    // fresh when this returns.
+    // fresh when this returns. On failure the keys stay recorded for the next run.
     let tables = load::load_all(&db, world.clone(), &todo, &opts, &progress).await?;
+    let restored = foreign_keys::restore_all(&db, jobs, statement_timeout).await?;
     let summary = Summary {
         tables,
         plan,
+        foreign_keys: ForeignKeyTimes {
+            suspended,
+            suspending,
+            validated: restored.validated,
+            validating: restored.elapsed,
+        },
         wall: started.elapsed(),
     };
     println!("\n{}", summary.render());

@@ -13,7 +13,7 @@ pub enum SeedError {
     #[error("bad configuration: {0}")]
     Config(String),
     #[error(
-        "the schema has no seeder_state table: apply the migrations first \
+        "the schema lacks the seeder's bookkeeping (seeder_state, seeder_suspended_fks): apply the migrations first \
          (lyceum-migrate, or lyceum-seeder --migrate)"
     )]
     NotMigrated,

@@ -5,6 +5,7 @@
 //! - [`generate`]: pure, deterministic row generation (no I/O).
 //! - [`copy`]: binary COPY encoding.
 //! - [`bulk`]: dropping and rebuilding indexes and foreign keys around a load.
+//! - [`foreign_keys`]: all foreign keys suspended for a load, restored and validated after.
 //! - [`load`]: one transaction per table, dependency order, parallelism, retries.
 //! - [`state`]: the `seeder_state` bookkeeping that makes re-runs no-ops and resumes work.
 //! - [`accounts`]: the documented logins and their argon2id hashes.
@@ -18,6 +19,7 @@ pub mod bulk;
 pub mod cli;
 pub mod copy;
 pub mod error;
+pub mod foreign_keys;
 pub mod generate;
 pub mod load;
 pub mod plan;

@@ -8,12 +8,16 @@
 //! connection anywhere before the commit leaves the table exactly as it was: empty and
 //! unrecorded, so the next run loads it again; a retry after a rollback cannot duplicate.
 //!
-//! Statistics: a table other tables reference is analyzed inside its load transaction,
-//! because an `ANALYZE` after the commit would queue behind (and then block) the loads of
-//! its children, which lock it to drop their foreign keys. A table nothing references is
-//! analyzed right after its commit on the same connection, outside every lock a later load
-//! waits for: the biggest tables (purchases) keep their `ANALYZE` off the chain of loads
-//! that serialise on `users`.
+//! Foreign keys: the command line suspends all of them before calling [`load_all`] and
+//! restores them after ([`crate::foreign_keys`]); a caller that does not (a test loading
+//! through this module alone) gets the per-table path of [`crate::bulk`], where each load
+//! drops and re-adds its own table's keys.
+//!
+//! Statistics: a table other tables reference (only while their keys exist) is analyzed
+//! inside its load transaction, because an `ANALYZE` after the commit would queue behind
+//! (and then block) the loads of its children, which lock it to drop their foreign keys.
+//! A table nothing references is analyzed right after its commit on the same connection,
+//! outside every lock a later load waits for.
 
 use std::{
     collections::HashSet,

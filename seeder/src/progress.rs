@@ -112,8 +112,20 @@ pub struct Summary {
     pub tables: Vec<TableReport>,
     /// Building the world and hashing the known passwords.
     pub plan: Duration,
+    /// The foreign keys suspended before the loads and validated after them.
+    pub foreign_keys: ForeignKeyTimes,
     /// Wall time from start to finish, which the total rate is computed from.
     pub wall: Duration,
+}
+
+/// The two foreign-key steps around the loads (see [`crate::foreign_keys`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ForeignKeyTimes {
+    pub suspended: usize,
+    pub suspending: Duration,
+    pub validated: usize,
+    /// Putting them back `NOT VALID` and validating them.
+    pub validating: Duration,
 }
 
 impl Summary {
@@ -152,6 +164,16 @@ impl Summary {
             "(plan + hashes)",
             "",
             self.plan.as_secs_f64(),
+        ));
+        let fk = &self.foreign_keys;
+        out.push_str(&format!(
+            "{:<18} {:>12} {:>9.2}\n{:<18} {:>12} {:>9.2}\n",
+            "(drop FKs)",
+            fk.suspended,
+            fk.suspending.as_secs_f64(),
+            "(restore+validate)",
+            fk.validated,
+            fk.validating.as_secs_f64(),
         ));
         let copying: Duration = self.tables.iter().map(|t| t.copying).sum();
         let rebuilding: Duration = self.tables.iter().map(|t| t.rebuilding).sum();

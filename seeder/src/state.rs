@@ -37,10 +37,15 @@ pub fn describe_params(params: &Params) -> String {
     describe(params.seed, params.scale, params.anchor, DATA_VERSION)
 }
 
-/// Fails with [`SeedError::NotMigrated`] unless migration V2 has been applied.
+/// Fails with [`SeedError::NotMigrated`] unless migrations V2 (`seeder_state`) and V3
+/// (`seeder_suspended_fks`) have been applied.
 pub async fn ensure_schema(c: &impl GenericClient) -> Result<(), SeedError> {
     let row = c
-        .query_one("SELECT to_regclass('seeder_state') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('seeder_state') IS NOT NULL \
+             AND to_regclass('seeder_suspended_fks') IS NOT NULL",
+            &[],
+        )
         .await?;
     if row.get::<_, bool>(0) {
         Ok(())
