@@ -35,7 +35,7 @@ until first_answering sync "$leader" >/dev/null; do
     sleep 1
 done
 
-self=$(api "http://docker/containers/$(hostname)/json") ||
+self=$(api "http://docker/containers/$(cat /etc/hostname)/json") ||
     { echo "kill-leader: cannot inspect this container through $sock" >&2; exit 1; }
 project=$(printf '%s' "$self" | grep -o '"com.docker.compose.project":"[^"]*"' | head -1 | cut -d'"' -f4)
 [ -n "$project" ] || { echo "kill-leader: this container has no compose project label" >&2; exit 1; }
