@@ -6,7 +6,7 @@
 #   RUST_IMAGE     builder base: rust:1.95-slim-bookworm, or offline the image made by
 #                  scripts/docker-images (lyceum-local/rust:1.95-bookworm)
 #   DEBIAN_IMAGE   runtime base: debian:bookworm-slim, or offline lyceum-local/debian:bookworm
-#   CARGO_PROFILE  release (default) | dev (cheaper to compile; docs/DOCKER.md says when)
+#   CARGO_PROFILE  release (default) | dev (docs/DOCKER.md)
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
@@ -56,7 +56,7 @@ COPY --from=builder /out/lyceum-backend /out/lyceum-migrate /usr/local/bin/
 # Listen on every interface of the container; compose publishes the port on 127.0.0.1.
 ENV LYCEUM_HTTP__BIND=0.0.0.0:8080
 EXPOSE 8080
-HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=5s --start-period=60s --retries=5 \
     CMD curl -fsS http://127.0.0.1:8080/readyz >/dev/null || exit 1
 CMD ["lyceum-backend"]
 

@@ -10,6 +10,6 @@ USER etcd
 VOLUME /var/lib/etcd/data
 EXPOSE 2379 2380
 # /health is true only while the member sees a raft leader.
-HEALTHCHECK --interval=2s --timeout=3s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=5s --start-period=30s --retries=5 \
     CMD curl -fsS http://127.0.0.1:2379/health | grep -q '"health":"true"' || exit 1
 CMD ["/usr/bin/etcd"]

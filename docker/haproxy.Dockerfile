@@ -16,6 +16,6 @@ RUN /tmp/render.sh /tmp/haproxy.cfg.tmpl /etc/haproxy/haproxy.cfg \
 USER haproxy
 EXPOSE 5000 5001 8404
 # Healthy once the write port has a server to send to (Patroni's leader).
-HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=5s --start-period=60s --retries=5 \
     CMD curl -fsS 'http://127.0.0.1:8404/stats;csv' | awk -F, '$1 == "primary" && $2 == "BACKEND" && $18 == "UP" { ok = 1 } END { exit !ok }' || exit 1
 CMD ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]

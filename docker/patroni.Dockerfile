@@ -20,6 +20,6 @@ USER postgres
 VOLUME /var/lib/lyceum/node
 EXPOSE 5432 8008
 # 200 from Patroni's /health once PostgreSQL runs (as leader or replica).
-HEALTHCHECK --interval=2s --timeout=3s --start-period=120s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=5s --start-period=120s --retries=5 \
     CMD curl -fsS -o /dev/null http://127.0.0.1:8008/health || exit 1
 ENTRYPOINT ["lyceum-patroni"]

@@ -13,7 +13,7 @@ RUN promtool check config /etc/prometheus/prometheus.yml
 USER prometheus
 VOLUME /var/lib/prometheus/data
 EXPOSE 9090
-HEALTHCHECK --interval=2s --timeout=3s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=5s --start-period=30s --retries=5 \
     CMD curl -fsS -o /dev/null http://127.0.0.1:9090/-/ready || exit 1
 CMD ["/usr/bin/prometheus", "--config.file=/etc/prometheus/prometheus.yml", \
      "--storage.tsdb.path=/var/lib/prometheus/data", "--storage.tsdb.retention.time=7d", \

@@ -15,6 +15,6 @@ RUN sed -e 's|@@RUN_DIR@@/redis|/var/lib/redis|' -e 's|@@REDIS_PORT@@|6379|' \
  && ! grep -n -e '@@' -e '127\.0\.0\.1' -e 'protected-mode yes' /etc/redis/lyceum.conf
 USER redis
 EXPOSE 6379
-HEALTHCHECK --interval=2s --timeout=3s --start-period=10s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=5s --start-period=10s --retries=5 \
     CMD redis-cli ping | grep -q PONG || exit 1
 CMD ["/usr/bin/redis-server", "/etc/redis/lyceum.conf"]
