@@ -1,0 +1,25 @@
+# One Patroni-managed PostgreSQL 15 node (pg1, pg2, pg3 in docker-compose.yml), from the same
+# Debian packages as the local stack. The configuration is patroni/patroni.yml.tmpl, rendered
+# at start by docker/patroni/entrypoint.sh for this node and the container network.
+ARG DEBIAN_IMAGE=debian:bookworm-slim
+FROM ${DEBIAN_IMAGE}
+# postgresql-common would create and start a 15/main cluster on install: Patroni owns PGDATA.
+RUN mkdir -p /etc/postgresql-common/createcluster.d \
+ && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/lyceum.conf \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends patroni python3-psycopg2 python3-etcd \
+        postgresql-15 postgresql-client-15 curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/lib/lyceum/node /var/lib/lyceum/logs \
+ && chown -R postgres:postgres /var/lib/lyceum
+COPY --chown=postgres:postgres patroni/patroni.yml.tmpl /etc/lyceum/patroni.yml.tmpl
+COPY --chown=postgres:postgres patroni/post_bootstrap.sh /var/lib/lyceum/post_bootstrap.sh
+COPY docker/patroni/entrypoint.sh /usr/local/bin/lyceum-patroni
+USER postgres
+# The node's PGDATA, pgpass and socket dir: a volume per node.
+VOLUME /var/lib/lyceum/node
+EXPOSE 5432 8008
+# 200 from Patroni's /health once PostgreSQL runs (as leader or replica).
+HEALTHCHECK --interval=2s --timeout=5s --start-period=120s --retries=5 \
+    CMD curl -fsS -o /dev/null http://127.0.0.1:8008/health || exit 1
+ENTRYPOINT ["lyceum-patroni"]

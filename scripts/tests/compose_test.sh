@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+#
+# The Docker path end to end, offline: builds the base images (scripts/docker-images) and
+# every image of docker-compose.yml, runs `--profile benchmark up` for a short benchmark with
+# the leader's container killed in the middle, waits for the load generator to finish,
+# checks its reports and the drill verdict (nothing acknowledged lost or duplicated, no 500,
+# reads and writes recovered), and tears everything down, failing if any container, network
+# or volume of the project is left.
+#
+# Uses its own project name (lyceum-compose-test) and ports (16xxx on 127.0.0.1), so it
+# collides neither with `docker compose up` on the documented ports nor with scripts/stack.
+# The base images and the built lyceum/* images stay afterwards: they are the build cache.
+#
+# Settings (environment):
+#   LYCEUM_COMPOSE_TEST_CARGO_PROFILE  cargo profile of the Rust images (default release)
+#   LYCEUM_COMPOSE_TEST_TIMEOUT        seconds allowed for `up` + the load (default 900)
+#   LYCEUM_COMPOSE_TEST_KEEP=1         leave the stack running and the reports on disk
+#
+# Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
+set -euo pipefail
+
+REPO_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$REPO_DIR"
+readonly PROJECT=lyceum-compose-test
+readonly CARGO_PROFILE=${LYCEUM_COMPOSE_TEST_CARGO_PROFILE:-release}
+readonly RUN_TIMEOUT=${LYCEUM_COMPOSE_TEST_TIMEOUT:-900}
+readonly KEEP=${LYCEUM_COMPOSE_TEST_KEEP:-0}
+readonly PROMETHEUS_PORT=16090
+WORK_DIR=$(mktemp -d /tmp/lyceum-compose-test.XXXXXX)
+chmod 755 "$WORK_DIR"
+REPORT_DIR=$WORK_DIR/reports
+ENV_FILE=$WORK_DIR/compose.env
+
+# `docker compose` (v2) where it exists, else Debian's docker-compose 1.29.
+if docker compose version >/dev/null 2>&1; then
+    COMPOSE_CMD=(docker compose)
+elif command -v docker-compose >/dev/null; then
+    COMPOSE_CMD=(docker-compose)
+else
+    echo "compose_test: neither 'docker compose' nor 'docker-compose' is installed" >&2
+    exit 1
+fi
+compose() {
+    "${COMPOSE_CMD[@]}" --project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" \
+        -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark "$@"
+}
+
+passed=0
+failed=0
+check() { # check NAME COMMAND...
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok - $name"
+        passed=$((passed + 1))
+    else
+        echo "not ok - $name"
+        failed=$((failed + 1))
+    fi
+}
+note() { echo "# $*"; }
+t0=$SECONDS
+since() { echo "$((SECONDS - $1)) s"; }
+
+# What the project still owns in the engine, one "kind name" a line.
+leftovers() {
+    local label=com.docker.compose.project=$PROJECT
+    docker ps -aq --filter "label=$label" | sed 's/^/container /'
+    docker network ls -q --filter "label=$label" | sed 's/^/network /'
+    docker volume ls -q --filter "label=$label" | sed 's/^/volume /'
+}
+
+teardown() {
+    compose down -v --remove-orphans -t 10 >"$WORK_DIR/down.log" 2>&1 || {
+        note "compose down failed:"; sed 's/^/#   /' "$WORK_DIR/down.log"; }
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    if [ "$KEEP" = 1 ]; then
+        note "kept: the stack (project $PROJECT, env file $ENV_FILE) and $WORK_DIR"
+        exit "$rc"
+    fi
+    # After a failure before the final teardown check: remove whatever is there.
+    if [ -n "$(leftovers)" ]; then
+        teardown
+        leftovers | awk '{print $2}' | xargs -r docker rm -f -v >/dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+command -v docker >/dev/null && docker info >/dev/null 2>&1 ||
+    { echo "compose_test: the Docker Engine does not answer ('docker info'); start it first" >&2; exit 1; }
+note "compose: ${COMPOSE_CMD[*]} ($("${COMPOSE_CMD[@]}" version --short 2>/dev/null || true))"
+
+note "base images (scripts/docker-images; kept if they exist)"
+t=$SECONDS
+scripts/docker-images >"$WORK_DIR/docker-images.log" 2>&1 ||
+    { sed 's/^/#   /' "$WORK_DIR/docker-images.log"; exit 1; }
+sed 's/^/#   /' "$WORK_DIR/docker-images.log"
+note "base images ready after $(since "$t")"
+
+mkdir -p "$REPORT_DIR"
+# Offline base images, no Grafana, a small database and a short load with the leader's
+# container killed 15 s into it; ports of its own.
+{
+    scripts/docker-images --env | sed 's/^export //'
+    cat <<EOF
+LYCEUM_GRAFANA_PROFILE=grafana
+CARGO_PROFILE=$CARGO_PROFILE
+LYCEUM_IMAGE_TAG=latest
+LYCEUM_BACKEND_PORT=16080
+LYCEUM_WRITE_PORT=16000
+LYCEUM_READ_PORT=16001
+LYCEUM_HAPROXY_STATS_PORT=16404
+LYCEUM_PATRONI1_PORT=16008
+LYCEUM_PATRONI2_PORT=16009
+LYCEUM_PATRONI3_PORT=16010
+LYCEUM_REDIS_PORT=16379
+LYCEUM_PROMETHEUS_PORT=$PROMETHEUS_PORT
+LYCEUM_GRAFANA_PORT=16300
+LYCEUM_LOADTEST_METRICS_PORT=16095
+LYCEUM_SEED_SCALE=0.05
+LYCEUM_LOADTEST_USERS=12
+LYCEUM_LOADTEST_RAMP_UP=3
+LYCEUM_LOADTEST_DURATION=45
+LYCEUM_LOADTEST_RAMP_DOWN=2
+LYCEUM_LOADTEST_THINK_SCALE=0.3
+LYCEUM_LOADTEST_STUDENTS=150
+LYCEUM_LOADTEST_DRILL=kill-leader
+LYCEUM_LOADTEST_DRILL_AT=15
+LYCEUM_REPORT_DIR=$REPORT_DIR
+EOF
+} >"$ENV_FILE"
+
+if [ -n "$(leftovers)" ]; then
+    note "removing what an earlier run of this test left behind"
+    teardown
+fi
+
+note "building the images (cargo profile $CARGO_PROFILE)"
+t=$SECONDS
+# One build per image: the Debian service images in one process while the Rust builder
+# stage compiles the workspace once (for backend) in another; the remaining services then
+# reuse those layers. (`build --parallel` of Compose 1.29 would run the same Dockerfile
+# once per service sharing it: four cargo builds at once.)
+build() { DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 compose build "$@"; }
+build etcd1 pg1 haproxy redis prometheus redis-exporter >"$WORK_DIR/build-services.log" 2>&1 &
+services_pid=$!
+rust_status=0 services_status=0
+build backend >"$WORK_DIR/build-rust.log" 2>&1 || rust_status=$?
+wait "$services_pid" || services_status=$?
+note "service images and the Rust build done after $(since "$t")"
+[ "$services_status" = 0 ] && [ "$rust_status" = 0 ] && build >"$WORK_DIR/build.log" 2>&1 || {
+    for f in build-services build-rust build; do
+        [ -s "$WORK_DIR/$f.log" ] && { note "$f.log:"; tail -40 "$WORK_DIR/$f.log" | sed 's/^/#   /'; }
+    done
+    echo "compose_test: building the images failed" >&2
+    exit 1
+}
+note "images built in $(since "$t")"
+
+note "up --profile benchmark (cluster, migrate, seed, backend, load generator, monitoring)"
+t=$SECONDS
+up_status=0
+timeout "$RUN_TIMEOUT" "${COMPOSE_CMD[@]}" --project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" \
+    -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark up -d >"$WORK_DIR/up.log" 2>&1 || up_status=$?
+check "compose up --profile benchmark starts every service (in $(since "$t"))" test "$up_status" = 0
+if [ "$up_status" != 0 ]; then
+    tail -30 "$WORK_DIR/up.log" | sed 's/^/#   /'
+fi
+
+loadtest_id=$(compose ps -q loadtest 2>/dev/null || true)
+load_status=none
+if [ -n "$loadtest_id" ]; then
+    note "waiting for the load generator (container ${loadtest_id:0:12})"
+    load_status=$(timeout "$RUN_TIMEOUT" docker wait "$loadtest_id" || echo timeout)
+    note "load generator finished after $(since "$t") since up: exit $load_status"
+    docker logs "$loadtest_id" 2>&1 | sed -n '/^Load:/,$p' | sed 's/^/#   /'
+fi
+
+json() { # json PYTHON-EXPRESSION-ON-r: its value from drill.json
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$REPORT_DIR/drill.json" 2>/dev/null
+}
+check "the load generator exits 0 (verdict passed)" test "$load_status" = 0
+check "goose's HTML and JSON reports exist" test -s "$REPORT_DIR/report.html" -a -s "$REPORT_DIR/report.json"
+check "drill.json, ledger.json and summary.txt exist" \
+    test -s "$REPORT_DIR/drill.json" -a -s "$REPORT_DIR/ledger.json" -a -s "$REPORT_DIR/summary.txt"
+check "the drill killed the leader's container and a new leader took over" \
+    test "$(json 'r["drill"]["succeeded"]')" = True
+check "no request was answered 500" test "$(json 'r["internal_errors"]')" = 0
+check "reads and writes recovered" \
+    test "$(json 'r["reads"]["recovery_s"] is not None and r["writes"]["recovery_s"] is not None')" = True
+check "no acknowledged purchase lost or duplicated, no run oversold (ledger check passed)" \
+    test "$(json 'r["ledger"].get("checked", {}).get("passed")')" = True
+check "purchases were acknowledged and checked" \
+    test "$(json 'r["ledger"]["checked"]["acknowledged_purchases"] > 0')" = True
+check "the verdict passed" test "$(json 'r["passed"]')" = True
+if [ -s "$REPORT_DIR/drill-command.log" ]; then
+    sed 's/^/#   drill: /' "$REPORT_DIR/drill-command.log"
+fi
+
+# Exactly one node was killed: one pg container exited 137, the other two still run.
+pg_states=$(for s in pg1 pg2 pg3; do
+    id=$(compose ps -q "$s" 2>/dev/null) && [ -n "$id" ] &&
+        docker inspect -f '{{.State.Status}}:{{.State.ExitCode}}' "$id"
+done | sort | tr '\n' ' ')
+check "one PostgreSQL container was killed (137), two run ($pg_states)" \
+    test "$pg_states" = "exited:137 running:0 running:0 "
+
+# Prometheus scraped the stack during the run.
+prom_up() { # prom_up JOB: how many of the job's targets are up now
+    curl -fsS -m 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" --data-urlencode "query=sum(up{job=\"$1\"})" |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
+}
+for job in backend haproxy redis etcd; do
+    n=$(prom_up "$job" 2>/dev/null || echo 0)
+    check "Prometheus scrapes job $job ($n up)" test "$n" -ge 1
+done
+n=$(prom_up patroni 2>/dev/null || echo 0)
+check "Prometheus scrapes the two surviving Patroni nodes ($n up)" test "$n" = 2
+
+if [ "$failed" -gt 0 ]; then
+    note "logs of the stack (last lines per service):"
+    compose logs --no-color --tail 15 2>&1 | sed 's/^/#   /' | tail -200
+fi
+
+if [ "$KEEP" != 1 ]; then
+    note "down -v --remove-orphans"
+    t=$SECONDS
+    teardown
+    left=$(leftovers | tr '\n' ' ')
+    check "nothing of project $PROJECT is left (containers, networks, volumes) after down ($(since "$t"))" \
+        test -z "$left"
+    [ -z "$left" ] || note "left behind: $left"
+fi
+note "total $(since "$t0")"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
