@@ -146,6 +146,15 @@ impl DbError {
         }
     }
 
+    /// Whether the server refused a value the client sent: SQLSTATE class 22 (data exception:
+    /// a NUL or an invalid byte in text, a number out of range, a string too long) or 54000
+    /// (program limit, e.g. an index row too large). Retrying cannot help; the request is at
+    /// fault, so the API answers 422 instead of 500.
+    pub fn is_rejected_value(&self) -> bool {
+        self.sqlstate()
+            .is_some_and(|c| c.code().starts_with("22") || c.code() == "54000")
+    }
+
     /// The constraint a violated integrity rule names, for mapping to domain errors.
     pub fn constraint(&self) -> Option<&str> {
         match self {

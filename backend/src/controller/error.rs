@@ -200,6 +200,11 @@ impl ApiError {
                     "service_unavailable",
                     "Service unavailable",
                 ),
+                ServiceError::Db(db) if db.is_rejected_value() => answer(
+                    S::UNPROCESSABLE_ENTITY,
+                    "invalid_value",
+                    "A value was refused by the database",
+                ),
                 ServiceError::Db(_) | ServiceError::Internal(_) => {
                     answer(S::INTERNAL_SERVER_ERROR, "internal", "Internal error")
                 }
