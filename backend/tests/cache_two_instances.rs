@@ -68,7 +68,7 @@ impl Other {
     async fn time_until_title(&self, path: &str, title: &str, limit: Duration) -> Option<Duration> {
         let started = Instant::now();
         while started.elapsed() < limit {
-            if self.page(path).await["course"]["title"] == title {
+            if self.page(path).await["title"] == title {
                 return Some(started.elapsed());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
