@@ -1,6 +1,11 @@
 //! Public catalog reads: lookups, course list and page, teachers.
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
 
 use super::{
     error::{ApiError, Problem},
@@ -71,8 +76,10 @@ pub async fn course(
     State(state): State<AppState>,
     MaybeUser(viewer): MaybeUser,
     Path(id): Path<i64>,
-) -> Result<Json<CourseDetail>, ApiError> {
-    Ok(Json(state.catalog.course(id, viewer).await?))
+) -> Result<Response, ApiError> {
+    // Already-encoded JSON (the cached bytes): what `Json(CourseDetail)` would send.
+    let body = state.catalog.course_json(id, viewer).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Teachers with a profile, by name.

@@ -21,6 +21,7 @@ use redis::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
+use super::local_pages::{self, LocalPages};
 use crate::{
     config::RedisConfig,
     entity::{
@@ -401,6 +402,10 @@ struct CacheInner {
     metrics: CacheMetrics,
     /// Full Redis keys whose deletion failed; see the module documentation.
     pending: Mutex<Vec<String>>,
+    /// Course pages held in this process in front of Redis (`repository::local_pages`).
+    pages: LocalPages,
+    /// Where course-page changes are announced to every instance's [`LocalPages`].
+    channel: String,
 }
 
 impl std::fmt::Debug for Cache {
@@ -424,11 +429,23 @@ enum CallError {
 
 impl Cache {
     /// Prepares the client; no connection is opened until the first call, so a missing
-    /// Redis never stops the service from starting.
+    /// Redis never stops the service from starting. Called inside a Tokio runtime, it also
+    /// starts the subscriber that makes the local page layer live (outside one, that layer
+    /// stays off and every lookup goes to Redis).
     pub fn new(cfg: &RedisConfig) -> Result<Self, String> {
+        let metrics = CacheMetrics::new();
+        let pages = LocalPages::new(
+            metrics
+                .lookups
+                .with_label_values(&[CourseDetailKey::KIND, "local_hit"]),
+        );
+        let channel = local_pages::channel(&cfg.key_prefix);
         let conn = if cfg.enabled {
             let client = redis::Client::open(cfg.url.as_str())
                 .map_err(|e| format!("redis.url is not a valid Redis URL: {e}"))?;
+            if tokio::runtime::Handle::try_current().is_ok() {
+                pages.listen(client.clone(), channel.clone());
+            }
             let manager_cfg = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
                 .set_response_timeout(Some(Duration::from_millis(cfg.op_timeout_ms)))
@@ -450,14 +467,39 @@ impl Cache {
                     Duration::from_millis(cfg.breaker_open_ms),
                 ),
                 cfg: cfg.clone(),
-                metrics: CacheMetrics::new(),
+                metrics,
                 pending: Mutex::default(),
+                pages,
+                channel,
             }),
         })
     }
 
     pub fn metrics(&self) -> &CacheMetrics {
         &self.inner.metrics
+    }
+
+    /// The in-process course pages in front of Redis.
+    pub fn local_pages(&self) -> &LocalPages {
+        &self.inner.pages
+    }
+
+    /// Tells every instance (this one at once, the others through Redis) that the cached page
+    /// of `course_id` changed. Call after replacing or dropping it in Redis. A failed publish
+    /// is logged; other instances then serve their copy for at most `local_pages::LOCAL_TTL`.
+    pub async fn announce_course_change(&self, course_id: i64) {
+        self.inner.pages.invalidate(Some(course_id));
+        let Some(mut conn) = self.inner.conn.clone() else {
+            return;
+        };
+        let publish = conn.publish::<_, _, i64>(&self.inner.channel, course_id);
+        match tokio::time::timeout(self.inner.op_timeout, publish).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(course_id, error = %err, "cannot announce a course page change")
+            }
+            Err(_) => tracing::warn!(course_id, "announcing a course page change timed out"),
+        }
     }
 
     fn full(&self, name: &str) -> String {
@@ -527,6 +569,23 @@ impl Cache {
     /// Like [`Self::get`], but tells "not there" apart from "Redis could not be asked", for
     /// callers to whom an absent key means something (a write fence).
     pub async fn lookup<K: CacheKey>(&self, key: &K) -> Lookup<K::Value> {
+        match self.lookup_raw(key).await {
+            Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(value) => Lookup::Hit(value),
+                Err(err) => {
+                    // An entry written by an older version: treat as a miss; the next store replaces it.
+                    tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
+                    Lookup::Miss
+                }
+            },
+            Lookup::Miss => Lookup::Miss,
+            Lookup::Unknown => Lookup::Unknown,
+        }
+    }
+
+    /// Like [`Self::lookup`], but returns the stored JSON undecoded (a hit is counted as a
+    /// hit even if the caller then finds it does not decode).
+    pub async fn lookup_raw<K: CacheKey>(&self, key: &K) -> Lookup<Vec<u8>> {
         let count = |result: &str| {
             self.inner
                 .metrics
@@ -547,18 +606,10 @@ impl Cache {
             Slot::Field { hash, field } => self.call(conn.hget(self.full(&hash), field)).await,
         };
         match raw {
-            Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
-                Ok(value) => {
-                    count("hit");
-                    Lookup::Hit(value)
-                }
-                Err(err) => {
-                    // An entry written by an older version: treat as a miss; the next store replaces it.
-                    tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
-                    count("miss");
-                    Lookup::Miss
-                }
-            },
+            Ok(Some(bytes)) => {
+                count("hit");
+                Lookup::Hit(bytes)
+            }
             Ok(None) => {
                 count("miss");
                 Lookup::Miss

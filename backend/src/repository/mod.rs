@@ -13,6 +13,7 @@ pub mod cache;
 pub mod career;
 pub mod catalog;
 pub mod certificate;
+pub mod local_pages;
 pub mod login_attempts;
 pub mod purchase;
 pub mod replication;

@@ -6,6 +6,7 @@
 //! catalog edit, cache misses are filled from the primary rather than a replica (see
 //! `RecentCatalogWriteKey`), so a lagging replica cannot put pre-edit data into the cache.
 
+use bytes::Bytes;
 use lyceum_db::{Db, PoolKind};
 
 use super::{Resource, ServiceError};
@@ -18,7 +19,7 @@ use crate::{
         user::Principal,
     },
     repository::{
-        cache::{Cache, CourseDetailKey, CourseListKey, LookupsKey, RecentCatalogWriteKey},
+        cache::{Cache, CourseDetailKey, CourseListKey, Lookup, LookupsKey, RecentCatalogWriteKey},
         catalog::{CourseRepository, LookupRepository, TeacherRepository},
         pg,
     },
@@ -89,8 +90,8 @@ impl CatalogService {
         id: i64,
         viewer: Option<Principal>,
     ) -> Result<CourseDetail, ServiceError> {
-        let repo = self.courses;
         if viewer.is_some_and(|p| p.is_staff()) {
+            let repo = self.courses;
             return self
                 .db
                 .write(|c| {
@@ -105,6 +106,57 @@ impl CatalogService {
         if let Some(hit) = self.cache.get(&key).await {
             return hit.ok_or(ServiceError::NotFound(Resource::Course, id));
         }
+        self.public_page_from_db(id)
+            .await?
+            .ok_or(ServiceError::NotFound(Resource::Course, id))
+    }
+
+    /// [`Self::course`] as the JSON bytes of the response, for the hot path: a public page is
+    /// served from this process's copy (`repository::local_pages`) or, failing that, as the
+    /// bytes Redis holds, so a cached page is never decoded and encoded again.
+    #[tracing::instrument(skip_all, fields(course_id = id))]
+    pub async fn course_json(
+        &self,
+        id: i64,
+        viewer: Option<Principal>,
+    ) -> Result<Bytes, ServiceError> {
+        let not_found = || ServiceError::NotFound(Resource::Course, id);
+        if viewer.is_some_and(|p| p.is_staff()) {
+            return encode(&self.course(id, viewer).await?);
+        }
+        let local = self.cache.local_pages();
+        if let Some(body) = local.get(id) {
+            return body.ok_or_else(not_found);
+        }
+        let ticket = local.ticket();
+        let key = CourseDetailKey(id);
+        let cached = match self.cache.lookup_raw(&key).await {
+            // Decoded once per local fill: proves the entry has today's shape (an entry written
+            // by an older version counts as a miss) and tells a page from "none".
+            Lookup::Hit(bytes) => match serde_json::from_slice::<Option<CourseDetail>>(&bytes) {
+                Ok(page) => Some(page.map(|_| Bytes::from(bytes))),
+                Err(err) => {
+                    tracing::warn!(course_id = id, error = %err, "cached course page does not decode");
+                    None
+                }
+            },
+            Lookup::Miss | Lookup::Unknown => None,
+        };
+        let body = match cached {
+            Some(body) => body,
+            None => match self.public_page_from_db(id).await? {
+                Some(page) => Some(encode(&page)?),
+                None => None,
+            },
+        };
+        local.fill(id, body.clone(), ticket);
+        body.ok_or_else(not_found)
+    }
+
+    /// Reads a public course page from the database and offers it to the cache (filling only
+    /// an empty slot).
+    async fn public_page_from_db(&self, id: i64) -> Result<Option<CourseDetail>, ServiceError> {
+        let repo = self.courses;
         let pool = self.pool_for_misses().await;
         let fresh = self
             .db
@@ -112,8 +164,8 @@ impl CatalogService {
                 Box::pin(async move { Ok::<_, ServiceError>(repo.detail(pg(c), id, false).await?) })
             })
             .await?;
-        self.cache.fill(&key, &fresh).await;
-        fresh.ok_or(ServiceError::NotFound(Resource::Course, id))
+        self.cache.fill(&CourseDetailKey(id), &fresh).await;
+        Ok(fresh)
     }
 
     /// The read pool, except within a few seconds of a catalog edit (see
@@ -144,4 +196,11 @@ impl CatalogService {
             .await?
             .ok_or(ServiceError::NotFound(Resource::Teacher, id))
     }
+}
+
+/// A page as response bytes.
+fn encode(page: &CourseDetail) -> Result<Bytes, ServiceError> {
+    serde_json::to_vec(page)
+        .map(Bytes::from)
+        .map_err(|e| ServiceError::Internal(format!("encoding a course page: {e}")))
 }

@@ -125,6 +125,7 @@ impl CourseAdmin {
         self.cache.replace(&RecentCatalogWriteKey, &true).await;
         self.cache.invalidate(&[lists]).await;
         self.cache.replace(&CourseDetailKey(id), &public).await;
+        self.cache.announce_course_change(id).await;
     }
 
     /// Runs `edit` in a transaction after the role check and, for an existing course, the

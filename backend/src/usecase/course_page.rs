@@ -29,4 +29,5 @@ pub async fn refresh_course_page(db: &Db, cache: &Cache, course_id: i64) {
             cache.invalidate(&[CourseDetailKey(course_id).slot()]).await;
         }
     }
+    cache.announce_course_change(course_id).await;
 }
