@@ -12,25 +12,9 @@ use std::{
     time::Duration,
 };
 
-use common::spawn_app_with;
-use lyceum_db::testing::{CLUSTER, ensure_healthy, stack, wait_until};
+use common::{cache_lookups, run_stack, spawn_app_with};
+use lyceum_db::testing::{CLUSTER, ensure_healthy, wait_until};
 use reqwest::StatusCode;
-
-/// Sum of `lyceum_cache_lookups_total` samples with this kind and result.
-fn counter(metrics: &str, kind: &str, result: &str) -> u64 {
-    let prefix = format!(r#"lyceum_cache_lookups_total{{kind="{kind}",result="{result}"}} "#);
-    metrics
-        .lines()
-        .filter_map(|l| l.strip_prefix(&prefix))
-        .filter_map(|v| v.trim().parse::<u64>().ok())
-        .sum()
-}
-
-async fn run_stack(args: &'static [&'static str]) -> String {
-    tokio::task::spawn_blocking(move || stack(args))
-        .await
-        .expect("stack command")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_succeed_while_redis_is_down_and_hits_resume_after() {
@@ -57,8 +41,9 @@ async fn requests_succeed_while_redis_is_down_and_hits_resume_after() {
     assert_eq!(app.get(&paths[0]).await.status, StatusCode::OK);
     let warm = app.metrics().await;
     // Served from this process's copy (local_hit) or from Redis (hit), not from PostgreSQL.
-    let served =
-        |m: &str| counter(m, "course_detail", "hit") + counter(m, "course_detail", "local_hit");
+    let served = |m: &str| {
+        cache_lookups(m, "course_detail", "hit") + cache_lookups(m, "course_detail", "local_hit")
+    };
     assert!(served(&warm) > served(&before));
 
     // Clients browse throughout.
@@ -96,11 +81,11 @@ async fn requests_succeed_while_redis_is_down_and_hits_resume_after() {
     let during = app.metrics().await;
     let bypasses: u64 = ["course_detail", "course_list", "lookups"]
         .iter()
-        .map(|k| counter(&during, k, "bypass"))
+        .map(|k| cache_lookups(&during, k, "bypass"))
         .sum();
     let errors: u64 = ["course_detail", "course_list", "lookups"]
         .iter()
-        .map(|k| counter(&during, k, "error"))
+        .map(|k| cache_lookups(&during, k, "error"))
         .sum();
     assert!(
         bypasses > 0,
@@ -112,9 +97,9 @@ async fn requests_succeed_while_redis_is_down_and_hits_resume_after() {
     run_stack(&["start-redis"]).await;
     // Hits come back: the breaker lets a trial through, the connection is re-established,
     // misses refill the (empty, restarted) Redis and the next reads hit.
-    let hits_before = counter(&app.metrics().await, "course_detail", "hit");
+    let hits_before = cache_lookups(&app.metrics().await, "course_detail", "hit");
     let resumed = wait_until(Duration::from_secs(20), async || {
-        counter(&app.metrics().await, "course_detail", "hit") > hits_before
+        cache_lookups(&app.metrics().await, "course_detail", "hit") > hits_before
     })
     .await;
     stop.store(true, Ordering::Relaxed);
@@ -175,11 +160,13 @@ async fn a_hung_redis_costs_at_most_the_call_timeout_and_then_is_skipped() {
     );
     let m = app.metrics().await;
     assert!(
-        counter(&m, "course_detail", "bypass") + counter(&m, "course_list", "bypass") >= 10,
+        cache_lookups(&m, "course_detail", "bypass") + cache_lookups(&m, "course_list", "bypass")
+            >= 10,
         "{m}"
     );
     assert!(
-        counter(&m, "course_detail", "error") + counter(&m, "course_list", "error") >= 1,
+        cache_lookups(&m, "course_detail", "error") + cache_lookups(&m, "course_list", "error")
+            >= 1,
         "{m}"
     );
     assert!(m.contains("lyceum_cache_breaker_open 1"), "{m}");

@@ -8,27 +8,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::spawn_app;
+use common::{cache_lookups, run_stack, spawn_app};
 use lyceum_backend::{app, config::Config, repository::local_pages::LOCAL_TTL};
-use lyceum_db::testing::{CLUSTER, ensure_healthy, stack, wait_until};
+use lyceum_db::testing::{CLUSTER, ensure_healthy, wait_until};
 use serde_json::{Value, json};
-
-/// Sum of `lyceum_cache_lookups_total{kind="course_detail",result=...}`.
-fn lookups(metrics: &str, result: &str) -> u64 {
-    let prefix =
-        format!(r#"lyceum_cache_lookups_total{{kind="course_detail",result="{result}"}} "#);
-    metrics
-        .lines()
-        .filter_map(|l| l.strip_prefix(&prefix))
-        .filter_map(|v| v.trim().parse::<u64>().ok())
-        .sum()
-}
-
-async fn run_stack(args: &'static [&'static str]) -> String {
-    tokio::task::spawn_blocking(move || stack(args))
-        .await
-        .expect("stack command")
-}
 
 struct Other {
     running: app::RunningApp,
@@ -56,10 +39,10 @@ impl Other {
     /// Waits until a repeated read is served from this instance's memory (the layer is live).
     async fn wait_local_hits(&self, path: &str) -> bool {
         wait_until(Duration::from_secs(15), async || {
-            let before = lookups(&self.metrics().await, "local_hit");
+            let before = cache_lookups(&self.metrics().await, "course_detail", "local_hit");
             self.page(path).await;
             self.page(path).await;
-            lookups(&self.metrics().await, "local_hit") > before
+            cache_lookups(&self.metrics().await, "course_detail", "local_hit") > before
         })
         .await
     }
@@ -121,11 +104,11 @@ async fn an_edit_through_one_instance_is_served_by_the_other_within_the_bound() 
         !b.running.state.cache.local_pages().is_live()
     })
     .await;
-    let during_before = lookups(&b.metrics().await, "local_hit");
+    let during_before = cache_lookups(&b.metrics().await, "course_detail", "local_hit");
     for _ in 0..5 {
         b.page(&path).await;
     }
-    let during_after = lookups(&b.metrics().await, "local_hit");
+    let during_after = cache_lookups(&b.metrics().await, "course_detail", "local_hit");
     run_stack(&["start-redis"]).await;
     assert!(off, "B's local layer stayed live without a subscription");
     assert_eq!(

@@ -377,3 +377,20 @@ INSERT INTO reviews (user_id, course_id, rating, body)
   FROM users u, courses c
   WHERE u.email IN ('buyer1@seed.test', 'buyer2@seed.test') AND c.title = 'Rust for backend engineers';
 "#;
+
+/// Sum of the `lyceum_cache_lookups_total` samples with this kind and result in a `/metrics` text.
+pub fn cache_lookups(metrics: &str, kind: &str, result: &str) -> u64 {
+    let prefix = format!(r#"lyceum_cache_lookups_total{{kind="{kind}",result="{result}"}} "#);
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|v| v.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// `scripts/stack <args>` off the async runtime (it blocks while the stack changes).
+pub async fn run_stack(args: &'static [&'static str]) -> String {
+    tokio::task::spawn_blocking(move || lyceum_db::testing::stack(args))
+        .await
+        .expect("stack command")
+}
