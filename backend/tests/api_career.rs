@@ -74,6 +74,14 @@ async fn companies_are_public_to_read_and_career_staff_edit_them() {
     )
     .await
     .assert_problem(422, "validation_failed");
+    // PostgreSQL refuses NUL in text (SQLSTATE 22021): the caller's value, so 422, not 500.
+    app.post(
+        "/api/v1/career/companies",
+        Some(&support),
+        json!({"short_name": "Nul", "legal_name": "Nul\u{0}Corp"}),
+    )
+    .await
+    .assert_problem(422, "invalid_value");
     let acme = company(&app, &support, "Acme Corporation Ltd").await;
     app.post("/api/v1/career/companies", Some(&support), body.clone())
         .await
