@@ -11,19 +11,8 @@ export PGPASSWORD=$LYCEUM_DB__PASSWORD PGCONNECT_TIMEOUT=5
 FIXTURE_DB=""
 BACKEND_PID=""
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source=scripts/tests/tap.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/tap.sh"
 
 # fresh_seeded_db NAME: drop and create NAME, migrate and seed it at scale 0.05, and point
 # LYCEUM_DB__DBNAME at it (for the backend and the load generator started afterwards).

@@ -45,19 +45,8 @@ compose() {
         -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark "$@"
 }
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source=scripts/tests/tap.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/tap.sh"
 note() { echo "# $*"; }
 t0=$SECONDS
 since() { echo "$((SECONDS - $1)) s"; }

@@ -41,19 +41,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source=scripts/tests/tap.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/tap.sh"
 
 echo "# building the binaries (debug)"
 cargo build --locked -q --workspace --bins
