@@ -183,15 +183,15 @@ fn offline(params: &Params, generate: bool) {
     let started = Instant::now();
     let world = World::build(*params, Lookups::as_migrated());
     let planned = started.elapsed();
-    println!("{}", state::describe_params(params));
-    println!("{:<18} {:>12}", "table", "rows");
+    say!("{}", state::describe_params(params));
+    say!("{:<18} {:>12}", "table", "rows");
     for table in Table::ALL {
         if generate {
             let t = Instant::now();
             let mut sink = CountingSink::default();
             let rows = generate::write_table(&world, table, &mut sink).unwrap_or_default();
             let elapsed = t.elapsed();
-            println!(
+            say!(
                 "{:<18} {:>12} {:>9.2} s {:>12} rows/s {:>8} MiB",
                 table.name(),
                 rows,
@@ -200,13 +200,13 @@ fn offline(params: &Params, generate: bool) {
                 sink.bytes / (1024 * 1024)
             );
         } else {
-            println!("{:<18} {:>12}", table.name(), world.rows(table));
+            say!("{:<18} {:>12}", table.name(), world.rows(table));
         }
     }
-    println!("{:<18} {:>12}", "total", world.total_rows());
-    println!("(world built in {:.2} s)", planned.as_secs_f64());
+    say!("{:<18} {:>12}", "total", world.total_rows());
+    say!("(world built in {:.2} s)", planned.as_secs_f64());
     if generate {
-        println!(
+        say!(
             "(generated in {:.2} s overall)",
             started.elapsed().as_secs_f64()
         );
@@ -224,7 +224,7 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
     if args.migrate {
         let report = migrate::run_migrations(cfg, Duration::from_secs(120)).await?;
         if !report.applied.is_empty() {
-            println!("applied migrations: {}", report.applied.join(", "));
+            say!("applied migrations: {}", report.applied.join(", "));
         }
     }
     let db = Db::new(cfg).map_err(SeedError::Config)?;
@@ -240,7 +240,7 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
             })
         })
         .await?;
-        println!("reset: every seeded table and seeder_state emptied");
+        say!("reset: every seeded table and seeder_state emptied");
     }
     let jobs = args.jobs.unwrap_or(cfg.write_pool_size / 2).max(1);
     let statement_timeout = Duration::from_secs(args.statement_timeout_secs);
@@ -248,7 +248,7 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
     // before anything else happens (see `foreign_keys`).
     let leftover = foreign_keys::restore_all(&db, jobs, statement_timeout).await?;
     if leftover.restored + leftover.validated > 0 {
-        println!(
+        say!(
             "foreign keys left suspended by an earlier run: {} restored, {} validated ({:.2} s)",
             leftover.restored,
             leftover.validated,
@@ -259,18 +259,18 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
     let todo = state::pending(&recorded, &params)?;
     let requested = state::describe_params(&params);
     if todo.is_empty() {
-        println!("already seeded with {requested}: nothing to do");
+        say!("already seeded with {requested}: nothing to do");
         return Ok(());
     }
     if todo.len() < Table::ALL.len() {
-        println!(
+        say!(
             "resuming {requested}: {} of {} tables already loaded, {} to go",
             Table::ALL.len() - todo.len(),
             Table::ALL.len(),
             todo.len()
         );
     } else {
-        println!("seeding {requested}");
+        say!("seeding {requested}");
     }
     let lookups = db
         .write(|c| Box::pin(async move { state::read_lookups(&***c).await }))
@@ -282,7 +282,7 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
     );
     let plan = started.elapsed();
     let rows: u64 = todo.iter().map(|t| world.rows(*t)).sum();
-    println!(
+    say!(
         "planned {rows} rows in {} tables ({:.2} s)",
         todo.len(),
         plan.as_secs_f64()
@@ -314,8 +314,8 @@ async fn seed(args: &Args, params: Params, cfg: &DbConfig) -> Result<(), SeedErr
         },
         wall: started.elapsed(),
     };
-    println!("\n{}", summary.render());
-    println!("{}", progress::render_accounts(&world.known));
+    say!("\n{}", summary.render());
+    say!("{}", progress::render_accounts(&world.known));
     Ok(())
 }
 

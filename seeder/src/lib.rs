@@ -14,6 +14,17 @@
 //!
 //! Depends on `lyceum-db` for configuration, pools and error classification.
 
+/// `println!` that does not panic when stdout is closed (`lyceum-seeder | head`): the
+/// output is a report on work that goes on regardless, so a reader that went away must not
+/// stop a load half-way.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod accounts;
 pub mod bulk;
 pub mod cli;

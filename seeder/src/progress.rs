@@ -54,7 +54,7 @@ impl Progress {
             // Only fails when the terminal is gone; then there is nobody to tell.
             let _ = self.multi.println(text);
         } else {
-            println!("{text}");
+            say!("{text}");
         }
     }
 }

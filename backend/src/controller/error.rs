@@ -6,7 +6,7 @@
 
 use axum::{
     extract::rejection::{JsonRejection, PathRejection, QueryRejection},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -25,8 +25,19 @@ tokio::task_local! {
 /// What a problem document says about the request it answers.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
-    pub id: String,
-    pub path: String,
+    /// The `x-request-id` header (set by the request-id layer when the client sent none).
+    pub id: Option<HeaderValue>,
+    /// The request URI; only its path is reported. Cloning it shares the parsed bytes.
+    pub uri: Uri,
+}
+
+impl RequestContext {
+    fn id(&self) -> Option<String> {
+        self.id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
 }
 
 /// An RFC 9457 problem document.
@@ -282,8 +293,8 @@ impl IntoResponse for ApiError {
             status: a.status.as_u16(),
             detail,
             code: a.code.to_string(),
-            instance: context.as_ref().map(|c| c.path.clone()),
-            request_id: context.map(|c| c.id),
+            instance: context.as_ref().map(|c| c.uri.path().to_owned()),
+            request_id: context.as_ref().and_then(RequestContext::id),
             errors: a.errors,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();

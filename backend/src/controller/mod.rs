@@ -29,7 +29,7 @@ use axum::{
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
@@ -165,7 +165,7 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID))
         .layer(SetRequestIdLayer::new(
             middleware::REQUEST_ID,
-            MakeRequestUuid,
+            middleware::MakeRequestId::new(),
         ))
         .with_state(state)
 }

@@ -4,7 +4,7 @@
 use lyceum_db::DbError;
 use tokio_postgres::Row;
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::{
     blog::{Author, FeedQuery, PostDetail, PostForCreate, PostForUpdate, PostSummary, Tag},
     catalog::{Page, page_of},
@@ -46,7 +46,7 @@ impl BlogRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn feed(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         q: &FeedQuery,
     ) -> Result<Page<PostSummary>, DbError> {
         let select = post_select(false);
@@ -72,7 +72,7 @@ impl BlogRepository {
     /// A post; drafts and scheduled posts only with `include_unpublished`.
     pub async fn detail(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         include_unpublished: bool,
     ) -> Result<Option<PostDetail>, DbError> {
@@ -94,7 +94,7 @@ impl BlogRepository {
 
     pub async fn insert(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         author_id: i64,
         new: &PostForCreate,
     ) -> Result<i64, DbError> {
@@ -117,7 +117,7 @@ impl BlogRepository {
     }
 
     /// Locks the post for an edit; `false` when there is none.
-    pub async fn lock(&self, c: &(impl GenericClient + Sync), id: i64) -> Result<bool, DbError> {
+    pub async fn lock(&self, c: &impl Queries, id: i64) -> Result<bool, DbError> {
         let row = c
             .query_opt("SELECT 1 FROM blog_posts WHERE id = $1 FOR UPDATE", &[&id])
             .await?;
@@ -126,7 +126,7 @@ impl BlogRepository {
 
     pub async fn update(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         changes: &PostForUpdate,
     ) -> Result<(), DbError> {
@@ -159,7 +159,7 @@ impl BlogRepository {
     /// tag keeps its spelling.
     pub async fn set_tags(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         post_id: i64,
         names: &[String],
     ) -> Result<(), DbError> {
@@ -185,7 +185,7 @@ impl BlogRepository {
     }
 
     /// `false` when there was no such post; its tag links go with it (CASCADE).
-    pub async fn delete(&self, c: &(impl GenericClient + Sync), id: i64) -> Result<bool, DbError> {
+    pub async fn delete(&self, c: &impl Queries, id: i64) -> Result<bool, DbError> {
         let n = c
             .execute("DELETE FROM blog_posts WHERE id = $1", &[&id])
             .await?;
@@ -193,7 +193,7 @@ impl BlogRepository {
     }
 
     /// Every tag, alphabetical.
-    pub async fn tags(&self, c: &(impl GenericClient + Sync)) -> Result<Vec<Tag>, DbError> {
+    pub async fn tags(&self, c: &impl Queries) -> Result<Vec<Tag>, DbError> {
         let rows = c
             .query("SELECT id, name FROM tags ORDER BY lower(name), id", &[])
             .await?;

@@ -3,7 +3,7 @@
 
 use lyceum_db::DbError;
 
-use super::GenericClient;
+use super::Queries;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuyerRepository;
@@ -13,7 +13,7 @@ impl BuyerRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id, course_id))]
     pub async fn has_paid_purchase(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         course_id: i64,
     ) -> Result<bool, DbError> {
@@ -31,7 +31,7 @@ impl BuyerRepository {
     /// Whether the user has a `paid` purchase of the course on a plan with career support.
     pub async fn has_career_purchase(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         course_id: i64,
     ) -> Result<bool, DbError> {
@@ -51,7 +51,7 @@ impl BuyerRepository {
     /// The course's publication state; `None` when there is no such course.
     pub async fn course_published(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
     ) -> Result<Option<bool>, DbError> {
         let row = c
@@ -62,7 +62,7 @@ impl BuyerRepository {
 
     pub async fn user_exists(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
     ) -> Result<bool, DbError> {
         let row = c

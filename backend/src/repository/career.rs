@@ -7,7 +7,7 @@ use tokio_postgres::{
     types::{FromSql, Type},
 };
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::{
     career::{
         ApplicationForCreate, ApplicationStatus, CareerTrack, Company, CompanyForCreate,
@@ -111,7 +111,7 @@ impl CareerRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn companies(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         active: Option<bool>,
         page: PageRequest,
     ) -> Result<Page<Company>, DbError> {
@@ -135,7 +135,7 @@ impl CareerRepository {
 
     pub async fn company(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<Company>, DbError> {
         let row = c
@@ -150,7 +150,7 @@ impl CareerRepository {
     /// Fails with `partner_companies_legal_name_key` for a duplicate legal name.
     pub async fn insert_company(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         new: &CompanyForCreate,
     ) -> Result<Company, DbError> {
         let row = c
@@ -173,7 +173,7 @@ impl CareerRepository {
     /// `None` when there is no such company. `graduates_hired` is never set here.
     pub async fn update_company(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         changes: &CompanyForUpdate,
     ) -> Result<Option<Company>, DbError> {
@@ -202,7 +202,7 @@ impl CareerRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tracks(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: Option<i64>,
         page: PageRequest,
     ) -> Result<Page<CareerTrack>, DbError> {
@@ -225,7 +225,7 @@ impl CareerRepository {
 
     pub async fn track(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<CareerTrack>, DbError> {
         let row = c
@@ -237,7 +237,7 @@ impl CareerRepository {
     /// Fails with `career_tracks_user_course_key` when the graduate has one for the course.
     pub async fn insert_track(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         new: &TrackForCreate,
     ) -> Result<i64, DbError> {
         let row = c
@@ -257,7 +257,7 @@ impl CareerRepository {
 
     pub async fn update_track(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         changes: &TrackForUpdate,
     ) -> Result<(), DbError> {
@@ -273,7 +273,7 @@ impl CareerRepository {
     /// A track's applications, latest application date first (`job_applications_track_idx`).
     pub async fn applications(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         track_id: i64,
         page: PageRequest,
     ) -> Result<Page<JobApplication>, DbError> {
@@ -296,7 +296,7 @@ impl CareerRepository {
 
     pub async fn application(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<JobApplication>, DbError> {
         let row = c
@@ -308,7 +308,7 @@ impl CareerRepository {
     /// New applications start as `applied`, so the hired counter is untouched.
     pub async fn insert_application(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         track_id: i64,
         new: &ApplicationForCreate,
     ) -> Result<i64, DbError> {
@@ -327,7 +327,7 @@ impl CareerRepository {
     /// each sees the status the other left.
     pub async fn lock_application(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<LockedApplication>, DbError> {
         let row = c
@@ -352,7 +352,7 @@ impl CareerRepository {
 
     pub async fn set_application_status(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         status: ApplicationStatus,
     ) -> Result<(), DbError> {
@@ -368,7 +368,7 @@ impl CareerRepository {
     /// rest of the transaction), so concurrent changes add up exactly.
     pub async fn adjust_hired(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         company_id: i64,
         delta: i32,
     ) -> Result<(), DbError> {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use lyceum_db::DbError;
 use tokio_postgres::{Row, types::ToSql};
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::catalog::{
     CourseDetail, CourseForCreate, CourseForUpdate, CourseListQuery, CourseRun, CourseSort,
     CourseStaffMember, CourseStats, CourseSummary, DifficultyLevel, DifficultyRef, Lookups, Page,
@@ -26,7 +26,7 @@ pub struct LookupRepository;
 
 impl LookupRepository {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn all(&self, c: &(impl GenericClient + Sync)) -> Result<Lookups, DbError> {
+    pub async fn all(&self, c: &impl Queries) -> Result<Lookups, DbError> {
         let (specs, levels) = tokio::try_join!(
             c.query(
                 "SELECT id, slug, name, description FROM specializations ORDER BY name, id",
@@ -61,7 +61,7 @@ impl LookupRepository {
 
     pub async fn specialization_id(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         slug: &str,
     ) -> Result<Option<i32>, DbError> {
         let row = c
@@ -72,7 +72,7 @@ impl LookupRepository {
 
     pub async fn difficulty_id(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         code: &str,
     ) -> Result<Option<i32>, DbError> {
         let row = c
@@ -125,7 +125,7 @@ impl CourseRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         q: &CourseListQuery,
     ) -> Result<Page<CourseSummary>, DbError> {
         let mut params: Vec<Param> = Vec::new();
@@ -187,7 +187,7 @@ impl CourseRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(course_id = id))]
     pub async fn detail(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         include_unpublished: bool,
     ) -> Result<Option<CourseDetail>, DbError> {
@@ -291,7 +291,7 @@ impl CourseRepository {
     }
 
     /// Locks the course row so concurrent syllabus edits of one course take turns.
-    pub async fn lock(&self, c: &(impl GenericClient + Sync), id: i64) -> Result<bool, DbError> {
+    pub async fn lock(&self, c: &impl Queries, id: i64) -> Result<bool, DbError> {
         let row = c
             .query_opt("SELECT 1 FROM courses WHERE id = $1 FOR UPDATE", &[&id])
             .await?;
@@ -300,7 +300,7 @@ impl CourseRepository {
 
     pub async fn insert(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         new: &CourseForCreate,
         specialization_id: i32,
         difficulty_id: i32,
@@ -326,7 +326,7 @@ impl CourseRepository {
     /// `false` when the course does not exist.
     pub async fn update(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         changes: &CourseForUpdate,
         specialization_id: Option<i32>,
@@ -360,7 +360,7 @@ impl CourseRepository {
 
     /// `false` when the course does not exist. Fails with `purchases_course_run_id_fkey` when a
     /// run of the course was sold.
-    pub async fn delete(&self, c: &(impl GenericClient + Sync), id: i64) -> Result<bool, DbError> {
+    pub async fn delete(&self, c: &impl Queries, id: i64) -> Result<bool, DbError> {
         let n = c
             .execute("DELETE FROM courses WHERE id = $1", &[&id])
             .await?;
@@ -371,7 +371,7 @@ impl CourseRepository {
     /// The caller holds the course lock.
     pub async fn insert_topic(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         new: &TopicForCreate,
     ) -> Result<i64, DbError> {
@@ -413,7 +413,7 @@ impl CourseRepository {
 
     async fn replace_projects(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         topic_id: i64,
         projects: &[ProjectForCreate],
         delete_old: bool,
@@ -436,7 +436,7 @@ impl CourseRepository {
     /// Needs a transaction (the moves defer the position key) and the course lock.
     pub async fn update_topic(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         topic_id: i64,
         changes: &TopicForUpdate,
@@ -505,7 +505,7 @@ impl CourseRepository {
     /// Deletes a topic (with its projects) and closes the gap in the numbering.
     pub async fn delete_topic(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         topic_id: i64,
     ) -> Result<RowOutcome<()>, DbError> {
@@ -529,7 +529,7 @@ impl CourseRepository {
 
     pub async fn insert_run(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         new: &RunForCreate,
     ) -> Result<CourseRun, DbError> {
@@ -553,7 +553,7 @@ impl CourseRepository {
     /// `course_runs_seats_left_nonnegative` check refuses a total below the seats sold.
     pub async fn update_run(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         run_id: i64,
         changes: &RunForUpdate,
@@ -584,7 +584,7 @@ impl CourseRepository {
 
     pub async fn delete_run(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         run_id: i64,
     ) -> Result<RowOutcome<()>, DbError> {
@@ -643,7 +643,7 @@ impl TeacherRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         page: PageRequest,
     ) -> Result<Page<TeacherSummary>, DbError> {
         let rows = c
@@ -664,7 +664,7 @@ impl TeacherRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
     pub async fn profile(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<TeacherProfile>, DbError> {
         let sql = format!("{TEACHER_SELECT} WHERE tp.user_id = $1");

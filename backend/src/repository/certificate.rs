@@ -3,7 +3,7 @@
 use lyceum_db::DbError;
 use tokio_postgres::Row;
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::{
     catalog::{Page, PageRequest, page_of},
     certificate::Certificate,
@@ -31,7 +31,7 @@ impl CertificateRepository {
     /// `certificates_user_course_key` when one exists.
     pub async fn insert(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         course_id: i64,
     ) -> Result<Certificate, DbError> {
@@ -52,7 +52,7 @@ impl CertificateRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
     pub async fn list_for_user(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         page: PageRequest,
     ) -> Result<Page<Certificate>, DbError> {
@@ -75,7 +75,7 @@ impl CertificateRepository {
     /// Verification by serial number (`certificates_serial_number_key`).
     pub async fn by_serial(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         serial: &str,
     ) -> Result<Option<Certificate>, DbError> {
         let row = c

@@ -1,9 +1,10 @@
 //! Data access: SQL through the shared `lyceum_db` crate, and the Redis cache.
 //!
 //! Repositories are stateless structs whose functions take a connection or transaction
-//! (any [`GenericClient`]), so the use case decides the pool, the transaction and the retry
-//! policy. They return [`DbError`]; [`ViolationExt`] names the integrity rule a failed
-//! statement broke so use cases can turn it into a domain error.
+//! (any [`Queries`], which prepares each statement once per connection), so the use case
+//! decides the pool, the transaction and the retry policy. They return [`DbError`];
+//! [`ViolationExt`] names the integrity rule a failed statement broke so use cases can turn
+//! it into a domain error.
 //!
 //! May depend on `entity`; never on `usecase` or `controller`.
 
@@ -22,7 +23,7 @@ pub mod review;
 pub mod user;
 
 use lyceum_db::DbError;
-pub use tokio_postgres::GenericClient;
+pub use lyceum_db::Queries;
 use tokio_postgres::error::SqlState;
 
 /// An integrity rule the database refused a statement for, by constraint name.
@@ -54,7 +55,7 @@ impl ViolationExt for DbError {
     }
 }
 
-/// The driver client behind a pooled connection, for repository functions.
-pub fn pg(c: &lyceum_db::Client) -> &tokio_postgres::Client {
+/// A pooled connection as repository functions take it, with its statement cache.
+pub fn pg(c: &lyceum_db::Client) -> &lyceum_db::ClientWrapper {
     c
 }

@@ -4,7 +4,7 @@
 use lyceum_db::DbError;
 use tokio_postgres::Row;
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::{
     catalog::{Page, PageRequest, page_of},
     purchase::{PlanCode, Purchase, PurchaseStatus},
@@ -76,7 +76,7 @@ impl PurchaseRepository {
     /// The caller's purchase made under `key`, if any.
     pub async fn find_by_key(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         key: &str,
     ) -> Result<Option<KeyedPurchase>, DbError> {
@@ -93,7 +93,7 @@ impl PurchaseRepository {
 
     pub async fn find(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<Purchase>, DbError> {
         let sql = format!("{SELECT_PURCHASE} WHERE p.id = $1");
@@ -106,7 +106,7 @@ impl PurchaseRepository {
     /// The run, its course's price and the plan's discount; `None` when either is unknown.
     pub async fn offer(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_run_id: i64,
         plan: PlanCode,
     ) -> Result<Option<Offer>, DbError> {
@@ -137,7 +137,7 @@ impl PurchaseRepository {
     #[allow(clippy::too_many_arguments)]
     pub async fn insert(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         offer: &Offer,
         final_price: i64,
@@ -168,7 +168,7 @@ impl PurchaseRepository {
     /// run take turns, and each re-checks `seats_left > 0` after the one before commits.
     pub async fn take_seat(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_run_id: i64,
     ) -> Result<bool, DbError> {
         let n = c
@@ -185,7 +185,7 @@ impl PurchaseRepository {
     /// seat released twice.
     pub async fn release_seat(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_run_id: i64,
     ) -> Result<(), DbError> {
         c.execute(
@@ -199,7 +199,7 @@ impl PurchaseRepository {
     /// Locks a purchase for a status change.
     pub async fn lock(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<LockedPurchase>, DbError> {
         let row = c
@@ -224,7 +224,7 @@ impl PurchaseRepository {
     /// Sets the status and its timestamp (the table's checks tie each status to one).
     pub async fn set_status(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         status: PurchaseStatus,
     ) -> Result<(), DbError> {
@@ -251,7 +251,7 @@ impl PurchaseRepository {
     /// One page of a user's purchases, newest first.
     pub async fn list_for_user(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         page: PageRequest,
     ) -> Result<Page<Purchase>, DbError> {

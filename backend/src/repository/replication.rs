@@ -2,7 +2,7 @@
 
 use lyceum_db::DbError;
 
-use super::GenericClient;
+use super::Queries;
 
 /// WAL positions of the primary and the replicas.
 #[derive(Debug, Clone, Copy, Default)]
@@ -12,7 +12,7 @@ impl ReplicationRepository {
     /// The primary's current WAL position, as text (`16/B374D848`). Asked right after a
     /// commit on the same connection, it is at or past that commit's record: a synchronous
     /// commit returns only once its WAL is written.
-    pub async fn current_lsn(&self, c: &(impl GenericClient + Sync)) -> Result<String, DbError> {
+    pub async fn current_lsn(&self, c: &impl Queries) -> Result<String, DbError> {
         let row = c
             .query_one("SELECT pg_current_wal_lsn()::text", &[])
             .await?;
@@ -23,7 +23,7 @@ impl ReplicationRepository {
     /// (HAProxy's read port falls back to it when no replica is healthy) always has.
     pub async fn has_replayed(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         lsn: &str,
     ) -> Result<bool, DbError> {
         let row = c

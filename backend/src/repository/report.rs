@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use lyceum_db::DbError;
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::report::{EmploymentRow, RevenueRange, RevenueRow, TopCourse};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,7 +18,7 @@ impl ReportRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(limit))]
     pub async fn top_courses(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         limit: u32,
     ) -> Result<Vec<TopCourse>, DbError> {
         let rows = c
@@ -60,7 +60,7 @@ impl ReportRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revenue(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         range: RevenueRange,
     ) -> Result<Vec<RevenueRow>, DbError> {
         let (from, until) = range.bounds();
@@ -104,7 +104,7 @@ impl ReportRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(limit))]
     pub async fn employment(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         limit: u32,
     ) -> Result<Vec<EmploymentRow>, DbError> {
         let rows = c

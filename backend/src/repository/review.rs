@@ -3,7 +3,7 @@
 use lyceum_db::DbError;
 use tokio_postgres::Row;
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::{
     catalog::{Page, PageRequest, page_of},
     review::{Review, ReviewForCreate, ReviewForUpdate},
@@ -34,7 +34,7 @@ impl ReviewRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(course_id))]
     pub async fn list_for_course(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         course_id: i64,
         page: PageRequest,
     ) -> Result<Page<Review>, DbError> {
@@ -58,7 +58,7 @@ impl ReviewRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
     pub async fn list_for_user(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         page: PageRequest,
     ) -> Result<Page<Review>, DbError> {
@@ -80,7 +80,7 @@ impl ReviewRepository {
 
     pub async fn find(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<Review>, DbError> {
         let row = c
@@ -92,7 +92,7 @@ impl ReviewRepository {
     /// Locks the review for a change; its `(user_id, course_id)` when it exists.
     pub async fn lock(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<(i64, i64)>, DbError> {
         let row = c
@@ -107,7 +107,7 @@ impl ReviewRepository {
     /// Fails with `reviews_user_course_key` for a second review of the same course.
     pub async fn insert(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         user_id: i64,
         course_id: i64,
         new: &ReviewForCreate,
@@ -124,7 +124,7 @@ impl ReviewRepository {
 
     pub async fn update(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         changes: &ReviewForUpdate,
     ) -> Result<(), DbError> {
@@ -137,7 +137,7 @@ impl ReviewRepository {
         Ok(())
     }
 
-    pub async fn delete(&self, c: &(impl GenericClient + Sync), id: i64) -> Result<(), DbError> {
+    pub async fn delete(&self, c: &impl Queries, id: i64) -> Result<(), DbError> {
         c.execute("DELETE FROM reviews WHERE id = $1", &[&id])
             .await?;
         Ok(())

@@ -3,7 +3,7 @@
 use lyceum_db::DbError;
 use tokio_postgres::Row;
 
-use super::GenericClient;
+use super::Queries;
 use crate::entity::user::{Role, StaffPosition, User, UserForCreate, UserForUpdate};
 
 const USER_COLUMNS: &str = "id, email, first_name, last_name, birth_date, phone, photo_url, \
@@ -24,7 +24,7 @@ impl UserRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         new: &UserForCreate,
         password_hash: &str,
     ) -> Result<User, DbError> {
@@ -53,7 +53,7 @@ impl UserRepository {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_by_email(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         email: &str,
     ) -> Result<Option<UserWithHash>, DbError> {
         let row = c
@@ -73,7 +73,7 @@ impl UserRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
     pub async fn find_by_id(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
     ) -> Result<Option<User>, DbError> {
         let row = c
@@ -89,7 +89,7 @@ impl UserRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
     pub async fn update(
         &self,
-        c: &(impl GenericClient + Sync),
+        c: &impl Queries,
         id: i64,
         changes: &UserForUpdate,
     ) -> Result<Option<User>, DbError> {

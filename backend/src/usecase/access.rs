@@ -5,12 +5,12 @@
 use super::ServiceError;
 use crate::{
     entity::user::Principal,
-    repository::{GenericClient, user::UserRepository},
+    repository::{Queries, user::UserRepository},
 };
 
 /// The caller as the database has them now; `AccountGone` when the account was deleted.
 pub async fn current_principal(
-    c: &(impl GenericClient + Sync),
+    c: &impl Queries,
     who: Principal,
 ) -> Result<Principal, ServiceError> {
     match UserRepository.find_by_id(c, who.user_id).await? {
@@ -21,7 +21,7 @@ pub async fn current_principal(
 
 /// The caller as the database has them, if `allowed` still holds; else 403 with `refusal`.
 pub async fn require(
-    c: &(impl GenericClient + Sync),
+    c: &impl Queries,
     who: Principal,
     allowed: fn(&Principal) -> bool,
     refusal: &'static str,

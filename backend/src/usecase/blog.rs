@@ -129,9 +129,9 @@ impl BlogService {
                 let new = new.clone();
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, blog::may_edit, EDITORS_ONLY).await?;
+                    access::require(&tx, who, blog::may_edit, EDITORS_ONLY).await?;
                     let author_id = new.author_id.unwrap_or(who.user_id);
-                    let author = users.find_by_id(&*tx, author_id).await?;
+                    let author = users.find_by_id(&tx, author_id).await?;
                     let is_smm =
                         author.is_some_and(|a| a.principal().position == Some(StaffPosition::Smm));
                     if !is_smm {
@@ -145,10 +145,10 @@ impl BlogService {
                             message,
                         )));
                     }
-                    let id = posts.insert(&*tx, author_id, &new).await?;
-                    posts.set_tags(&*tx, id, &new.tags).await?;
+                    let id = posts.insert(&tx, author_id, &new).await?;
+                    posts.set_tags(&tx, id, &new.tags).await?;
                     let detail = posts
-                        .detail(&*tx, id, true)
+                        .detail(&tx, id, true)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::BlogPost, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -179,16 +179,16 @@ impl BlogService {
                 let changes = changes.clone();
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, blog::may_edit, EDITORS_ONLY).await?;
-                    if !posts.lock(&*tx, id).await? {
+                    access::require(&tx, who, blog::may_edit, EDITORS_ONLY).await?;
+                    if !posts.lock(&tx, id).await? {
                         return Err(ServiceError::NotFound(Resource::BlogPost, id));
                     }
-                    posts.update(&*tx, id, &changes).await?;
+                    posts.update(&tx, id, &changes).await?;
                     if let Some(tags) = &changes.tags {
-                        posts.set_tags(&*tx, id, tags).await?;
+                        posts.set_tags(&tx, id, tags).await?;
                     }
                     let detail = posts
-                        .detail(&*tx, id, true)
+                        .detail(&tx, id, true)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::BlogPost, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -210,8 +210,8 @@ impl BlogService {
             .write_once(|c| {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, blog::may_edit, EDITORS_ONLY).await?;
-                    if !posts.delete(&*tx, id).await? {
+                    access::require(&tx, who, blog::may_edit, EDITORS_ONLY).await?;
+                    if !posts.delete(&tx, id).await? {
                         return Err(ServiceError::NotFound(Resource::BlogPost, id));
                     }
                     tx.commit().await.map_err(DbError::from)?;

@@ -80,8 +80,8 @@ impl CareerService {
                 let new = new.clone();
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, career::may_manage, STAFF_ONLY).await?;
-                    let company = career.insert_company(&*tx, &new).await?;
+                    access::require(&tx, who, career::may_manage, STAFF_ONLY).await?;
+                    let company = career.insert_company(&tx, &new).await?;
                     tx.commit().await.map_err(DbError::from)?;
                     Ok(company)
                 })
@@ -106,9 +106,9 @@ impl CareerService {
                 let changes = changes.clone();
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, career::may_manage, STAFF_ONLY).await?;
+                    access::require(&tx, who, career::may_manage, STAFF_ONLY).await?;
                     let company = career
-                        .update_company(&*tx, id, &changes)
+                        .update_company(&tx, id, &changes)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Company, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -150,17 +150,17 @@ impl CareerService {
                 let new = new.clone();
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, career::may_manage, STAFF_ONLY).await?;
+                    access::require(&tx, who, career::may_manage, STAFF_ONLY).await?;
                     let mut errors = ValidationErrors::default();
-                    if !buyers.user_exists(&*tx, new.user_id).await? {
+                    if !buyers.user_exists(&tx, new.user_id).await? {
                         errors.push("user_id", format!("no user {}", new.user_id));
                     }
-                    if buyers.course_published(&*tx, new.course_id).await?.is_none() {
+                    if buyers.course_published(&tx, new.course_id).await?.is_none() {
                         errors.push("course_id", format!("no course {}", new.course_id));
                     }
                     errors.finish(|| ())?;
                     if !buyers
-                        .has_career_purchase(&*tx, new.user_id, new.course_id)
+                        .has_career_purchase(&tx, new.user_id, new.course_id)
                         .await?
                     {
                         return Err(ServiceError::Invalid(ValidationErrors::single(
@@ -168,9 +168,9 @@ impl CareerService {
                             "this user has no paid purchase of the course on a plan with career support",
                         )));
                     }
-                    let id = career.insert_track(&*tx, &new).await?;
+                    let id = career.insert_track(&tx, &new).await?;
                     let track = career
-                        .track(&*tx, id)
+                        .track(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::CareerTrack, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -199,7 +199,7 @@ impl CareerService {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
                     let track = career
-                        .track(&*tx, id)
+                        .track(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::CareerTrack, id))?;
                     if changes.resume_url.is_some() && track.user_id != who.user_id {
@@ -209,16 +209,16 @@ impl CareerService {
                     }
                     if changes.support_extended.is_some() {
                         access::require(
-                            &*tx,
+                            &tx,
                             who,
                             career::may_manage,
                             "only admins and support staff extend career support",
                         )
                         .await?;
                     }
-                    career.update_track(&*tx, id, &changes).await?;
+                    career.update_track(&tx, id, &changes).await?;
                     let track = career
-                        .track(&*tx, id)
+                        .track(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::CareerTrack, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -274,19 +274,19 @@ impl CareerService {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
                     let track = career
-                        .track(&*tx, track_id)
+                        .track(&tx, track_id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::CareerTrack, track_id))?;
                     if track.user_id != who.user_id {
                         access::require(
-                            &*tx,
+                            &tx,
                             who,
                             career::may_manage,
                             "only the graduate and career staff add applications to a track",
                         )
                         .await?;
                     }
-                    match career.company(&*tx, new.company_id).await? {
+                    match career.company(&tx, new.company_id).await? {
                         None => {
                             return Err(ServiceError::Invalid(ValidationErrors::single(
                                 "company_id",
@@ -301,9 +301,9 @@ impl CareerService {
                         }
                         Some(_) => {}
                     }
-                    let id = career.insert_application(&*tx, track_id, &new).await?;
+                    let id = career.insert_application(&tx, track_id, &new).await?;
                     let application = career
-                        .application(&*tx, id)
+                        .application(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::JobApplication, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -335,20 +335,20 @@ impl CareerService {
             .write(|c| {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, career::may_manage, STAFF_ONLY).await?;
+                    access::require(&tx, who, career::may_manage, STAFF_ONLY).await?;
                     let locked = career
-                        .lock_application(&*tx, id)
+                        .lock_application(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::JobApplication, id))?;
                     let delta = career::hired_delta(locked.status, status);
                     if locked.status != status {
-                        career.set_application_status(&*tx, id, status).await?;
+                        career.set_application_status(&tx, id, status).await?;
                     }
                     if delta != 0 {
-                        career.adjust_hired(&*tx, locked.company_id, delta).await?;
+                        career.adjust_hired(&tx, locked.company_id, delta).await?;
                     }
                     let application = career
-                        .application(&*tx, id)
+                        .application(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::JobApplication, id))?;
                     tx.commit().await.map_err(DbError::from)?;

@@ -49,22 +49,22 @@ impl CertificateService {
             .write_once(|c| {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    access::require(&*tx, who, certificate::may_issue, REFUSAL).await?;
+                    access::require(&tx, who, certificate::may_issue, REFUSAL).await?;
                     let mut errors = ValidationErrors::default();
-                    if !buyers.user_exists(&*tx, user_id).await? {
+                    if !buyers.user_exists(&tx, user_id).await? {
                         errors.push("user_id", format!("no user {user_id}"));
                     }
-                    if buyers.course_published(&*tx, course_id).await?.is_none() {
+                    if buyers.course_published(&tx, course_id).await?.is_none() {
                         errors.push("course_id", format!("no course {course_id}"));
                     }
                     errors.finish(|| ())?;
-                    if !buyers.has_paid_purchase(&*tx, user_id, course_id).await? {
+                    if !buyers.has_paid_purchase(&tx, user_id, course_id).await? {
                         return Err(ServiceError::Invalid(ValidationErrors::single(
                             "user_id",
                             "this user has no paid purchase of the course",
                         )));
                     }
-                    let issued = certificates.insert(&*tx, user_id, course_id).await?;
+                    let issued = certificates.insert(&tx, user_id, course_id).await?;
                     tx.commit().await.map_err(DbError::from)?;
                     Ok(issued)
                 })

@@ -80,7 +80,7 @@ impl CourseAdmin {
     /// The token says staff; the database must agree (positions change, tokens live on).
     async fn authorize(
         users: UserRepository,
-        c: &(impl tokio_postgres::GenericClient + Sync),
+        c: &impl Queries,
         who: Principal,
     ) -> Result<(), ServiceError> {
         match users.find_by_id(c, who.user_id).await? {
@@ -92,7 +92,7 @@ impl CourseAdmin {
 
     async fn resolve_lookups(
         lookups: LookupRepository,
-        c: &(impl tokio_postgres::GenericClient + Sync),
+        c: &impl Queries,
         specialization: Option<&str>,
         difficulty: Option<&str>,
     ) -> Result<(Option<i32>, Option<i32>), ServiceError> {
@@ -138,7 +138,7 @@ impl CourseAdmin {
         edit: E,
     ) -> Result<CourseDetail, ServiceError>
     where
-        E: for<'t> Fn(&'t tokio_postgres::Transaction<'t>) -> DbFuture<'t, i64, ServiceError>
+        E: for<'t> Fn(&'t lyceum_db::Transaction<'t>) -> DbFuture<'t, i64, ServiceError>
             + Send
             + Sync
             + 'static,
@@ -153,9 +153,9 @@ impl CourseAdmin {
                 let edit = Arc::clone(&edit);
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    Self::authorize(users, &*tx, who).await?;
+                    Self::authorize(users, &tx, who).await?;
                     if let Some(id) = course_id
-                        && !courses.lock(&*tx, id).await?
+                        && !courses.lock(&tx, id).await?
                     {
                         return Err(ServiceError::NotFound(Resource::Course, id));
                     }
@@ -236,8 +236,8 @@ impl CourseAdmin {
         self.run(Replay::Once, |c| {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(DbError::from)?;
-                Self::authorize(users, &*tx, who).await?;
-                if !courses.delete(&*tx, id).await? {
+                Self::authorize(users, &tx, who).await?;
+                if !courses.delete(&tx, id).await? {
                     return Err(ServiceError::NotFound(Resource::Course, id));
                 }
                 tx.commit().await.map_err(DbError::from)?;

@@ -127,11 +127,11 @@ impl PurchaseService {
             }
         };
         let tx = c.transaction().await.map_err(DbError::from)?;
-        if let Some(found) = repo.find_by_key(&*tx, user_id, key).await? {
+        if let Some(found) = repo.find_by_key(&tx, user_id, key).await? {
             return replay(found);
         }
         let offer = repo
-            .offer(&*tx, order.course_run_id, order.plan)
+            .offer(&tx, order.course_run_id, order.plan)
             .await?
             // Drafts are not for sale, and their runs are not public.
             .filter(|o| o.published)
@@ -141,21 +141,21 @@ impl PurchaseService {
         }
         let price = PurchaseOrder::final_price(offer.course_price, offer.discount_percent);
         let Some(id) = repo
-            .insert(&*tx, user_id, &offer, price, key, fingerprint)
+            .insert(&tx, user_id, &offer, price, key, fingerprint)
             .await?
         else {
             // A concurrent request with this key committed first; its row is visible now.
-            let found = repo.find_by_key(&*tx, user_id, key).await?.ok_or_else(|| {
+            let found = repo.find_by_key(&tx, user_id, key).await?.ok_or_else(|| {
                 ServiceError::Internal("idempotency conflict without a visible row".into())
             })?;
             return replay(found);
         };
-        if !repo.take_seat(&*tx, order.course_run_id).await? {
+        if !repo.take_seat(&tx, order.course_run_id).await? {
             // Dropping the transaction rolls the insert back.
             return Err(ServiceError::SoldOut);
         }
         let purchase = repo
-            .find(&*tx, id)
+            .find(&tx, id)
             .await?
             .ok_or_else(|| ServiceError::Internal("inserted purchase not found".into()))?;
         tx.commit().await.map_err(DbError::from)?;
@@ -179,14 +179,14 @@ impl PurchaseService {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
                     let locked = repo
-                        .lock(&*tx, id)
+                        .lock(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Purchase, id))?;
                     if locked.user_id != who.user_id {
                         // The role is re-read: a token can outlive a change of position.
                         let staff_may = transition == Transition::Refund
                             && users
-                                .find_by_id(&*tx, who.user_id)
+                                .find_by_id(&tx, who.user_id)
                                 .await?
                                 .is_some_and(|u| u.principal().can_manage_purchases());
                         if !staff_may {
@@ -202,15 +202,15 @@ impl PurchaseService {
                             });
                         }
                         TransitionOutcome::MoveTo(status) => {
-                            repo.set_status(&*tx, id, status).await?;
+                            repo.set_status(&tx, id, status).await?;
                             if transition.releases_seat() {
-                                repo.release_seat(&*tx, locked.course_run_id).await?;
+                                repo.release_seat(&tx, locked.course_run_id).await?;
                             }
                             true
                         }
                     };
                     let purchase = repo
-                        .find(&*tx, id)
+                        .find(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Purchase, id))?;
                     tx.commit().await.map_err(DbError::from)?;

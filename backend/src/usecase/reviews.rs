@@ -107,18 +107,18 @@ impl ReviewService {
                 let new = new.clone();
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
-                    if buyers.course_published(&*tx, course_id).await? != Some(true) {
+                    if buyers.course_published(&tx, course_id).await? != Some(true) {
                         return Err(ServiceError::NotFound(Resource::Course, course_id));
                     }
                     if !buyers
-                        .has_paid_purchase(&*tx, who.user_id, course_id)
+                        .has_paid_purchase(&tx, who.user_id, course_id)
                         .await?
                     {
                         return Err(ServiceError::NotABuyer);
                     }
-                    let id = reviews.insert(&*tx, who.user_id, course_id, &new).await?;
+                    let id = reviews.insert(&tx, who.user_id, course_id, &new).await?;
                     let review = reviews
-                        .find(&*tx, id)
+                        .find(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Review, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -148,15 +148,15 @@ impl ReviewService {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
                     let (author, _) = reviews
-                        .lock(&*tx, id)
+                        .lock(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Review, id))?;
                     if author != who.user_id {
                         return Err(ServiceError::Denied("only the author may edit a review"));
                     }
-                    reviews.update(&*tx, id, &changes).await?;
+                    reviews.update(&tx, id, &changes).await?;
                     let review = reviews
-                        .find(&*tx, id)
+                        .find(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Review, id))?;
                     tx.commit().await.map_err(DbError::from)?;
@@ -179,19 +179,19 @@ impl ReviewService {
                 Box::pin(async move {
                     let tx = c.transaction().await.map_err(DbError::from)?;
                     let (author, course_id) = reviews
-                        .lock(&*tx, id)
+                        .lock(&tx, id)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Review, id))?;
                     if author != who.user_id {
                         // Not the author: only a moderator, by their current position.
-                        let now = access::current_principal(&*tx, who).await?;
+                        let now = access::current_principal(&tx, who).await?;
                         if !review::may_delete(author, &now) {
                             return Err(ServiceError::Denied(
                                 "only the author or an admin may delete a review",
                             ));
                         }
                     }
-                    reviews.delete(&*tx, id).await?;
+                    reviews.delete(&tx, id).await?;
                     tx.commit().await.map_err(DbError::from)?;
                     Ok(course_id)
                 })
