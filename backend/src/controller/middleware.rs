@@ -160,7 +160,8 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .extensions()
         .get::<RouteTemplate>()
         .map_or("unmatched", |r| r.0.as_str());
-    let labels = [method.as_str(), route, response.status().as_str()];
+    let status = response.status();
+    let labels = [method.as_str(), route, status.as_str()];
     metrics.requests.with_label_values(&labels).inc();
     metrics
         .duration

@@ -31,7 +31,7 @@ use crate::{
     repository::{
         cache::{COURSE_LISTS_HASH, Cache, CourseDetailKey, RecentCatalogWriteKey, Slot},
         catalog::{CourseRepository, LookupRepository, RowOutcome},
-        pg,
+        Queries, pg,
         user::UserRepository,
     },
 };
