@@ -116,7 +116,11 @@ macro_rules! cached_queries {
                 .await
             }
 
-            async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+            async fn execute(
+                &self,
+                sql: &str,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<u64, Error> {
                 let $this = self;
                 with_statement($client, &self.statement_cache, sql, |c, s| async move {
                     c.execute(&s, params).await

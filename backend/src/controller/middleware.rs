@@ -213,9 +213,15 @@ mod tests {
             let groups: Vec<&str> = id.split('-').collect();
             let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
             assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
-            assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{id}");
+            assert!(
+                id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{id}"
+            );
             assert!(groups[2].starts_with('4'), "version 4: {id}");
-            assert!(matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "variant: {id}");
+            assert!(
+                matches!(&groups[3][..1], "8" | "9" | "a" | "b"),
+                "variant: {id}"
+            );
         }
         let other = MakeRequestId::new();
         assert_ne!(a.as_bytes(), other.format(0), "processes differ");

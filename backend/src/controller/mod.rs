@@ -27,6 +27,7 @@ use axum::{
     middleware::from_fn_with_state,
     routing::{get, patch, post},
 };
+use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
@@ -142,30 +143,35 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), middleware::per_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(from_fn_with_state(state.clone(), middleware::observe))
+        // One composed layer: `Router::layer` boxes every route once per call, and each box
+        // is cloned for every request, so six calls cost six allocations per request.
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<Body>| {
-                    let id = req
-                        .headers()
-                        .get(middleware::REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    tracing::info_span!(
-                        "http",
-                        request_id = %id,
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                    )
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(
+                    middleware::REQUEST_ID,
+                    middleware::MakeRequestId::new(),
+                ))
+                .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<Body>| {
+                            let id = req
+                                .headers()
+                                .get(middleware::REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default();
+                            tracing::info_span!(
+                                "http",
+                                request_id = %id,
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(from_fn_with_state(state.clone(), middleware::observe))
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(DefaultBodyLimit::max(body_limit)),
         )
-        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID))
-        .layer(SetRequestIdLayer::new(
-            middleware::REQUEST_ID,
-            middleware::MakeRequestId::new(),
-        ))
         .with_state(state)
 }

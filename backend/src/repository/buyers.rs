@@ -60,11 +60,7 @@ impl BuyerRepository {
         Ok(row.map(|r| r.get(0)))
     }
 
-    pub async fn user_exists(
-        &self,
-        c: &impl Queries,
-        user_id: i64,
-    ) -> Result<bool, DbError> {
+    pub async fn user_exists(&self, c: &impl Queries, user_id: i64) -> Result<bool, DbError> {
         let row = c
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)",

@@ -133,11 +133,7 @@ impl CareerRepository {
         ))
     }
 
-    pub async fn company(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<Company>, DbError> {
+    pub async fn company(&self, c: &impl Queries, id: i64) -> Result<Option<Company>, DbError> {
         let row = c
             .query_opt(
                 &format!("SELECT {COMPANY_COLUMNS} FROM partner_companies WHERE id = $1"),
@@ -223,11 +219,7 @@ impl CareerRepository {
         ))
     }
 
-    pub async fn track(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<CareerTrack>, DbError> {
+    pub async fn track(&self, c: &impl Queries, id: i64) -> Result<Option<CareerTrack>, DbError> {
         let row = c
             .query_opt(&format!("{TRACK_SELECT} WHERE t.id = $1"), &[&id])
             .await?;

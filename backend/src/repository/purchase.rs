@@ -91,11 +91,7 @@ impl PurchaseRepository {
         .transpose()
     }
 
-    pub async fn find(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<Purchase>, DbError> {
+    pub async fn find(&self, c: &impl Queries, id: i64) -> Result<Option<Purchase>, DbError> {
         let sql = format!("{SELECT_PURCHASE} WHERE p.id = $1");
         c.query_opt(&sql, &[&id])
             .await?
@@ -166,11 +162,7 @@ impl PurchaseRepository {
 
     /// Takes one seat; `false` when none is left. The row lock makes concurrent buyers of one
     /// run take turns, and each re-checks `seats_left > 0` after the one before commits.
-    pub async fn take_seat(
-        &self,
-        c: &impl Queries,
-        course_run_id: i64,
-    ) -> Result<bool, DbError> {
+    pub async fn take_seat(&self, c: &impl Queries, course_run_id: i64) -> Result<bool, DbError> {
         let n = c
             .execute(
                 "UPDATE course_runs SET seats_left = seats_left - 1
@@ -183,11 +175,7 @@ impl PurchaseRepository {
 
     /// Gives a seat back (cancel, refund). The `seats_left <= seats_total` check catches a
     /// seat released twice.
-    pub async fn release_seat(
-        &self,
-        c: &impl Queries,
-        course_run_id: i64,
-    ) -> Result<(), DbError> {
+    pub async fn release_seat(&self, c: &impl Queries, course_run_id: i64) -> Result<(), DbError> {
         c.execute(
             "UPDATE course_runs SET seats_left = seats_left + 1 WHERE id = $1",
             &[&course_run_id],
@@ -197,11 +185,7 @@ impl PurchaseRepository {
     }
 
     /// Locks a purchase for a status change.
-    pub async fn lock(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<LockedPurchase>, DbError> {
+    pub async fn lock(&self, c: &impl Queries, id: i64) -> Result<Option<LockedPurchase>, DbError> {
         let row = c
             .query_opt(
                 "SELECT user_id, course_run_id, status FROM purchases WHERE id = $1 FOR UPDATE",

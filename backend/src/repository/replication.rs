@@ -21,11 +21,7 @@ impl ReplicationRepository {
 
     /// Whether the server this connection is on has replayed the WAL up to `lsn`. The primary
     /// (HAProxy's read port falls back to it when no replica is healthy) always has.
-    pub async fn has_replayed(
-        &self,
-        c: &impl Queries,
-        lsn: &str,
-    ) -> Result<bool, DbError> {
+    pub async fn has_replayed(&self, c: &impl Queries, lsn: &str) -> Result<bool, DbError> {
         let row = c
             .query_one(
                 "SELECT NOT pg_is_in_recovery()

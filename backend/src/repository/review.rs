@@ -78,11 +78,7 @@ impl ReviewRepository {
         ))
     }
 
-    pub async fn find(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<Review>, DbError> {
+    pub async fn find(&self, c: &impl Queries, id: i64) -> Result<Option<Review>, DbError> {
         let row = c
             .query_opt(&format!("{REVIEW_SELECT} WHERE r.id = $1"), &[&id])
             .await?;
@@ -90,11 +86,7 @@ impl ReviewRepository {
     }
 
     /// Locks the review for a change; its `(user_id, course_id)` when it exists.
-    pub async fn lock(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<(i64, i64)>, DbError> {
+    pub async fn lock(&self, c: &impl Queries, id: i64) -> Result<Option<(i64, i64)>, DbError> {
         let row = c
             .query_opt(
                 "SELECT user_id, course_id FROM reviews WHERE id = $1 FOR UPDATE",

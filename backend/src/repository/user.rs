@@ -71,11 +71,7 @@ impl UserRepository {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
-    pub async fn find_by_id(
-        &self,
-        c: &impl Queries,
-        id: i64,
-    ) -> Result<Option<User>, DbError> {
+    pub async fn find_by_id(&self, c: &impl Queries, id: i64) -> Result<Option<User>, DbError> {
         let row = c
             .query_opt(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),

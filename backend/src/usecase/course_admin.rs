@@ -29,9 +29,10 @@ use crate::{
         user::Principal,
     },
     repository::{
+        Queries,
         cache::{COURSE_LISTS_HASH, Cache, CourseDetailKey, RecentCatalogWriteKey, Slot},
         catalog::{CourseRepository, LookupRepository, RowOutcome},
-        Queries, pg,
+        pg,
         user::UserRepository,
     },
 };
