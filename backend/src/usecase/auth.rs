@@ -1,127 +1,21 @@
-//! Accounts: registration, login with access tokens, the caller's own profile.
-//!
-//! Password hashing (argon2id) is CPU-heavy, so it runs on the blocking thread pool behind a
-//! semaphore of `auth.hash_concurrency` permits: a burst of logins queues for permits instead
-//! of occupying every runtime worker, and other requests keep being served.
+//! Accounts: registration, login with access tokens, the caller's own profile. Passwords are
+//! hashed and checked by [`PasswordHasher`] (argon2id on the blocking pool).
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
-use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version,
-    password_hash::{PasswordHasher as _, SaltString},
-};
 use chrono::Utc;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use lyceum_db::Db;
-use prometheus::{IntGauge, Registry};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, Semaphore};
 
+pub use super::password_hasher::PasswordHasher;
 use super::{Resource, ServiceError, login_limit::LoginLimiter};
 use crate::repository::pg;
 use crate::{
     config::AuthConfig,
-    entity::user::{Password, Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate},
+    entity::user::{Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate},
     repository::user::UserRepository,
 };
-
-/// argon2id on the blocking pool with bounded concurrency.
-#[derive(Debug, Clone)]
-pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
-    params: Params,
-    /// Callers waiting for a permit.
-    waiting: IntGauge,
-    /// A hash of a random password, verified against when the email is unknown so the answer
-    /// takes as long as for a wrong password.
-    decoy: Arc<OnceCell<String>>,
-}
-
-impl PasswordHasher {
-    #[allow(clippy::expect_used)] // Constant metric definition.
-    pub fn new(cfg: &AuthConfig) -> Result<Self, String> {
-        let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, 1, None)
-            .map_err(|e| format!("argon2 parameters: {e}"))?;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(cfg.hash_concurrency)),
-            params,
-            waiting: IntGauge::new(
-                "lyceum_password_hash_waiting",
-                "Requests waiting for a password hashing slot.",
-            )
-            .expect("valid gauge"),
-            decoy: Arc::new(OnceCell::new()),
-        })
-    }
-
-    pub fn register_metrics(&self, registry: &Registry) -> prometheus::Result<()> {
-        registry.register(Box::new(self.waiting.clone()))
-    }
-
-    fn argon2(params: Params) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-    }
-
-    async fn on_blocking_pool<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ServiceError> {
-        self.waiting.inc();
-        let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.dec();
-        let permit = permit.map_err(|_| ServiceError::Internal("hasher closed".into()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("password hashing task: {e}")))
-    }
-
-    /// A PHC string `$argon2id$…`.
-    pub async fn hash(&self, password: &Password) -> Result<String, ServiceError> {
-        let plain = password.expose().to_owned();
-        let params = self.params.clone();
-        self.on_blocking_pool(move || {
-            let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-                .map_err(|e| ServiceError::Internal(format!("argon2 salt: {e}")))?;
-            Self::argon2(params)
-                .hash_password(plain.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| ServiceError::Internal(format!("argon2: {e}")))
-        })
-        .await?
-    }
-
-    /// Whether `plain` matches the stored hash (parameters are read from the hash itself).
-    pub async fn verify(&self, plain: &str, hash: &str) -> Result<bool, ServiceError> {
-        let plain = plain.to_owned();
-        let hash = hash.to_owned();
-        let params = self.params.clone();
-        self.on_blocking_pool(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Self::argon2(params)
-                        .verify_password(plain.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-    }
-
-    async fn decoy_hash(&self) -> Result<String, ServiceError> {
-        self.decoy
-            .get_or_try_init(|| async {
-                let random = format!("decoy-{:032x}", rand::random::<u128>());
-                let password =
-                    Password::parse(&random).map_err(|e| ServiceError::Internal(e.message))?;
-                self.hash(&password).await
-            })
-            .await
-            .cloned()
-    }
-}
 
 /// The claims inside an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

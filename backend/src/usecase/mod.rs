@@ -20,6 +20,7 @@ pub mod consistency;
 pub mod course_admin;
 pub mod course_page;
 pub mod login_limit;
+pub mod password_hasher;
 pub mod purchase;
 pub mod reports;
 pub mod reviews;
