@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
-    password_hash::{Output, ParamsString, SaltString},
+    password_hash::{Output, ParamsString, Salt, SaltString},
 };
 use prometheus::{IntGauge, Registry};
 use tokio::sync::{OnceCell, Semaphore};
@@ -134,13 +134,25 @@ impl BlockPool {
     }
 }
 
-/// Grows `blocks` to what `params` need (never shrinks: the buffer is reused).
-fn memory_for<'b>(blocks: &'b mut Vec<Block>, params: &Params) -> &'b mut [Block] {
+/// The argon2 output of `plain` with `salt`, `len` bytes long, computed in `blocks` (grown to
+/// what the parameters need, never shrunk: the buffer is reused).
+fn compute(
+    blocks: &mut Vec<Block>,
+    (algorithm, version, params): (Algorithm, Version, Params),
+    plain: &[u8],
+    salt: Salt<'_>,
+    len: usize,
+) -> argon2::password_hash::Result<Output> {
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
     let needed = params.block_count();
     if blocks.len() < needed {
         blocks.resize(needed, Block::default());
     }
-    &mut blocks[..needed]
+    let argon2 = Argon2::new(algorithm, version, params);
+    Output::init_with(len, |out| {
+        Ok(argon2.hash_password_into_with_memory(plain, salt_bytes, out, &mut blocks[..needed])?)
+    })
 }
 
 /// `PasswordHasher::hash_password` of the argon2 crate, in the given memory.
@@ -150,17 +162,14 @@ fn hash_phc(
     salt: &SaltString,
     params: Params,
 ) -> argon2::password_hash::Result<String> {
-    let mut salt_bytes = [0u8; 64];
-    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        Ok(argon2.hash_password_into_with_memory(
-            plain,
-            salt_bytes,
-            out,
-            memory_for(blocks, &params),
-        )?)
-    })?;
+    let how = (Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = compute(
+        blocks,
+        how,
+        plain,
+        salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )?;
     Ok(PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -186,17 +195,13 @@ fn matches(blocks: &mut Vec<Block>, plain: &[u8], stored: &PasswordHash) -> bool
         let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
             return Ok(false);
         };
-        let mut salt_bytes = [0u8; 64];
-        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
-        let argon2 = Argon2::new(algorithm, version, params.clone());
-        let output = Output::init_with(expected.len(), |out| {
-            Ok(argon2.hash_password_into_with_memory(
-                plain,
-                salt_bytes,
-                out,
-                memory_for(blocks, &params),
-            )?)
-        })?;
+        let output = compute(
+            blocks,
+            (algorithm, version, params),
+            plain,
+            salt,
+            expected.len(),
+        )?;
         Ok(output == expected)
     };
     computed().unwrap_or(false)
