@@ -81,10 +81,12 @@ cmd_kill_etcd() {
   fi
 }
 
-# Without a member: every member that is not running.
+# Without a member: every member that is not running. All of them start
+# before any is waited for: with two or three members down, one member alone
+# has no quorum and never reports healthy.
 cmd_start_etcd() {
   (( $# <= 1 )) || die "one member at most (etcd1, etcd2 or etcd3)"
-  local m t0 members=()
+  local m t0 members=() starting=()
   if (( $# )); then
     case $1 in etcd1|etcd2|etcd3|1|2|3) members=("$(resolve_etcd_member "$1")") ;; *) die "start-etcd needs etcd1, etcd2 or etcd3" ;; esac
   else
@@ -93,20 +95,38 @@ cmd_start_etcd() {
   fi
   take_lock
   for m in "${members[@]}"; do
-    is_running "$m" && { (( $# == 0 )) || say "$m is already running"; continue; }
-    check_prerequisites
-    check_ports_free "$m"
-    prepare_run_dir
-    t0=$(now_us)
-    start_etcd "$m"
-    # shellcheck disable=SC2317
-    member_back() {
-      is_running "$m" || { log_tail "$m"; die "$m exited while starting"; }
-      etcd_member_ok "127.0.0.1:$(etcd_client_port "$m")"
-    }
-    wait_until "$ETCD_TIMEOUT" member_back || { log_tail "$m"; die "$m not healthy within ${ETCD_TIMEOUT}s"; }
-    say "started $m: healthy after $(since "$t0") s; $(etcd_healthy_count)/3 members healthy"
+    if is_running "$m"; then (( $# == 0 )) || say "$m is already running"; else starting+=("$m"); fi
   done
+  (( ${#starting[@]} )) || return 0
+  check_prerequisites
+  check_ports_free "${starting[@]}"
+  prepare_run_dir
+  t0=$(now_us)
+  for m in "${starting[@]}"; do start_etcd "$m"; done
+  # Each member is reported when it first says healthy (it sees a leader,
+  # so a quorum exists).
+  local -A healthy=()
+  # shellcheck disable=SC2317
+  members_back() {
+    local m all=0
+    for m in "${starting[@]}"; do
+      [[ -z ${healthy[$m]:-} ]] || continue
+      is_running "$m" || { log_tail "$m"; die "$m exited while starting"; }
+      if etcd_member_ok "127.0.0.1:$(etcd_client_port "$m")"; then
+        healthy[$m]=1
+        say "started $m: healthy after $(since "$t0") s; $(etcd_healthy_count)/3 members healthy"
+      else
+        all=1
+      fi
+    done
+    return "$all"
+  }
+  if ! wait_until "$ETCD_TIMEOUT" members_back; then
+    local bad=()
+    for m in "${starting[@]}"; do [[ -n ${healthy[$m]:-} ]] || bad+=("$m"); done
+    log_tail "${bad[@]}"
+    die "${bad[*]} not healthy within ${ETCD_TIMEOUT}s"
+  fi
 }
 
 # Stop (SIGTERM: HAProxy closes every connection at once) and start again; waits until the
@@ -150,7 +170,8 @@ help_kill_etcd() {
 help_start_etcd() {
   say "usage: scripts/stack start-etcd [etcd1|etcd2|etcd3]
   Start a stopped or killed etcd member (without MEMBER: every member that is
-  not running) with its data; it rejoins the cluster. Waits until each reports
+  not running, all before waiting, so that two or three lost members regain
+  quorum) with its data; it rejoins the cluster. Waits until each reports
   healthy (at most ${ETCD_TIMEOUT} s)."
 }
 

@@ -3,7 +3,7 @@
 #
 # Processes: pidfiles, recognising our own processes by the run dir in their
 # command line, starting one detached, terminating with a deadline, the lock
-# every command takes, and the last lines of a component's logs.
+# the state-changing commands take, and the last lines of a component's logs.
 
 pidfile() { echo "$PID_DIR/$1.pid"; }
 

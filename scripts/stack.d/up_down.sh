@@ -4,6 +4,8 @@
 # `up` and `down`: the whole stack started (or restarted) and waited for,
 # stopped, or deleted.
 
+# Components this invocation started (`launch` appends): what a failed `up`
+# stops again when something of the stack ran before it.
 STARTED=()
 UP_IN_PROGRESS=0
 UP_FRESH=0   # nothing of this stack ran before this invocation
