@@ -15,7 +15,14 @@ report() {
     wanted 4 && echo "4. p99 at $half req/s: $p99 ms (target <= 5: $(verdict "$p99" '<=' 5)); RSS peak $rss_mb MB (target <= 150: $(verdict "$rss_mb" '<=' 150))"
 
     if [ "$smoke" = 1 ]; then
-        for v in "$m1" "$m2" "$m3" "$p99" "$rss_mb" "${mix_main% *}" "$(echo "$scale_rows" | awk 'NR==1 {print $2}')"; do
+        # The figures of the parts measured (--only may leave some out).
+        local figures=()
+        if wanted 1; then figures+=("$m1"); fi
+        if wanted 2; then figures+=("$m2"); fi
+        if wanted 3; then figures+=("$m3"); fi
+        if wanted 4; then figures+=("$p99" "$rss_mb" "${mix_main% *}"); fi
+        if wanted 5; then figures+=("$(echo "$scale_rows" | awk 'NR==1 {print $2}')"); fi
+        for v in "${figures[@]}"; do
             is_number "$v" || { echo "bench-api: smoke: a measurement produced no number ('$v')" >&2; exit 1; }
         done
         echo "bench-api smoke: every measurement produced a number"
