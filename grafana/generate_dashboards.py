@@ -9,9 +9,10 @@ consistent. Edit the panel lists below, run this script, and commit the JSON it 
     grafana/generate_dashboards.py --check  # exit 1 if a committed file differs (used by tests)
 
 Metric names come from the live /metrics of the backend (lyceum_http_*, lyceum_db_*,
-lyceum_cache_*, lyceum_read_your_writes_*), the load generator (lyceum_loadtest_*, /work/notes/contract.md), Patroni
-3.0.2, HAProxy 2.6, etcd 3.4, prometheus-postgres-exporter 0.11 and prometheus-redis-exporter
-1.45 as Debian 12 ships them, and the recording rules in prometheus/rules/.
+lyceum_cache_*, lyceum_read_your_writes_*), the load generator (lyceum_loadtest_*, listed in
+docs/LOADTEST.md under "Live metrics"), Patroni 3.0.2, HAProxy 2.6, etcd 3.4,
+prometheus-postgres-exporter 0.11 and prometheus-redis-exporter 1.45 as Debian 12 ships them,
+and the recording rules in prometheus/rules/.
 """
 
 from __future__ import annotations
