@@ -7,20 +7,18 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path},
 };
-use crate::{
-    app::AppState,
-    entity::{
-        ValidationErrors,
-        catalog::{
-            self, CourseDetail, CourseForCreate, CourseForUpdate, ProjectForCreate, RunForCreate,
-            RunForUpdate, TopicForCreate, TopicForUpdate,
-        },
-        validation::{long_text, text},
+use crate::entity::{
+    ValidationErrors,
+    catalog::{
+        self, CourseDetail, CourseForCreate, CourseForUpdate, ProjectForCreate, RunForCreate,
+        RunForUpdate, TopicForCreate, TopicForUpdate,
     },
+    validation::{long_text, text},
 };
 
 fn invalid(e: ValidationErrors) -> ApiError {
@@ -289,7 +287,7 @@ pub async fn create_course(
     extract::Json(body): extract::Json<CourseCreateRequest>,
 ) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
     let new = body.parse().map_err(invalid)?;
-    let detail = state.courses.create_course(who, new).await?;
+    let detail = state.course_admin.create_course(who, new).await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
@@ -316,7 +314,9 @@ pub async fn update_course(
     extract::Json(body): extract::Json<CourseUpdateRequest>,
 ) -> Result<Json<CourseDetail>, ApiError> {
     let changes = body.parse().map_err(invalid)?;
-    Ok(Json(state.courses.update_course(who, id, changes).await?))
+    Ok(Json(
+        state.course_admin.update_course(who, id, changes).await?,
+    ))
 }
 
 /// Delete a course with its topics and runs; refused (409 `in_use`) once a run was sold.
@@ -337,7 +337,7 @@ pub async fn delete_course(
     CurrentUser(who): CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state.courses.delete_course(who, id).await?;
+    state.course_admin.delete_course(who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -364,7 +364,7 @@ pub async fn add_topic(
     extract::Json(body): extract::Json<TopicCreateRequest>,
 ) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
     let new = body.parse().map_err(invalid)?;
-    let detail = state.courses.add_topic(who, id, new).await?;
+    let detail = state.course_admin.add_topic(who, id, new).await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
@@ -393,7 +393,7 @@ pub async fn update_topic(
     let changes = body.parse().map_err(invalid)?;
     Ok(Json(
         state
-            .courses
+            .course_admin
             .update_topic(who, id, topic_id, changes)
             .await?,
     ))
@@ -416,7 +416,9 @@ pub async fn delete_topic(
     CurrentUser(who): CurrentUser,
     Path((id, topic_id)): Path<(i64, i64)>,
 ) -> Result<Json<CourseDetail>, ApiError> {
-    Ok(Json(state.courses.delete_topic(who, id, topic_id).await?))
+    Ok(Json(
+        state.course_admin.delete_topic(who, id, topic_id).await?,
+    ))
 }
 
 /// Schedule a run of a course.
@@ -442,7 +444,7 @@ pub async fn add_run(
     extract::Json(body): extract::Json<RunCreateRequest>,
 ) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
     let new = body.parse().map_err(invalid)?;
-    let detail = state.courses.add_run(who, id, new).await?;
+    let detail = state.course_admin.add_run(who, id, new).await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
@@ -471,7 +473,10 @@ pub async fn update_run(
 ) -> Result<Json<CourseDetail>, ApiError> {
     let changes = body.parse().map_err(invalid)?;
     Ok(Json(
-        state.courses.update_run(who, id, run_id, changes).await?,
+        state
+            .course_admin
+            .update_run(who, id, run_id, changes)
+            .await?,
     ))
 }
 
@@ -493,5 +498,5 @@ pub async fn delete_run(
     CurrentUser(who): CurrentUser,
     Path((id, run_id)): Path<(i64, i64)>,
 ) -> Result<Json<CourseDetail>, ApiError> {
-    Ok(Json(state.courses.delete_run(who, id, run_id).await?))
+    Ok(Json(state.course_admin.delete_run(who, id, run_id).await?))
 }
