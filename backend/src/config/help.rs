@@ -7,82 +7,36 @@ use serde_json::{Value, json};
 
 use super::{AuthConfig, Config, HttpConfig, LogConfig, RedisConfig, env_name};
 
-/// The `[db]` keys. `lyceum_db::DbConfig` implements neither `Serialize` nor a key list, so
-/// this is the one place that mirrors it (a unit test checks it names every field); once
-/// `lyceum_db` derives `Serialize`, the defaults below can come from it directly.
+/// The `[db]` keys, each named once with its description: `lyceum_db::DbConfig` implements
+/// neither `Serialize` nor a key list, so this is the one place that mirrors it (a unit test
+/// checks it names every field, in order); once `lyceum_db` derives `Serialize`, only the
+/// descriptions need to stay here.
 fn db_keys() -> Vec<(&'static str, &'static str, Value)> {
-    let d = DbConfig::default();
-    vec![
-        ("host", "HAProxy address", json!(d.host)),
-        (
-            "write_port",
-            "HAProxy port leading to the leader (writes, transactions)",
-            json!(d.write_port),
-        ),
-        (
-            "read_port",
-            "HAProxy port leading to a replica (plain reads)",
-            json!(d.read_port),
-        ),
-        ("user", "database role", json!(d.user)),
-        (
-            "password",
-            "database password (never logged)",
-            json!("(development password)"),
-        ),
-        ("dbname", "database name", json!(d.dbname)),
-        (
-            "write_pool_size",
-            "write pool size",
-            json!(d.write_pool_size),
-        ),
-        ("read_pool_size", "read pool size", json!(d.read_pool_size)),
-        (
-            "connect_timeout_ms",
-            "TCP connect and handshake bound",
-            json!(d.connect_timeout_ms),
-        ),
-        (
-            "checkout_timeout_ms",
-            "longest wait for a pooled connection",
-            json!(d.checkout_timeout_ms),
-        ),
-        (
-            "recycle_timeout_ms",
-            "bound on the health check of a reused connection",
-            json!(d.recycle_timeout_ms),
-        ),
-        (
-            "statement_timeout_ms",
-            "server-side statement_timeout",
-            json!(d.statement_timeout_ms),
-        ),
-        (
-            "idle_in_transaction_timeout_ms",
-            "server-side idle_in_transaction_session_timeout",
-            json!(d.idle_in_transaction_timeout_ms),
-        ),
-        (
-            "keepalive_idle_s",
-            "idle time before the first TCP keepalive",
-            json!(d.keepalive_idle_s),
-        ),
-        (
-            "tcp_user_timeout_ms",
-            "TCP_USER_TIMEOUT of database sockets",
-            json!(d.tcp_user_timeout_ms),
-        ),
-        (
-            "retry_budget_ms",
-            "time an idempotent operation may spend retrying failover errors",
-            json!(d.retry_budget_ms),
-        ),
-        (
-            "application_name",
-            "application_name in pg_stat_activity",
-            json!(d.application_name),
-        ),
-    ]
+    macro_rules! keys {
+        ($($field:ident: $doc:literal,)*) => {{
+            let d = DbConfig::default();
+            vec![$((stringify!($field), $doc, json!(d.$field)),)*]
+        }};
+    }
+    keys! {
+        host: "HAProxy address",
+        write_port: "HAProxy port leading to the leader (writes, transactions)",
+        read_port: "HAProxy port leading to a replica (plain reads)",
+        user: "database role",
+        password: "database password (never logged)",
+        dbname: "database name",
+        write_pool_size: "write pool size",
+        read_pool_size: "read pool size",
+        connect_timeout_ms: "TCP connect and handshake bound",
+        checkout_timeout_ms: "longest wait for a pooled connection",
+        recycle_timeout_ms: "bound on the health check of a reused connection",
+        statement_timeout_ms: "server-side statement_timeout",
+        idle_in_transaction_timeout_ms: "server-side idle_in_transaction_session_timeout",
+        keepalive_idle_s: "idle time before the first TCP keepalive",
+        tcp_user_timeout_ms: "TCP_USER_TIMEOUT of database sockets",
+        retry_budget_ms: "time an idempotent operation may spend retrying failover errors",
+        application_name: "application_name in pg_stat_activity",
+    }
 }
 
 /// One setting as `--help` shows it.
@@ -98,8 +52,9 @@ fn entries() -> Vec<Entry> {
     let mut out = Vec::new();
     let mut push = |key: String, default: Value, doc: &str| {
         let default = match key.as_str() {
-            // Not shown: a secret, and a value that depends on the machine.
+            // Not shown: secrets, and a value that depends on the machine.
             "auth.jwt_secret" => "(development secret)".to_string(),
+            "db.password" => "(development password)".to_string(),
             "auth.hash_concurrency" => "(CPU count)".to_string(),
             _ => match default {
                 Value::String(s) => s,
