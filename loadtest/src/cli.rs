@@ -1,6 +1,8 @@
 //! The command line, and one run from arguments to verdict:
 //! metrics server → students from the database → goose load (with the drill at its second)
 //! → ledger check → summary, `drill.json`, exit code.
+//! long: the documented flags (`Args`) take a fifth of it, and the run reads as one sequence;
+//! splitting the reporting steps out is the next cut if it grows.
 
 use std::{
     net::SocketAddr,

@@ -12,14 +12,14 @@ use lyceum_db::{Db, DbError, PoolKind};
 use super::{
     Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
 };
+use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
-        catalog::{Page, PageRequest},
         review::{self, Review, ReviewForCreate, ReviewForUpdate},
         user::Principal,
     },
     repository::{
-        buyers::BuyerRepository,
+        buyer::BuyerRepository,
         cache::{Cache, RecentReviewWriteKey, all_reports},
         pg,
         review::ReviewRepository,

@@ -1,4 +1,5 @@
-//! The Redis cache: typed keys, short timeouts, a circuit breaker, and counters.
+//! The Redis cache client: cache-aside reads and writes with short timeouts, behind a circuit
+//! breaker ([`breaker`]), with typed keys ([`keys`]) and counters ([`metrics`]).
 //!
 //! The cache never makes a request fail. Every call is bounded by `redis.op_timeout_ms`; an
 //! error or timeout counts against the breaker, which after `redis.breaker_failures`
@@ -9,118 +10,32 @@
 //! again: until it succeeds every lookup bypasses Redis, so this process never serves an
 //! entry it knows to be stale.
 
+mod breaker;
+pub mod keys;
+mod metrics;
+
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use redis::{
     AsyncCommands,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
-use serde::{Serialize, de::DeserializeOwned};
 
-use super::local_pages::{self, LocalPages};
-use crate::{
-    config::RedisConfig,
-    entity::{
-        blog::PostSummary,
-        catalog::{CourseDetail, CourseSummary, Lookups, Page},
-        report::{EmploymentRow, Report, RevenueRange, RevenueRow, TopCourse},
+use self::breaker::Breaker;
+pub use self::{
+    keys::{
+        BLOG_FEED_HASH, BlogFeedKey, COURSE_LISTS_HASH, CacheKey, CourseDetailKey, CourseListKey,
+        EmploymentKey, LookupsKey, RECENT_WRITE_WINDOW, REPORTS_HASH, RecentBlogWriteKey,
+        RecentCatalogWriteKey, RecentReviewWriteKey, RevenueKey, Slot, TopCoursesKey,
+        WRITE_FENCE_WINDOW, WriteFenceKey, all_reports,
     },
+    metrics::CacheMetrics,
 };
-
-/// Where a value lives in Redis, relative to the key prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slot {
-    /// A plain string key.
-    Key(String),
-    /// A field of a hash; deleting the hash drops every field at once (used for list pages,
-    /// which are all invalidated together).
-    Field { hash: String, field: String },
-}
-
-/// A typed cache key: it knows the type of its value, its TTL and its metric label.
-pub trait CacheKey {
-    type Value: Serialize + DeserializeOwned;
-    /// The `kind` label in metrics.
-    const KIND: &'static str;
-    fn slot(&self) -> Slot;
-    fn ttl(&self, cfg: &RedisConfig) -> Duration;
-}
-
-/// The public course page of one course; `None` records that there is none (unknown,
-/// unpublished or deleted), so a reader on a lagging replica cannot bring an old page back.
-#[derive(Debug, Clone, Copy)]
-pub struct CourseDetailKey(pub i64);
-
-impl CacheKey for CourseDetailKey {
-    type Value = Option<CourseDetail>;
-    const KIND: &'static str = "course_detail";
-    fn slot(&self) -> Slot {
-        Slot::Key(format!("course:{}", self.0))
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_course_detail_s)
-    }
-}
-
-/// One page of the public course list, named by the canonical query text.
-#[derive(Debug, Clone)]
-pub struct CourseListKey(pub String);
-
-/// The hash that holds every cached list page.
-pub const COURSE_LISTS_HASH: &str = "courses:lists";
-
-impl CacheKey for CourseListKey {
-    type Value = Page<CourseSummary>;
-    const KIND: &'static str = "course_list";
-    fn slot(&self) -> Slot {
-        Slot::Field {
-            hash: COURSE_LISTS_HASH.into(),
-            field: self.0.clone(),
-        }
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_course_list_s)
-    }
-}
-
-/// Present for [`RECENT_WRITE_WINDOW`] after any catalog edit. While it is, readers that miss
-/// the cache read from the primary instead of a replica, so a lagging replica cannot put
-/// pre-edit data back into the cache.
-#[derive(Debug, Clone, Copy)]
-pub struct RecentCatalogWriteKey;
-
-/// Longer than any replica lag HAProxy tolerates (replicas lagging more leave the read port).
-pub const RECENT_WRITE_WINDOW: Duration = Duration::from_secs(10);
-
-impl CacheKey for RecentCatalogWriteKey {
-    type Value = bool;
-    const KIND: &'static str = "recent_write";
-    fn slot(&self) -> Slot {
-        Slot::Key("catalog:recent_write".into())
-    }
-    fn ttl(&self, _: &RedisConfig) -> Duration {
-        RECENT_WRITE_WINDOW
-    }
-}
-
-/// Both lookup tables.
-#[derive(Debug, Clone, Copy)]
-pub struct LookupsKey;
-
-impl CacheKey for LookupsKey {
-    type Value = Lookups;
-    const KIND: &'static str = "lookups";
-    fn slot(&self) -> Slot {
-        Slot::Key("lookups".into())
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_lookups_s)
-    }
-}
+use super::local_pages::{self, LocalPages};
+use crate::config::RedisConfig;
 
 /// What [`Cache::lookup`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,262 +45,6 @@ pub enum Lookup<T> {
     Miss,
     /// Redis could not be asked (down, slow, breaker open, or stale entries pending removal).
     Unknown,
-}
-
-/// The log position a user's latest write committed at, kept for [`WRITE_FENCE_WINDOW`] so
-/// every backend instance can route that user's own reads to a server that has it (see
-/// `usecase::consistency`). The value is a PostgreSQL LSN as text (`16/B374D848`).
-#[derive(Debug, Clone, Copy)]
-pub struct WriteFenceKey(pub i64);
-
-/// How long a write fences its author's reads. Replication here trails by milliseconds, and
-/// HAProxy drops a replica that falls far behind (`LYCEUM_READ_MAX_LAG`); 30 s leaves a wide
-/// margin, also over a deliberate `recovery_min_apply_delay` of a few seconds.
-pub const WRITE_FENCE_WINDOW: Duration = Duration::from_secs(30);
-
-impl CacheKey for WriteFenceKey {
-    type Value = String;
-    const KIND: &'static str = "write_fence";
-    fn slot(&self) -> Slot {
-        Slot::Key(format!("fence:user:{}", self.0))
-    }
-    fn ttl(&self, _: &RedisConfig) -> Duration {
-        WRITE_FENCE_WINDOW
-    }
-}
-
-/// The hash holding every cached report; review and hiring changes drop it whole.
-pub const REPORTS_HASH: &str = "reports";
-
-/// Every cached report at once (for [`Cache::invalidate`]).
-pub fn all_reports() -> Slot {
-    Slot::Field {
-        hash: REPORTS_HASH.into(),
-        field: String::new(),
-    }
-}
-
-/// The top-courses report for one `limit`.
-#[derive(Debug, Clone, Copy)]
-pub struct TopCoursesKey(pub u32);
-
-impl CacheKey for TopCoursesKey {
-    type Value = Report<TopCourse>;
-    const KIND: &'static str = "report";
-    fn slot(&self) -> Slot {
-        Slot::Field {
-            hash: REPORTS_HASH.into(),
-            field: format!("top:{}", self.0),
-        }
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_reports_s)
-    }
-}
-
-/// The revenue report for one month range.
-#[derive(Debug, Clone, Copy)]
-pub struct RevenueKey(pub RevenueRange);
-
-impl CacheKey for RevenueKey {
-    type Value = Report<RevenueRow>;
-    const KIND: &'static str = "report";
-    fn slot(&self) -> Slot {
-        Slot::Field {
-            hash: REPORTS_HASH.into(),
-            field: self.0.cache_field(),
-        }
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_reports_s)
-    }
-}
-
-/// The employment report for one `limit`.
-#[derive(Debug, Clone, Copy)]
-pub struct EmploymentKey(pub u32);
-
-impl CacheKey for EmploymentKey {
-    type Value = Report<EmploymentRow>;
-    const KIND: &'static str = "report";
-    fn slot(&self) -> Slot {
-        Slot::Field {
-            hash: REPORTS_HASH.into(),
-            field: format!("employment:{}", self.0),
-        }
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_reports_s)
-    }
-}
-
-/// The hash holding the cached first pages of the blog feed; every post edit drops it.
-pub const BLOG_FEED_HASH: &str = "blog:feed";
-
-/// The first page of the blog feed for one tag filter and page size (`FeedQuery::cache_field`).
-#[derive(Debug, Clone)]
-pub struct BlogFeedKey(pub String);
-
-impl CacheKey for BlogFeedKey {
-    type Value = Page<PostSummary>;
-    const KIND: &'static str = "blog_feed";
-    fn slot(&self) -> Slot {
-        Slot::Field {
-            hash: BLOG_FEED_HASH.into(),
-            field: self.0.clone(),
-        }
-    }
-    fn ttl(&self, cfg: &RedisConfig) -> Duration {
-        Duration::from_secs(cfg.ttl_blog_feed_s)
-    }
-}
-
-/// Present for [`RECENT_WRITE_WINDOW`] after a post edit: feed misses are then filled from
-/// the primary, so a lagging replica cannot put the pre-edit feed back into the cache.
-#[derive(Debug, Clone, Copy)]
-pub struct RecentBlogWriteKey;
-
-impl CacheKey for RecentBlogWriteKey {
-    type Value = bool;
-    const KIND: &'static str = "recent_write";
-    fn slot(&self) -> Slot {
-        Slot::Key("blog:recent_write".into())
-    }
-    fn ttl(&self, _: &RedisConfig) -> Duration {
-        RECENT_WRITE_WINDOW
-    }
-}
-
-/// Present for [`RECENT_WRITE_WINDOW`] after a review of this course was written, changed or
-/// deleted: the course's review list is then read from the primary, not a replica.
-#[derive(Debug, Clone, Copy)]
-pub struct RecentReviewWriteKey(pub i64);
-
-impl CacheKey for RecentReviewWriteKey {
-    type Value = bool;
-    const KIND: &'static str = "recent_write";
-    fn slot(&self) -> Slot {
-        Slot::Key(format!("reviews:recent_write:{}", self.0))
-    }
-    fn ttl(&self, _: &RedisConfig) -> Duration {
-        RECENT_WRITE_WINDOW
-    }
-}
-
-/// Counters for every cache decision.
-#[derive(Debug, Clone)]
-pub struct CacheMetrics {
-    /// Lookups by key kind and result: hit, miss, error, bypass.
-    pub lookups: IntCounterVec,
-    /// Stores and invalidations by operation and result: ok, error, bypass.
-    pub writes: IntCounterVec,
-    /// 1 while the breaker skips Redis.
-    pub breaker_open: IntGauge,
-}
-
-impl CacheMetrics {
-    #[allow(clippy::expect_used)] // Constant metric definitions.
-    fn new() -> Self {
-        Self {
-            lookups: IntCounterVec::new(
-                Opts::new(
-                    "lyceum_cache_lookups_total",
-                    "Cache lookups by key kind and result (hit, miss, error, bypass).",
-                ),
-                &["kind", "result"],
-            )
-            .expect("valid counter"),
-            writes: IntCounterVec::new(
-                Opts::new(
-                    "lyceum_cache_writes_total",
-                    "Cache stores and invalidations by operation and result (ok, error, bypass).",
-                ),
-                &["op", "result"],
-            )
-            .expect("valid counter"),
-            breaker_open: IntGauge::new(
-                "lyceum_cache_breaker_open",
-                "1 while the circuit breaker skips Redis.",
-            )
-            .expect("valid gauge"),
-        }
-    }
-
-    pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
-        registry.register(Box::new(self.lookups.clone()))?;
-        registry.register(Box::new(self.writes.clone()))?;
-        registry.register(Box::new(self.breaker_open.clone()))
-    }
-}
-
-/// Consecutive-failure circuit breaker with a single trial call after the open period.
-#[derive(Debug)]
-struct Breaker {
-    state: Mutex<BreakerState>,
-    threshold: u32,
-    open_for: Duration,
-}
-
-#[derive(Debug, Default)]
-struct BreakerState {
-    failures: u32,
-    open_until: Option<Instant>,
-    trial_in_flight: bool,
-}
-
-impl Breaker {
-    fn new(threshold: u32, open_for: Duration) -> Self {
-        Self {
-            state: Mutex::default(),
-            threshold,
-            open_for,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
-        // A panic while holding this lock leaves plain counters behind; keep going.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether a call may go to Redis now.
-    fn allow(&self) -> bool {
-        let mut s = self.lock();
-        match s.open_until {
-            None => true,
-            Some(until) if Instant::now() < until => false,
-            Some(_) if s.trial_in_flight => false,
-            Some(_) => {
-                s.trial_in_flight = true;
-                true
-            }
-        }
-    }
-
-    /// Returns true when this success closed an open breaker.
-    fn success(&self) -> bool {
-        let mut s = self.lock();
-        let was_open = s.open_until.is_some();
-        *s = BreakerState::default();
-        was_open
-    }
-
-    /// Returns true when this failure opened the breaker.
-    fn failure(&self) -> bool {
-        let mut s = self.lock();
-        s.failures += 1;
-        let reopen = s.trial_in_flight || s.failures >= self.threshold;
-        if reopen {
-            let newly = s.open_until.is_none();
-            s.open_until = Some(Instant::now() + self.open_for);
-            s.trial_in_flight = false;
-            return newly;
-        }
-        false
-    }
-
-    fn is_open(&self) -> bool {
-        self.lock().open_until.is_some()
-    }
 }
 
 /// Cache-aside storage in Redis. Cheap to clone.
@@ -740,40 +399,5 @@ impl Cache {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn breaker_opens_after_threshold_and_lets_one_trial_through() {
-        let b = Breaker::new(2, Duration::from_millis(30));
-        assert!(b.allow());
-        assert!(!b.failure());
-        assert!(b.failure(), "second consecutive failure opens");
-        assert!(!b.allow(), "open: skip Redis");
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(b.allow(), "one trial after the open period");
-        assert!(!b.allow(), "only one trial at a time");
-        assert!(
-            !b.failure(),
-            "failed trial keeps it open (not newly opened)"
-        );
-        assert!(!b.allow());
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(b.allow());
-        assert!(b.success(), "successful trial closes it");
-        assert!(b.allow() && b.allow());
-    }
-
-    #[test]
-    fn keys_know_their_slots() {
-        assert_eq!(CourseDetailKey(7).slot(), Slot::Key("course:7".into()));
-        assert!(matches!(
-            CourseListKey("q".into()).slot(),
-            Slot::Field { hash, .. } if hash == COURSE_LISTS_HASH
-        ));
     }
 }

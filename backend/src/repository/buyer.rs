@@ -21,11 +21,11 @@ impl BuyerRepository {
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM course_runs r \
                    JOIN purchases p ON p.course_run_id = r.id \
-                  WHERE r.course_id = $1 AND p.status = 'paid' AND p.user_id = $2)",
+                  WHERE r.course_id = $1 AND p.status = 'paid' AND p.user_id = $2) AS found",
                 &[&course_id, &user_id],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("found"))
     }
 
     /// Whether the user has a `paid` purchase of the course on a plan with career support.
@@ -41,11 +41,11 @@ impl BuyerRepository {
                    JOIN purchases p ON p.course_run_id = r.id \
                    JOIN plans pl ON pl.id = p.plan_id \
                   WHERE r.course_id = $1 AND p.status = 'paid' AND p.user_id = $2 \
-                    AND pl.includes_career_support)",
+                    AND pl.includes_career_support) AS found",
                 &[&course_id, &user_id],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("found"))
     }
 
     /// The course's publication state; `None` when there is no such course.
@@ -57,16 +57,16 @@ impl BuyerRepository {
         let row = c
             .query_opt("SELECT published FROM courses WHERE id = $1", &[&course_id])
             .await?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(row.map(|r| r.get("published")))
     }
 
     pub async fn user_exists(&self, c: &impl Queries, user_id: i64) -> Result<bool, DbError> {
         let row = c
             .query_one(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)",
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS found",
                 &[&user_id],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("found"))
     }
 }

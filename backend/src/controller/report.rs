@@ -2,16 +2,14 @@
 
 use axum::{Json, extract::State};
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{CurrentUser, Query},
 };
-use crate::{
-    app::AppState,
-    entity::report::{
-        self, EmploymentParams, EmploymentRow, Report, RevenueParams, RevenueRange, RevenueRow,
-        TopCourse, TopCoursesParams,
-    },
+use crate::entity::report::{
+    self, EmploymentParams, EmploymentRow, Report, RevenueParams, RevenueRange, RevenueRow,
+    TopCourse, TopCoursesParams,
 };
 
 /// Published courses with reviews, best average rating first (ties: more reviews, lower id).

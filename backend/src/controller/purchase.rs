@@ -10,15 +10,15 @@ use axum::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
 };
+use crate::entity::page::{Page, PageParams, PageRequest};
 use crate::{
-    app::AppState,
     entity::{
         ValidationErrors,
-        catalog::{Page, PageParams, PageRequest},
         purchase::{IdempotencyKey, PlanCode, Purchase, PurchaseOrder, Transition},
     },
     usecase::purchase::Placed,

@@ -4,17 +4,15 @@ use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
 };
-use crate::{
-    app::AppState,
-    entity::{
-        ValidationErrors,
-        catalog::{Page, PageParams, PageRequest},
-        review::{self, Review, ReviewForCreate, ReviewForUpdate},
-    },
+use crate::entity::page::{Page, PageParams, PageRequest};
+use crate::entity::{
+    ValidationErrors,
+    review::{self, Review, ReviewForCreate, ReviewForUpdate},
 };
 
 fn invalid(e: ValidationErrors) -> ApiError {

@@ -3,14 +3,14 @@
 use lyceum_db::{Db, DbError};
 
 use super::{Resource, ServiceError, access, consistency::ReadYourWrites};
+use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
         ValidationErrors,
-        catalog::{Page, PageRequest},
         certificate::{self, Certificate},
         user::Principal,
     },
-    repository::{buyers::BuyerRepository, certificate::CertificateRepository, pg},
+    repository::{buyer::BuyerRepository, certificate::CertificateRepository, pg},
 };
 
 #[derive(Debug, Clone)]

@@ -4,18 +4,13 @@ use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
 };
-use crate::{
-    app::AppState,
-    entity::{
-        ValidationErrors,
-        catalog::{Page, PageParams, PageRequest},
-        certificate::Certificate,
-    },
-};
+use crate::entity::page::{Page, PageParams, PageRequest};
+use crate::entity::{ValidationErrors, certificate::Certificate};
 
 fn invalid(e: ValidationErrors) -> ApiError {
     ApiError::Service(e.into())
