@@ -4,9 +4,7 @@
 //! with a 4xx.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
