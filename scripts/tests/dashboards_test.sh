@@ -54,11 +54,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PASSED=0 FAILED=0
-ok()     { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+# shellcheck source=scripts/tests/tap.sh
+source "$REPO_DIR/scripts/tests/tap.sh"
 note()   { echo "# $*"; }
-die()    { echo "not ok - $*"; echo "$PASSED passed, $((FAILED + 1)) failed"; exit 1; }
+die()    { not_ok "$*"; echo "$passed passed, $failed failed"; exit 1; }
 
 # ---------------------------------------------------------------- helpers --
 
@@ -291,5 +290,5 @@ else
   not_ok "critical alerts still firing after recovery: $still"
 fi
 
-echo "$PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

@@ -17,18 +17,8 @@ command -v promtool >/dev/null || { echo "promtool not found (scripts/stack inst
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-PASSED=0 FAILED=0
-check() { # NAME COMMAND...
-  local name=$1 out; shift
-  if out=$("$@" 2>&1); then
-    echo "ok - $name"
-    PASSED=$((PASSED + 1))
-  else
-    echo "not ok - $name"
-    printf '    | %s\n' "${out//$'\n'/$'\n'    | }"
-    FAILED=$((FAILED + 1))
-  fi
-}
+# shellcheck source=scripts/tests/tap.sh
+source "$REPO_DIR/scripts/tests/tap.sh"
 
 # The local template with example values for every placeholder scripts/stack fills in;
 # a placeholder this list does not know is an error, as it is in scripts/stack's render.
@@ -61,14 +51,14 @@ same_jobs() {
   [[ $a == "$b" ]] || { echo "compose jobs: $a"$'\n'"local jobs: $b"; return 1; }
 }
 
-check "promtool check config prometheus.compose.yml" promtool check config prometheus/prometheus.compose.yml
-check "promtool check config prometheus.local.yml.tmpl (rendered)" render_local
-check "local and compose configs scrape the same jobs" same_jobs
-check "promtool check rules" promtool check rules prometheus/rules/*.yml
-check "promtool test rules (alert unit tests)" promtool test rules prometheus/tests/*.yml
-check "dashboard JSON matches grafana/generate_dashboards.py" /usr/bin/python3 grafana/generate_dashboards.py --check
-check "dashboards: provisioned datasource only, failover annotations, a query per panel" \
+check_quiet "promtool check config prometheus.compose.yml" promtool check config prometheus/prometheus.compose.yml
+check_quiet "promtool check config prometheus.local.yml.tmpl (rendered)" render_local
+check_quiet "local and compose configs scrape the same jobs" same_jobs
+check_quiet "promtool check rules" promtool check rules prometheus/rules/*.yml
+check_quiet "promtool test rules (alert unit tests)" promtool test rules prometheus/tests/*.yml
+check_quiet "dashboard JSON matches grafana/generate_dashboards.py" /usr/bin/python3 grafana/generate_dashboards.py --check
+check_quiet "dashboards: provisioned datasource only, failover annotations, a query per panel" \
   /usr/bin/python3 scripts/tests/dashboard_queries.py lint
 
-echo "$PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

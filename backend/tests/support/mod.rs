@@ -1,8 +1,12 @@
-//! Shared helpers for the API tests: a fresh database per app, the app on port 0, HTTP calls.
+//! The helpers every test binary shares (`#[path = "../support/mod.rs"] mod support;` in each
+//! `main.rs`): a fresh database per app, the app on port 0, HTTP calls, and the domain
+//! fixtures in [`fixtures`].
 //!
 //! Every test gets its own database (`TestDatabase::create`) and its own Redis key prefix, so
 //! tests never see each other's rows or cache entries.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod fixtures;
 
 use std::time::Duration;
 
@@ -393,4 +397,11 @@ pub async fn run_stack(args: &'static [&'static str]) -> String {
     tokio::task::spawn_blocking(move || lyceum_db::testing::stack(args))
         .await
         .expect("stack command")
+}
+
+/// A TCP port that was free a moment ago (bound by the kernel, then released), for a child
+/// process that must be told its port before it starts.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
 }

@@ -2,11 +2,8 @@
 //! hidden from readers, tag filter, pagination, and the cached feed following every edit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
-use common::{TestApp, spawn_app};
-use domain_support::user_id;
+use crate::support::fixtures::user_id;
+use crate::support::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -115,7 +112,7 @@ async fn editors_write_posts_and_readers_see_only_published_ones() {
     .await;
 
     // Readers: published only. Editors: everything, from the primary.
-    domain_support::replicated(&app, "blog_posts", 4).await;
+    crate::support::fixtures::replicated(&app, "blog_posts", 4).await;
     let feed = app.get("/api/v1/blog/posts").await;
     assert_eq!(feed.status, StatusCode::OK, "{}", feed.body);
     assert_eq!(
@@ -208,7 +205,7 @@ async fn the_feed_filters_by_tag_paginates_and_follows_edits_at_once() {
         )
         .await;
     }
-    domain_support::replicated(&app, "post_tags", 5).await;
+    crate::support::fixtures::replicated(&app, "post_tags", 5).await;
 
     // Pagination, newest first.
     let mut seen = Vec::new();

@@ -2,11 +2,8 @@
 //! public verification.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
-use common::spawn_app;
-use domain_support::{buy, purchase, user_id};
+use crate::support::fixtures::{buy, purchase, user_id};
+use crate::support::spawn_app;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -85,7 +82,7 @@ async fn staff_issue_certificates_to_buyers_once_and_anyone_verifies_them() {
     app.get_as("/api/v1/users/999999/certificates", &smm)
         .await
         .assert_problem(404, "not_found");
-    domain_support::replicated(&app, "certificates", 1).await;
+    crate::support::fixtures::replicated(&app, "certificates", 1).await;
     let staff_view = app
         .get_as(&format!("/api/v1/users/{holder_id}/certificates"), &smm)
         .await;

@@ -2,11 +2,9 @@
 //! the two races that matter (many buyers for few seats; one request sent many times).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
 

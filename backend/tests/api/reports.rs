@@ -3,16 +3,13 @@
 //! seeder library (not by the report queries).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
 
+use crate::support::{TestApp, spawn_app, wait_for_replicas};
 use chrono::{DateTime, NaiveDate, Utc};
-use common::{TestApp, spawn_app, wait_for_replicas};
 use lyceum_db::DbError;
 use lyceum_seeder::{
     Params, Table, World,

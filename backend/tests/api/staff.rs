@@ -2,9 +2,7 @@
 //! errors, and read-your-edit through the cache.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

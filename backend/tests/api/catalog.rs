@@ -2,9 +2,7 @@
 //! sort orders, capped pagination), the course page, teacher profiles.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::spawn_app;
+use crate::support::spawn_app;
 use reqwest::StatusCode;
 use serde_json::Value;
 

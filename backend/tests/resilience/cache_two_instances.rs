@@ -4,11 +4,9 @@
 //! invalidation channel is down the other instance does not serve its local copies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{cache_lookups, run_stack, spawn_app};
+use crate::support::{cache_lookups, run_stack, spawn_app};
 use lyceum_backend::{app, config::Config, repository::local_pages::LOCAL_TTL};
 use lyceum_db::testing::{CLUSTER, ensure_healthy, wait_until};
 use serde_json::{Value, json};

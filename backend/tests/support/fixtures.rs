@@ -2,7 +2,7 @@
 //! purchases written with direct SQL (the purchase API lives elsewhere), ids by email.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common::{TestApp, wait_for_replicas};
+use super::{TestApp, wait_for_replicas};
 
 /// A purchase of the latest run of `course_id` by `email` on `plan`, in `status` (`paid`,
 /// or `pending` / `refunded` / `cancelled` for negative cases), timestamps as the schema wants.

@@ -2,11 +2,8 @@
 //! what, and `graduates_hired` staying exact under concurrent status changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
-use common::{TestApp, spawn_app};
-use domain_support::{purchase, user_id};
+use crate::support::fixtures::{purchase, user_id};
+use crate::support::{TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -122,7 +119,8 @@ async fn companies_are_public_to_read_and_career_staff_edit_them() {
     .await
     .assert_problem(422, "invalid_body");
 
-    domain_support::replicated(&app, "partner_companies WHERE NOT agreement_active", 1).await;
+    crate::support::fixtures::replicated(&app, "partner_companies WHERE NOT agreement_active", 1)
+        .await;
     let all = app.get("/api/v1/career/companies").await;
     assert_eq!(all.status, StatusCode::OK);
     let names: Vec<&str> = all.body["items"]
@@ -339,7 +337,7 @@ async fn tracks_and_applications_follow_ownership_and_roles() {
         "{}",
         page.body["stats"]
     );
-    domain_support::replicated(&app, "job_applications WHERE status = 'hired'", 1).await;
+    crate::support::fixtures::replicated(&app, "job_applications WHERE status = 'hired'", 1).await;
     let report = app.get_as("/api/v1/reports/employment", &support).await;
     assert_eq!(
         report.body["items"],

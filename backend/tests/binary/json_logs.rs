@@ -8,10 +8,7 @@ use std::{
     time::Duration,
 };
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
+use crate::support::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {

@@ -9,8 +9,6 @@
 //! These tests change the cluster, so they hold `CLUSTER` and leave it healthy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -20,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 use lyceum_db::testing::{CLUSTER, ensure_healthy, member_port, stack, wait_until};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -107,7 +105,7 @@ async fn a_buyer_sees_their_purchase_while_replicas_apply_late() {
     let course = app.course_id("Rust for backend engineers").await;
     let run = app.run_with_seats(course, 10).await;
     let token = app.register("reader@example.com").await;
-    common::wait_for_replicas(&app.db, "SELECT count(*) FROM users", 4).await;
+    crate::support::wait_for_replicas(&app.db, "SELECT count(*) FROM users", 4).await;
 
     set_apply_delay(&app.http, Some("4s")).await;
     let ports = replica_ports();

@@ -2,11 +2,8 @@
 //! moderation, pagination, and the course page and lists showing a review at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
-use common::spawn_app;
-use domain_support::{buy, purchase};
+use crate::support::fixtures::{buy, purchase};
+use crate::support::spawn_app;
 use reqwest::StatusCode;
 use serde_json::json;
 

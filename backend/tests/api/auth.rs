@@ -2,9 +2,7 @@
 //! body can be wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::spawn_app;
+use crate::support::spawn_app;
 use jsonwebtoken::{EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -184,7 +182,7 @@ async fn missing_bad_and_expired_tokens_are_401() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_logins_does_not_starve_other_requests() {
-    let app = common::spawn_app_with("auth_burst", |c| {
+    let app = crate::support::spawn_app_with("auth_burst", |c| {
         c.auth.argon2_memory_kib = 32 * 1024;
         c.auth.argon2_iterations = 2;
         c.auth.hash_concurrency = 1;

@@ -4,9 +4,6 @@
 //! exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
 use std::{
     collections::BTreeMap,
     sync::{
@@ -16,8 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::spawn_app;
-use domain_support::{buy, purchase, user_id};
+use crate::support::fixtures::{buy, purchase, user_id};
+use crate::support::spawn_app;
 use lyceum_db::testing::{CLUSTER, ensure_healthy, leader, stack};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};

@@ -1,13 +1,11 @@
 //! The service shell against the real stack: health, readiness, metrics by route template,
-//! request ids, problem details for every kind of bad request, the request timeout, graceful
-//! shutdown, and the command line.
+//! request ids, problem details for every kind of bad request, the request timeout, and
+//! graceful shutdown (the command line is tested in the `binary` test binary).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{spawn_app, spawn_app_with};
+use crate::support::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -215,7 +213,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
     });
     tokio::time::sleep(Duration::from_millis(60)).await;
     let started = std::time::Instant::now();
-    let common::TestApp {
+    let crate::support::TestApp {
         app: running,
         database,
         base,
@@ -232,44 +230,4 @@ async fn shutdown_lets_in_flight_requests_finish() {
     // And the listener is closed.
     assert!(http.get(format!("{base}/healthz")).send().await.is_err());
     database.drop_now().await;
-}
-
-#[test]
-fn help_documents_every_configuration_key() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum-backend"))
-        .arg("--help")
-        .output()
-        .expect("run --help");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    for key in [
-        "--config",
-        "LYCEUM_CONFIG",
-        "LYCEUM_MODE",
-        "LYCEUM_HTTP__BIND",
-        "LYCEUM_HTTP__REQUEST_TIMEOUT_MS",
-        "LYCEUM_HTTP__BODY_LIMIT_BYTES",
-        "LYCEUM_AUTH__JWT_SECRET",
-        "LYCEUM_AUTH__HASH_CONCURRENCY",
-        "LYCEUM_REDIS__URL",
-        "LYCEUM_REDIS__OP_TIMEOUT_MS",
-        "LYCEUM_REDIS__BREAKER_OPEN_MS",
-        "LYCEUM_LOG__FORMAT",
-        "LYCEUM_DB__WRITE_PORT",
-        "LYCEUM_DB__RETRY_BUDGET_MS",
-    ] {
-        assert!(text.contains(key), "{key} missing from --help:\n{text}");
-    }
-}
-
-#[test]
-fn production_mode_refuses_the_development_secret() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum-backend"))
-        .env("LYCEUM_MODE", "production")
-        .env_remove("LYCEUM_AUTH__JWT_SECRET")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("jwt_secret"), "{err}");
 }

@@ -7,13 +7,10 @@
 //! docs/SECURITY.md shows the same table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod domain_support;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{Reply, TestApp, spawn_app};
-use domain_support::{purchase, user_id};
+use crate::support::fixtures::{purchase, user_id};
+use crate::support::{Reply, TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

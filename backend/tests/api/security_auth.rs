@@ -3,9 +3,7 @@
 //! client address (429 + `Retry-After`), with counters in the real Redis.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, spawn_app, spawn_app_with};
+use crate::support::{TestApp, spawn_app, spawn_app_with};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -138,7 +136,7 @@ async fn login(
     email: &str,
     password: &str,
     forwarded: Option<&str>,
-) -> common::Reply {
+) -> crate::support::Reply {
     let mut req = app
         .http
         .post(app.url("/api/v1/auth/login"))
@@ -150,14 +148,14 @@ async fn login(
     let status = resp.status();
     let headers = resp.headers().clone();
     let text = resp.text().await.expect("body");
-    common::Reply {
+    crate::support::Reply {
         status,
         headers,
         body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
     }
 }
 
-fn retry_after(r: &common::Reply) -> u64 {
+fn retry_after(r: &crate::support::Reply) -> u64 {
     r.headers
         .get("retry-after")
         .and_then(|v| v.to_str().ok())

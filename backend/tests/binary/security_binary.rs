@@ -13,10 +13,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
+use crate::support::free_port;
 
 /// The binary with the test's environment (the stack's `LYCEUM_DB__*`, `LYCEUM_REDIS__URL`)
 /// plus `env`, logging JSON to stdout.

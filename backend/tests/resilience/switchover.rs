@@ -2,8 +2,6 @@
 //! 503, and reads recover within the switchover time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::{
     sync::{
         Arc, Mutex,
@@ -12,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::spawn_app_with;
+use crate::support::spawn_app_with;
 use lyceum_db::testing::{CLUSTER, ensure_healthy, leader, stack};
 use reqwest::StatusCode;
 use serde_json::json;
