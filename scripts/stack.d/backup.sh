@@ -242,8 +242,9 @@ cmd_backups() {
 
 # ----------------------------------------------------------- restore --
 
-# "EARLIEST LATEST" (epoch seconds) a time target may lie in: from the end of the oldest
-# backup (the first consistent point) to the newest file in the WAL archive.
+# "EARLIEST LATEST NEWEST_BACKUP" (epoch seconds): a time target may lie between the end of
+# the oldest backup (the first consistent point) and the newest file in the WAL archive;
+# the third is the end of the newest backup.
 restorable_range() {
   local json newest
   json=$(backup_info_json) || return 1
@@ -253,7 +254,7 @@ import json, sys
 stops = [b["timestamp"]["stop"] for s in json.loads(sys.argv[1]) for b in s.get("backup", [])]
 if not stops:
     sys.exit(1)
-print(min(stops), sys.argv[2] or min(stops))
+print(min(stops), sys.argv[2] or min(stops), max(stops))
 ' "$json" "${newest%.*}"
 }
 
@@ -320,7 +321,7 @@ cmd_restore() {
     [[ $answer == "$SCOPE" ]] || die "not confirmed; nothing changed"
   fi
   take_lock
-  local t0 range lo hi
+  local t0 range lo hi newest
   t0=$(now_us)
   # Whatever the leader still has goes to the repository first: `check` switches to a new
   # WAL segment and waits until it is archived.
@@ -329,7 +330,7 @@ cmd_restore() {
     pgbr --archive-timeout=30 check >/dev/null 2>&1 || warn "pgbackrest check failed: the newest WAL may be missing from the archive"
   fi
   range=$(restorable_range) || die "no backup in the repository $BACKUP_REPO: nothing to restore from (scripts/stack backup full)"
-  read -r lo hi <<<"$range"
+  read -r lo hi newest <<<"$range"
   if [[ -n $target ]]; then
     if awk -v t="$target_epoch" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(t < lo || t > hi) }'; then
       die "target $target is outside the archive's range: $(utc "$lo") (end of the oldest backup) .. $(utc "$hi") (newest archived WAL); nothing changed"
@@ -376,13 +377,16 @@ cmd_restore() {
   t_write=$(since "$t0")
   say "  pg1 restored, recovered and promoted: the write port accepts writes after $t_write s"
 
-  # 3. A backup of the new timeline before the replicas: they are restored from the newest
-  # backup, and one taken after the target on the old timeline cannot follow the new one.
-  local t1
-  t1=$(now_us)
-  pgbr --no-backup-standby --type=incr backup >/dev/null 2>&1 ||
-    warn "backup of the restored cluster failed; replicas may fall back to pg_basebackup"
-  say "  backup of the new timeline in $(since "$t1") s"
+  # 3. The replicas are restored from the newest backup. One that ended after the target
+  # lies on the old timeline beyond the branch point and cannot follow the new one: then
+  # the new timeline is backed up first (from the primary: no standby exists yet).
+  if [[ -n $target ]] && awk -v t="$target_epoch" -v n="$newest" 'BEGIN { exit !(n > t) }'; then
+    local t1
+    t1=$(now_us)
+    pgbr --no-backup-standby --type=incr backup >/dev/null 2>&1 ||
+      warn "backup of the restored cluster failed; replicas may fall back to pg_basebackup"
+    say "  a backup ended after the target: the new timeline backed up in $(since "$t1") s"
+  fi
 
   # 4. The replicas, restored from that backup (or cloned when that fails).
   start_patroni pg2
