@@ -328,6 +328,7 @@ cmd_restore() {
   if current_leader >/dev/null; then
     say "archiving the leader's current WAL (pgbackrest check) ..."
     pgbr --archive-timeout=30 check >/dev/null 2>&1 || warn "pgbackrest check failed: the newest WAL may be missing from the archive"
+    say "  leader's WAL archived after $(since "$t0") s"
   fi
   range=$(restorable_range) || die "no backup in the repository $BACKUP_REPO: nothing to restore from (scripts/stack backup full)"
   read -r lo hi newest <<<"$range"
@@ -343,6 +344,7 @@ cmd_restore() {
   # 1. Every node down, the DCS forgotten, every data directory emptied: otherwise Patroni
   # adopts the old data or a node refuses the restored system id.
   stop_nodes "${NODES[@]}"
+  say "  nodes stopped after $(since "$t0") s"
   wipe_dcs
   local n
   for n in "${NODES[@]}"; do
