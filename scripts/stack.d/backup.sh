@@ -22,6 +22,8 @@ readonly BACKUP_REPO
 readonly BACKUP_STANZA=lyceum
 readonly BACKUP_CONF=$BACKUP_DIR/pgbackrest.conf
 readonly RUNNER_PGBR=$BACKUP_DIR/runner/pgbackrest-lyceum
+# prometheus/pgbackrest_exporter.py (component exporter-backup).
+readonly BACKUP_EXPORTER_PORT=$((9190 + OFFSET))
 # The scratch instance of verify-backup; 5436 is the port after the three nodes'.
 readonly VERIFY_PORT=$((5436 + OFFSET))
 # Bounds for the long steps: a restore and its recovery grow with the data.
@@ -88,6 +90,20 @@ prepare_backup() {
     "$BACKUP_DIR/runner" "$LOG_DIR/pgbackrest-runner" "$RUNNER_PGBR" pgbackrest-runner.conf.tmpl \
     PG_LINES="${lines[*]}"
   if (( EUID == 0 )); then chown -R postgres:postgres "$BACKUP_DIR" "$BACKUP_REPO"; fi
+  # A copy in the run dir, like the other exporters' files: the db user may not be able to
+  # read the checkout.
+  mkdir -p "$RUN_DIR/exporters"
+  install -m 755 "$REPO_DIR/prometheus/pgbackrest_exporter.py" "$RUN_DIR/exporters/pgbackrest_exporter.py"
+}
+
+# The repository's metrics for Prometheus, as the db user (the config holds the cipher pass).
+start_backup_exporter() {
+  local as_user=()
+  (( EUID != 0 )) || as_user=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  launch exporter-backup "$LOG_DIR/exporter-backup.log" "${as_user[@]}" env -i PATH=/usr/bin:/bin \
+    LANG=C.UTF-8 "$PYTHON" "$RUN_DIR/exporters/pgbackrest_exporter.py" \
+    --listen "127.0.0.1:$BACKUP_EXPORTER_PORT" --pgbackrest "$RUNNER_PGBR" --repo "$BACKUP_REPO" \
+    --stanza "$BACKUP_STANZA"
 }
 
 # -------------------------------------------------------------- at `up` --
