@@ -72,7 +72,7 @@ start_writer() { # PREFIX FIRST
 stop_writer() { touch "$TEST_DIR/stop"; wait "$WRITER" || true; WRITER=""; }
 acks() { [[ -e $TEST_DIR/$1.log ]] || { echo 0; return; }; grep -c '^A ' "$TEST_DIR/$1.log" || true; }
 wait_acks() { # PREFIX N: until the writer has N more acknowledged purchases (max 30 s)
-  local want=$(( $(acks "$1") + $2 )) i
+  local want=$(( $(acks "$1") + $2 ))
   for _ in $(seq 150); do (( $(acks "$1") >= want )) && return 0; sleep 0.2; done
   return 1
 }
