@@ -22,8 +22,7 @@ import time
 
 import psycopg2
 
-RUNS = 10  # course_runs rows the fixture creates (ids 1..RUNS)
-USERS = 2000
+USERS = 2000  # students the fixture creates (ids --user-base + 0..USERS-1)
 
 
 def connect(dsn):
@@ -44,7 +43,8 @@ def write(args):
             key = "%s-%d" % (args.prefix, i)
             # One active purchase per (user, run): i -> (user, run) is one-to-one below
             # USERS * RUNS writes.
-            user, run = i % USERS + 1, (i // USERS) % RUNS + 1
+            user = args.user_base + i % USERS
+            run = args.run_ids[(i // USERS) % len(args.run_ids)]
             log.write("S %d %.6f\n" % (i, time.time()))
             with conn.cursor() as cur:
                 cur.execute("UPDATE course_runs SET seats_left = seats_left - 1 "
@@ -116,10 +116,12 @@ def check(args):
         cur.execute("SELECT idempotency_key, count(*), max(status) FROM purchases "
                     "WHERE idempotency_key LIKE %s GROUP BY 1", (args.prefix + "-%",))
         rows = {k: (n, status) for k, n, status in cur.fetchall()}
+        # The runs the writer bought (a seeded database's own runs follow the seeder's rules).
         cur.execute("SELECT count(*) FROM course_runs r LEFT JOIN (SELECT course_run_id, count(*) AS n "
                     "FROM purchases WHERE status IN ('pending', 'paid') GROUP BY 1) p "
-                    "ON p.course_run_id = r.id WHERE r.seats_left < 0 "
-                    "OR r.seats_total - r.seats_left <> coalesce(p.n, 0)")
+                    "ON p.course_run_id = r.id WHERE r.id IN (SELECT course_run_id FROM purchases "
+                    "WHERE idempotency_key LIKE %s) AND (r.seats_left < 0 "
+                    "OR r.seats_total - r.seats_left <> coalesce(p.n, 0))", (args.prefix + "-%",))
         runs_bad = cur.fetchone()[0]
     conn.close()
     key = lambda i: "%s-%d" % (args.prefix, i)
@@ -153,6 +155,9 @@ def main():
     w.add_argument("--seconds", type=float, default=120)
     w.add_argument("--pause", type=float, default=0.02)
     w.add_argument("--stop-file", required=True)
+    w.add_argument("--user-base", type=int, default=1, help="id of the fixture's first student")
+    w.add_argument("--run-ids", type=lambda v: [int(x) for x in v.split(",")], default=list(range(1, 11)),
+                   help="the fixture's course_runs ids, comma-separated")
     g = sub.add_parser("gap")
     g.add_argument("--log", required=True)
     g.add_argument("--after", type=float, required=True)

@@ -17,7 +17,9 @@
 #                acknowledged within archive_timeout (60 s) of the loss, none duplicated
 #   verify       scripts/stack verify-backup on the restored cluster
 #
-# Prints the RTO of each restore. Isolation: its own run dir under /tmp and
+# Prints the RTO of each restore. LYCEUM_BACKUP_TEST_SCALE=N seeds the database with
+# lyceum-seeder at scale N first (target/release or target/debug; docs/RECOVERY.md's table
+# is measured with 40), the drill's own rows on top. Isolation: its own run dir under /tmp and
 # LYCEUM_PORT_OFFSET=${LYCEUM_BACKUP_TEST_PORT_OFFSET:-3000}; torn down on exit. Bounded:
 # every step has a timeout. About 3 minutes on 2 cores.
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
@@ -66,7 +68,7 @@ stack() {
 start_writer() { # PREFIX FIRST
   rm -f "$TEST_DIR/stop"
   "${DRILL[@]}" write --dsn "$DSN" --log "$TEST_DIR/$1.log" --prefix "$1" --first "$2" \
-    --seconds 150 --stop-file "$TEST_DIR/stop" &
+    --seconds 150 --stop-file "$TEST_DIR/stop" --user-base "$USER_BASE" --run-ids "$RUN_IDS" &
   WRITER=$!
 }
 stop_writer() { touch "$TEST_DIR/stop"; wait "$WRITER" || true; WRITER=""; }
@@ -87,19 +89,30 @@ note "backup drills: run dir $LYCEUM_RUN_DIR, port offset $OFFSET"
 stack up || { echo "not ok - stack starts"; echo "0 passed, 1 failed"; exit 1; }
 note "stack up after $(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s"
 
-# The schema from migrations/ and a small fixture: 2,000 students, one course with ten runs
-# of 100,000 seats, 200 reviews.
+# The schema from migrations/, optionally the seeder's data, and the drill's fixture:
+# 2,000 students, one course with ten runs of 100,000 seats, 200 reviews.
 for f in migrations/V*.sql; do
   PGCONNECT_TIMEOUT=3 "$PSQL" -X -q -v ON_ERROR_STOP=1 "$DSN" -f "$f" >/dev/null
 done
-sql "INSERT INTO specializations (slug, name) VALUES ('drill', 'Drill');
+if [[ -n ${LYCEUM_BACKUP_TEST_SCALE:-} ]]; then
+  seeder=target/release/lyceum-seeder
+  [[ -x $seeder ]] || seeder=target/debug/lyceum-seeder
+  eval "$("$STACK" env 2>/dev/null)"
+  "$seeder" --scale "$LYCEUM_BACKUP_TEST_SCALE" >"$TEST_DIR/seed.log" 2>&1 || { tail "$TEST_DIR/seed.log"; exit 1; }
+  note "seeded at scale $LYCEUM_BACKUP_TEST_SCALE ($seeder)"
+fi
+sql "INSERT INTO specializations (slug, name) VALUES ('backup-drill', 'Backup drill');
      INSERT INTO users (email, password_hash, first_name, last_name, birth_date)
        SELECT 'u' || g || '@drill.test', '\$argon2id\$drill', 'U', 'D', '1990-01-01' FROM generate_series(1, 2000) g;
      INSERT INTO courses (title, specialization_id, difficulty_level_id, duration_weeks, price, published)
-       VALUES ('Drill', 1, 1, 4, 1000, true);
+       SELECT 'Backup drill', id, 1, 4, 1000, true FROM specializations WHERE slug = 'backup-drill';
      INSERT INTO course_runs (course_id, start_date, sales_end_date, seats_total, seats_left)
-       SELECT 1, DATE '2030-01-01', DATE '2029-12-01', 100000, 100000 FROM generate_series(1, 10);
-     INSERT INTO reviews (user_id, course_id, rating) SELECT g, 1, 5 FROM generate_series(1, 200) g;"
+       SELECT max(id), DATE '2030-01-01', DATE '2029-12-01', 100000, 100000 FROM courses, generate_series(1, 10) GROUP BY generate_series;
+     INSERT INTO reviews (user_id, course_id, rating)
+       SELECT u.id, (SELECT max(id) FROM courses), 5 FROM users u WHERE u.email LIKE '%@drill.test' ORDER BY u.id LIMIT 200;"
+USER_BASE=$(sql "SELECT min(id) FROM users WHERE email LIKE '%@drill.test'")
+RUN_IDS=$(sql "SELECT string_agg(id::text, ',' ORDER BY id) FROM course_runs WHERE course_id = (SELECT max(id) FROM courses)")
+REVIEWS=$(sql "SELECT count(*) FROM reviews")
 note "schema and fixture loaded"
 check "full backup (from a standby)" stack backup full
 note "backup done"
@@ -146,7 +159,7 @@ pitr_ok() {
      $(json_field "$out" runs_inconsistent) == 0 && $(json_field "$out" acknowledged_before) -gt 0 ]]
 }
 check "PITR: every write acknowledged before T present once, none after, seats consistent" pitr_ok
-check "PITR: the dropped table is back with its 200 rows" [ "$(sql 'SELECT count(*) FROM reviews')" = 200 ]
+check "PITR: the dropped table is back with its $REVIEWS rows" [ "$(sql 'SELECT count(*) FROM reviews')" = "$REVIEWS" ]
 
 # The check is able to fail: measured against T2, the restore to T is a restore to before
 # writes K+1..K2, and exactly those must be reported lost.
