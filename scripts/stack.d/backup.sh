@@ -276,18 +276,30 @@ print(min(stops), sys.argv[2] or min(stops), max(stops))
 
 utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC'; }
 
-# Removes the cluster's keys from the DCS (all nodes are stopped): patronictl remove, which
-# asks for the scope and a confirmation; if a leader key has not expired yet it asks for
-# the leader's name too, so whatever is left is deleted with etcdctl.
+# Removes the cluster's keys from the DCS (all nodes are stopped): patronictl remove asks for
+# the scope, a confirmation and, while a leader key has not expired, the leader's name
+# (LEADER, if known). Whatever is left is deleted with etcdctl.
 wipe_dcs() {
   local prefix=${ETCD_NAMESPACE%/}/$SCOPE/
-  printf '%s\nYes I am aware\n' "$SCOPE" |
+  printf '%s\nYes I am aware\n%s\n' "$SCOPE" "${1:-}" |
     env -i PATH=/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PYTHON" /usr/bin/patronictl \
       -c "$RUN_DIR/pg1/patroni.yml" remove "$SCOPE" >/dev/null 2>&1 || true
   if [[ -n $(etcdctl_ get --prefix --keys-only "$prefix" 2>/dev/null) ]]; then
     etcdctl_ del --prefix "$prefix" >/dev/null || die "could not delete $prefix from etcd"
   fi
   [[ -z $(etcdctl_ get --prefix --keys-only "$prefix" 2>/dev/null) ]] || die "cluster keys still in etcd under $prefix"
+}
+
+# SIGKILL every node's Patroni, postmaster and postgres children at once.
+kill_nodes_now() {
+  local n pid pm pids=()
+  for n in "${NODES[@]}"; do
+    if pid=$(component_pid "$n"); then pids+=("$pid"); mapfile -t -O "${#pids[@]}" pids < <(children_of "$pid"); fi
+    if pm=$(postmaster_pid "$n"); then pids+=("$pm"); mapfile -t -O "${#pids[@]}" pids < <(children_of "$pm"); fi
+  done
+  (( ${#pids[@]} == 0 )) || kill -KILL "${pids[@]}" 2>/dev/null || true
+  wait_until 10 none_alive "${pids[@]}" || warn "still alive after SIGKILL: ${pids[*]}"
+  for n in "${NODES[@]}"; do rm -f "$(pidfile "$n")"; done
 }
 
 # pg1's patroni.yml with a one-off `bootstrap.method: pitr` running COMMAND.
@@ -337,11 +349,11 @@ cmd_restore() {
     [[ $answer == "$SCOPE" ]] || die "not confirmed; nothing changed"
   fi
   take_lock
-  local t0 range lo hi newest
+  local t0 range lo hi newest leader=""
   t0=$(now_us)
   # Whatever the leader still has goes to the repository first: `check` switches to a new
   # WAL segment and waits until it is archived.
-  if current_leader >/dev/null; then
+  if leader=$(current_leader); then
     say "archiving the leader's current WAL (pgbackrest check) ..."
     pgbr --archive-timeout=30 check >/dev/null 2>&1 || warn "pgbackrest check failed: the newest WAL may be missing from the archive"
     say "  leader's WAL archived after $(since "$t0") s"
@@ -359,16 +371,27 @@ cmd_restore() {
 
   # 1. Every node down, the DCS forgotten, every data directory emptied: otherwise Patroni
   # adopts the old data or a node refuses the restored system id.
-  stop_nodes "${NODES[@]}"
+  if [[ -n $target ]]; then
+    # Their data is discarded and every WAL record up to the target is archived (the check
+    # above): no need for a clean shutdown.
+    kill_nodes_now
+  else
+    # A clean shutdown archives the leader's last WAL: --latest wants all of it.
+    stop_nodes "${NODES[@]}"
+  fi
   say "  nodes stopped after $(since "$t0") s"
-  wipe_dcs
+  wipe_dcs "$leader"
+  # Renamed, not deleted: deleting gigabytes takes seconds the restore does not need to wait
+  # for; they go once the cluster is back.
   local n
   for n in "${NODES[@]}"; do
-    rm -rf -- "${RUN_DIR:?}/$n/data" "$RUN_DIR/$n/pgbackrest/spool"
+    rm -rf -- "${RUN_DIR:?}/$n/data.discarded"
+    [[ ! -e $RUN_DIR/$n/data ]] || mv -- "$RUN_DIR/$n/data" "$RUN_DIR/$n/data.discarded"
+    rm -rf -- "$RUN_DIR/$n/pgbackrest/spool"
     mkdir -p "$RUN_DIR/$n/pgbackrest/spool"
     (( EUID != 0 )) || chown postgres:postgres "$RUN_DIR/$n/pgbackrest/spool"
   done
-  say "  nodes stopped, DCS and data directories wiped after $(since "$t0") s"
+  say "  nodes stopped, DCS wiped, data directories moved aside after $(since "$t0") s"
 
   # 2. pg1 bootstraps the new cluster from the repository (pgBackRest restore, recovery to
   # the target, promotion); the others wait until it leads.
@@ -414,6 +437,7 @@ cmd_restore() {
   wait_until "$RESTORE_TIMEOUT" replicas_back ||
     { log_tail pg2 pg3; die "replicas not streaming within ${RESTORE_TIMEOUT}s after the restore"; }
   say "restore done in $(since "$t0") s: writes accepted after $t_write s, both replicas streaming after $(since "$t0") s"
+  rm -rf -- "$RUN_DIR"/pg[123]/data.discarded
 }
 
 # ------------------------------------------------------ verify-backup --
@@ -519,7 +543,7 @@ backup_usage() {
     restore) say "usage: scripts/stack restore --to 'TIMESTAMP' | --latest   [--yes]
   Rebuild the whole cluster from the repository: archive the leader's current WAL
   (if a leader runs), stop every node, delete the cluster from the DCS (patronictl
-  remove), empty every data directory, bootstrap pg1 from the newest backup before
+  remove), move every data directory aside, bootstrap pg1 from the newest backup before
   the target with recovery to TIMESTAMP (or to the end of the archive) and promote,
   back up the new timeline, then restore the replicas. Prints how long it took.
   A time outside the archive's range is refused, naming the range. TIMESTAMP is

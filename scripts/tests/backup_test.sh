@@ -52,14 +52,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
-sql() { PGCONNECT_TIMEOUT=3 timeout 20 "$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 "$DSN" -c "$1"; }
+sql() { PGCONNECT_TIMEOUT=3 timeout 300 "$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 "$DSN" -c "$1"; }
 T0=$(date +%s.%N)
 # Comment lines carry the seconds since the start, to see where the time goes.
 note() { printf '# [%5.1f s] %s\n' "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$*"; }
 
 # Runs the stack command, output to $TEST_DIR/last.log (shown on failure), bounded.
 stack() {
-  if ! timeout 300 "$STACK" "$@" >"$TEST_DIR/last.log" 2>&1; then
+  if ! timeout "${LYCEUM_BACKUP_TEST_STEP_TIMEOUT:-300}" "$STACK" "$@" >"$TEST_DIR/last.log" 2>&1; then
     sed 's/^/#   | /' "$TEST_DIR/last.log"
     return 1
   fi
