@@ -405,6 +405,9 @@ cmd_restore() {
   cp -p "$RUN_DIR/pg1/patroni.yml" "$RUN_DIR/pg1/patroni.yml.normal"
   write_pitr_config "$cmd"
   start_patroni pg1
+  # Under load the exec can take longer than launch() waits; until then the child's command
+  # line is ours and is_running would call it dead.
+  wait_until 10 is_running pg1 || { log_tail pg1; die "pg1's Patroni did not start"; }
   # shellcheck disable=SC2317
   restored() { is_running pg1 || { log_tail pg1; die "pg1's Patroni exited during the restore"; }; current_leader >/dev/null && write_port_ok; }
   if ! wait_until "$RESTORE_TIMEOUT" restored; then
