@@ -4,8 +4,9 @@
 # Patroni, etcd), with acknowledged writes counted by a client-side ledger
 # (scripts/tests/backup_drill.py: one connection buying and paying through the write port).
 #
-#   continuity   a switchover under the writes; `pgbackrest check` passes on the new leader
-#                and the WAL archive has no gap (scripts/stack backups)
+#   continuity   a switchover, then a leader kill, under the writes; after each
+#                `pgbackrest check` passes on the new leader and the WAL archive has no gap
+#                (scripts/stack backups)
 #   pitr         at a recorded time T (between two writes), a DELETE of a slice of purchases
 #                and a DROP TABLE reviews; `scripts/stack restore --to T`: every purchase and
 #                payment acknowledged before T is there exactly once, nothing after T, seats
@@ -132,6 +133,30 @@ check_continuity() {
 }
 check "switchover under writes: pgbackrest check passes, no WAL gap" check_continuity
 note "continuity checked"
+
+# A failover: the dead leader cannot archive what it had not archived yet, so a gap would show
+# here (the new leader archives the old timeline's .partial and the .history file).
+check_failover() {
+  local old status deadline=$((SECONDS + 20))
+  # Patroni promotes only the synchronous standby; right after the switchover there may be
+  # none yet. (The whole output first: `grep -q` in a pipe would SIGPIPE status.)
+  until status=$("$STACK" status 2>/dev/null || true); [[ $status == *"sync standby pg"* ]]; do
+    (( SECONDS < deadline )) || { note "no sync standby to fail over to"; return 1; }
+    sleep 0.5
+  done
+  old=$("$STACK" leader) || return 1
+  stack kill leader --wait || return 1
+  grep '^write port serves' "$TEST_DIR/last.log" | sed 's/^/# /'
+  wait_acks pitr 10 || { note "no writes after the failover"; return 1; }
+  stack start-node "$old" || return 1
+  timeout 120 setpriv --reuid=postgres --regid=postgres --init-groups -- \
+    "$LYCEUM_RUN_DIR/backup/runner/pgbackrest-lyceum" check >"$TEST_DIR/check.log" 2>&1 ||
+    { sed 's/^/#   | /' "$TEST_DIR/check.log"; return 1; }
+  stack backups || { note "WAL archive has a gap"; return 1; }
+  grep '^WAL archive: segments' "$TEST_DIR/last.log" | sed 's/^/# /'
+}
+check "leader killed under writes: pgbackrest check passes, no WAL gap" check_failover
+note "failover checked"
 
 # ------------------------------------------------------------------- pitr --
 
