@@ -169,6 +169,8 @@ STOP_FILE=$WORK/stop-load
 
 target/debug/lyceum-migrate >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; die "migrations failed"; }
 target/debug/lyceum-seeder --scale 0.05 >"$WORK/seed.log" 2>&1 || { tail "$WORK/seed.log"; die "seeding failed"; }
+# The backup panels show the newest backup: take one (from a replica, as scheduled ones are).
+"$STACK" backup full >"$WORK/backup.log" 2>&1 || { cat "$WORK/backup.log"; die "scripts/stack backup full failed"; }
 
 LYCEUM_HTTP__BIND=$LYCEUM_BACKEND_ADDR LYCEUM_LOG__FILTER=warn target/debug/lyceum-backend \
   >"$WORK/backend.log" 2>&1 &
