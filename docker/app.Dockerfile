@@ -14,6 +14,7 @@ ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${RUST_IMAGE} AS builder
 ARG CARGO_PROFILE=release
 WORKDIR /src
+COPY docker/cargo-build.sh /usr/local/bin/lyceum-cargo-build
 COPY Cargo.toml Cargo.lock ./
 COPY migrations migrations
 COPY db db
@@ -21,20 +22,15 @@ COPY backend backend
 COPY seeder seeder
 COPY loadtest loadtest
 # BuildKit cache mounts keep cargo's downloads and its target directory between builds, so
-# a rebuild after a change compiles only the crates that changed (cargo's own fingerprints
-# decide; BuildKit's COPY keeps the files' mtimes), and a new dependency in Cargo.lock
+# a rebuild after a change compiles only the crates that changed (cargo-build.sh decides
+# freshness by content, not by the files' times) and a new dependency in Cargo.lock
 # compiles that dependency, not all ~400. The mounts are not part of any image: the
-# binaries are copied out to /out. `locked`: the services sharing this stage are built
-# at the same time and cargo's target directory is not safe for two builds at once.
+# binaries are copied out to /out. `locked`: the services sharing this stage may be built
+# at the same time, and one target directory takes one cargo at a time.
 # CARGO_HOME is /usr/local/cargo in rust:*-slim and in the offline image alike.
 RUN --mount=type=cache,id=lyceum-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=lyceum-cargo-target,target=/src/target,sharing=locked \
-    set -eu; \
-    dir=$([ "$CARGO_PROFILE" = dev ] && echo debug || echo "$CARGO_PROFILE"); \
-    cargo build --profile "$CARGO_PROFILE" --locked --workspace --bins; \
-    mkdir -p /out; \
-    cp "target/$dir/lyceum-backend" "target/$dir/lyceum-migrate" "target/$dir/lyceum-seeder" \
-       "target/$dir/lyceum-loadtest" /out/
+    lyceum-cargo-build "$CARGO_PROFILE"
 
 # The shared runtime: Debian slim, curl for healthchecks (and the drill's Docker API calls),
 # a non-root user.

@@ -77,7 +77,8 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
         report.requests, report.requests_per_second, report.internal_errors
     ));
     if let Some(run) = &report.drill {
-        let back = |s: Option<f64>| s.map_or_else(|| "NOT recovered".to_owned(), |s| format!("{s:.1} s"));
+        let back =
+            |s: Option<f64>| s.map_or_else(|| "NOT recovered".to_owned(), |s| format!("{s:.1} s"));
         lines.push(format!(
             "  drill:   {:?} at {:.1} s ({}); back after the first failure: writes {}, reads {}",
             run.kind,
@@ -99,7 +100,9 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
         LedgerOutcome::NotApplicable => "  ledger:  nothing was bought".into(),
     });
     let dir = reports.trim_end_matches('/');
-    lines.push(format!("  reports: {dir}/summary.txt  (every figure: {dir}/drill.json)"));
+    lines.push(format!(
+        "  reports: {dir}/summary.txt  (every figure: {dir}/drill.json)"
+    ));
     lines.push(format!("           {dir}/report.html  (goose's report)"));
     lines.push(rule);
     lines.join("\n")
@@ -136,21 +139,30 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() <= 10, "{text}");
         assert_eq!(lines[1], "VERDICT: PASSED");
-        assert!(text.contains("10 requests, 2.0 req/s, 0 answered 500"), "{text}");
+        assert!(
+            text.contains("10 requests, 2.0 req/s, 0 answered 500"),
+            "{text}"
+        );
         assert!(text.contains("reports/compose/summary.txt"), "{text}");
         assert!(text.contains("reports/compose/report.html"), "{text}");
         assert!(!text.contains("drill:"), "no drill, no drill line: {text}");
 
         let text = banner(&report(3), "/reports");
         assert!(text.contains("VERDICT: FAILED"), "{text}");
-        assert!(text.contains("because: 3 requests were answered 500"), "{text}");
+        assert!(
+            text.contains("because: 3 requests were answered 500"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_phase_reads_as_words() {
         assert_eq!(phase_text(DrillPlan::None, 0), "no drill");
         assert_eq!(phase_text(DrillPlan::At(60), 0), "fault at 60 s");
-        assert_eq!(phase_text(DrillPlan::At(60), 1), "FAULT injected, recovering");
+        assert_eq!(
+            phase_text(DrillPlan::At(60), 1),
+            "FAULT injected, recovering"
+        );
         assert_eq!(phase_text(DrillPlan::At(60), 2), "recovered");
     }
 }

@@ -60,7 +60,9 @@ impl Timeline {
     /// Seconds `from..to` (seconds without a request count as empty ones).
     pub fn window(&self, from: usize, to: usize) -> Window {
         let to = to.max(from);
-        let slice = self.seconds.get(from.min(self.seconds.len())..to.min(self.seconds.len()));
+        let slice = self
+            .seconds
+            .get(from.min(self.seconds.len())..to.min(self.seconds.len()));
         let slice = slice.unwrap_or(&[]);
         let mut latencies: Vec<u32> = slice
             .iter()
@@ -89,7 +91,11 @@ mod tests {
         t.record(0.9, 3_000, true);
         t.record(2.5, 2_000, false);
         assert_eq!(t.seconds().len(), 3);
-        assert_eq!(t.seconds()[1], Second::default(), "a second without requests");
+        assert_eq!(
+            t.seconds()[1],
+            Second::default(),
+            "a second without requests"
+        );
         let w = t.window(0, 3);
         assert_eq!((w.requests, w.failures), (3, 1));
         assert!((w.requests_per_second() - 1.0).abs() < 1e-9);

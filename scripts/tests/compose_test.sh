@@ -174,6 +174,14 @@ if [ -n "$loadtest_id" ]; then
     docker logs "$loadtest_id" 2>&1 | sed -n '/^Load:/,$p' | sed 's/^/#   /'
 fi
 
+# The console's story from the load generator: progress lines while the load ran (one per
+# 10 s of the 50 s), and the verdict banner with the report paths as its last lines.
+if [ -n "$loadtest_id" ]; then docker logs "$loadtest_id" >"$WORK_DIR/loadtest.log" 2>&1 || true; fi
+progress_lines=$(grep -c '^lyceum-loadtest: .* req/s | p50 ' "$WORK_DIR/loadtest.log" 2>/dev/null || true)
+check "the load generator printed a progress line every 10 s ($progress_lines)" test "${progress_lines:-0}" -ge 4
+check "its last lines are the verdict banner with the report paths" \
+    sh -c 'tail -8 "$1" | grep -q "^VERDICT: PASSED" && tail -8 "$1" | grep -q "reports: .*/summary.txt"' _ "$WORK_DIR/loadtest.log"
+
 json() { # json PYTHON-EXPRESSION-ON-r: its value from drill.json
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$REPORT_DIR/drill.json" 2>/dev/null
 }

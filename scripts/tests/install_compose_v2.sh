@@ -39,7 +39,9 @@ if have=$(installed_version) && at_least "$have" "$MIN_VERSION"; then
 fi
 
 (( EUID == 0 )) || die "docker compose >= $MIN_VERSION is missing and installing it needs root"
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-get and dpkg-deb (Debian)"
+if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+    die "needs apt-get and dpkg-deb (Debian)"
+fi
 
 mirror() {
     if [[ -n ${LYCEUM_DEBIAN_MIRROR:-} ]]; then echo "$LYCEUM_DEBIAN_MIRROR"; return; fi
@@ -63,14 +65,13 @@ touch "$work/status"
 apt_opts=(
     -o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "Dir::State::Status=$work/status"
-    -o APT::Architecture=amd64 -o Acquire::Languages=none
+    -o "APT::Architecture=$(dpkg --print-architecture)" -o Acquire::Languages=none
     # Only the Packages index: no AppStream metadata, icons or translations.
     -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false
     -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false
     -o Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false
     -o Acquire::IndexTargets::deb::CNF::DefaultEnabled=false
 )
-[ "$(dpkg --print-architecture)" = amd64 ] || die "only amd64 is handled (this is $(dpkg --print-architecture))"
 say "apt-get update ($SUITE main, private apt directory)"
 apt-get "${apt_opts[@]}" -qq update >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; die "apt-get update failed"; }
 (cd "$work/deb" && apt-get "${apt_opts[@]}" -qq download docker-compose >>"$work/apt.log" 2>&1) ||

@@ -1,0 +1,42 @@
+#!/bin/sh
+#
+# docker/app.Dockerfile's build step: cargo build of the workspace into a target directory
+# that is a BuildKit cache mount (it outlives the build), then the binaries to /out.
+#
+# cargo decides what to recompile by the sources' modification times, and in an image build
+# those are not to be trusted: a cached COPY layer keeps the times of whichever context
+# made it, and a context copied with its times preserved can hold a changed file older than
+# the last build (cargo would then ship a stale binary). So freshness is decided by content
+# instead: each source is compared with the copy the last build kept in the cache; an equal
+# file gets that copy's (old) time back, a changed or new one the current time. A one-line
+# change recompiles its crate and what depends on it; a fresh clone with no change,
+# nothing.
+#
+# usage: cargo-build.sh PROFILE   (run in the workspace root, /src)
+set -eu
+
+profile=$1
+dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+snapshot=target/lyceum-sources-of-last-build
+list=/tmp/lyceum-sources
+find Cargo.toml Cargo.lock migrations db backend seeder loadtest -type f >"$list"
+
+changed=0
+while IFS= read -r f; do
+    if cmp -s "$f" "$snapshot/$f"; then
+        touch -r "$snapshot/$f" "$f"
+    else
+        touch "$f"
+        changed=$((changed + 1))
+    fi
+done <"$list"
+echo "cargo-build.sh: $changed of $(wc -l <"$list") source files changed since the last build in this cache"
+
+cargo build --profile "$profile" --locked --workspace --bins
+
+rm -rf "$snapshot"
+mkdir -p "$snapshot"
+while IFS= read -r f; do cp -a --parents "$f" "$snapshot/"; done <"$list"
+mkdir -p /out
+cp "target/$dir/lyceum-backend" "target/$dir/lyceum-migrate" "target/$dir/lyceum-seeder" \
+   "target/$dir/lyceum-loadtest" /out/
