@@ -107,6 +107,10 @@ pub struct Args {
     /// the folder's path on the host.
     #[arg(long, env = "LYCEUM_LOADTEST_REPORT_DIR_SHOWN_AS")]
     pub report_dir_shown_as: Option<String>,
+    /// Also print goose's own console output: a log line per user started and stopped, and
+    /// its metrics tables at the end (report.html and report.json have them either way).
+    #[arg(long, env = "LYCEUM_LOADTEST_GOOSE_CONSOLE")]
+    pub goose_console: bool,
     /// Seconds between two progress lines on stderr (0: none).
     #[arg(long, env = "LYCEUM_LOADTEST_PROGRESS_EVERY", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
     pub progress_every: u64,
@@ -376,6 +380,13 @@ fn build_attack(
         .set_default(GooseDefault::NoResetMetrics, true)?
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoWebSocket, true)?;
+    if !args.goose_console {
+        // The progress lines and the summary tell the run; goose's hundreds of lines (users
+        // launched and exiting, its tables) would bury them.
+        attack = attack
+            .set_default(GooseDefault::Quiet, 1)?
+            .set_default(GooseDefault::NoPrintMetrics, true)?;
+    }
     attack = if args.ramp_up > 0 {
         attack.set_default(GooseDefault::IncreaseTime, args.ramp_up as usize)?
     } else {
