@@ -10,7 +10,8 @@
 # instead: each source is compared with the copy the last build kept in the cache; an equal
 # file gets that copy's (old) time back, a changed or new one the current time. A one-line
 # change recompiles its crate and what depends on it; a fresh clone with no change,
-# nothing.
+# nothing. (A file added or removed rebuilds the workspace crates, as a directory's time
+# is all cargo has to notice it.)
 #
 # usage: cargo-build.sh PROFILE   (run in the workspace root, /src)
 set -eu
@@ -19,7 +20,7 @@ profile=$1
 dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
 snapshot=target/lyceum-sources-of-last-build
 list=/tmp/lyceum-sources
-find Cargo.toml Cargo.lock migrations db backend seeder loadtest -type f >"$list"
+find Cargo.toml Cargo.lock migrations db backend seeder loadtest -type f | sort >"$list"
 
 changed=0
 while IFS= read -r f; do
@@ -30,6 +31,15 @@ while IFS= read -r f; do
         changed=$((changed + 1))
     fi
 done <"$list"
+# Directories too: db/build.rs watches migrations/ as a directory, and cargo counts the
+# directories' times there, which a COPY sets anew. They get a fixed old time, unless a file
+# was added or removed since the last build (then the current time, so it is noticed).
+if [ -d "$snapshot" ] && (cd "$snapshot" && find Cargo.toml Cargo.lock migrations db backend seeder loadtest -type f | sort) 2>/dev/null | cmp -s - "$list"; then
+    dir_time=200001010000
+else
+    dir_time=$(date +%Y%m%d%H%M.%S)
+fi
+find Cargo.toml Cargo.lock migrations db backend seeder loadtest -type d -exec touch -t "$dir_time" {} +
 echo "cargo-build.sh: $changed of $(wc -l <"$list") source files changed since the last build in this cache"
 
 cargo build --profile "$profile" --locked --workspace --bins
