@@ -42,9 +42,12 @@ fi
 find Cargo.toml Cargo.lock migrations db backend seeder loadtest -type d -exec touch -t "$dir_time" {} +
 echo "cargo-build.sh: $changed of $(wc -l <"$list") source files changed since the last build in this cache"
 
+# Gone until cargo has succeeded: after a failed or interrupted build the target directory
+# may hold newer artefacts than the snapshot describes, so the next build counts every file
+# as changed.
+rm -rf "$snapshot"
 cargo build --profile "$profile" --locked --workspace --bins
 
-rm -rf "$snapshot"
 mkdir -p "$snapshot"
 while IFS= read -r f; do cp -a --parents "$f" "$snapshot/"; done <"$list"
 mkdir -p /out

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 #
-# The Docker path end to end, offline: builds the base images (scripts/docker-images) and
+# The Docker path end to end, offline, under Compose v2 (installed from Debian trixie's
+# package where missing): builds the base images (scripts/docker-images) and
 # every image of docker-compose.yml, runs `--profile benchmark up` for a short benchmark with
 # the leader's container killed in the middle, waits for the load generator to finish,
 # checks its reports and the drill verdict (nothing acknowledged lost or duplicated, no 500,
@@ -15,6 +16,7 @@
 #   LYCEUM_COMPOSE_TEST_CARGO_PROFILE  cargo profile of the Rust images (default release)
 #   LYCEUM_COMPOSE_TEST_TIMEOUT        seconds allowed for `up` + the load (default 900)
 #   LYCEUM_COMPOSE_TEST_KEEP=1         leave the stack running and the reports on disk
+#   LYCEUM_COMPOSE_TEST_PORT_BASE      first of its 127.0.0.1 ports (default 16000: 16000-16404)
 #
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
 set -euo pipefail
@@ -25,7 +27,10 @@ readonly PROJECT=lyceum-compose-test
 readonly CARGO_PROFILE=${LYCEUM_COMPOSE_TEST_CARGO_PROFILE:-release}
 readonly RUN_TIMEOUT=${LYCEUM_COMPOSE_TEST_TIMEOUT:-900}
 readonly KEEP=${LYCEUM_COMPOSE_TEST_KEEP:-0}
-readonly PROMETHEUS_PORT=16090
+# Ports: BASE+0/+1 write/read, +8..+10 Patroni, +80 backend, +90 Prometheus, +95 the load
+# generator, +300 Grafana, +379 Redis, +404 HAProxy stats.
+readonly PORT_BASE=${LYCEUM_COMPOSE_TEST_PORT_BASE:-16000}
+readonly PROMETHEUS_PORT=$((PORT_BASE + 90))
 WORK_DIR=$(mktemp -d /tmp/lyceum-compose-test.XXXXXX)
 chmod 755 "$WORK_DIR"
 REPORT_DIR=$WORK_DIR/reports
@@ -101,17 +106,17 @@ mkdir -p "$REPORT_DIR"
 LYCEUM_GRAFANA_PROFILE=grafana
 CARGO_PROFILE=$CARGO_PROFILE
 LYCEUM_IMAGE_TAG=latest
-LYCEUM_BACKEND_PORT=16080
-LYCEUM_WRITE_PORT=16000
-LYCEUM_READ_PORT=16001
-LYCEUM_HAPROXY_STATS_PORT=16404
-LYCEUM_PATRONI1_PORT=16008
-LYCEUM_PATRONI2_PORT=16009
-LYCEUM_PATRONI3_PORT=16010
-LYCEUM_REDIS_PORT=16379
+LYCEUM_BACKEND_PORT=$((PORT_BASE + 80))
+LYCEUM_WRITE_PORT=$PORT_BASE
+LYCEUM_READ_PORT=$((PORT_BASE + 1))
+LYCEUM_HAPROXY_STATS_PORT=$((PORT_BASE + 404))
+LYCEUM_PATRONI1_PORT=$((PORT_BASE + 8))
+LYCEUM_PATRONI2_PORT=$((PORT_BASE + 9))
+LYCEUM_PATRONI3_PORT=$((PORT_BASE + 10))
+LYCEUM_REDIS_PORT=$((PORT_BASE + 379))
 LYCEUM_PROMETHEUS_PORT=$PROMETHEUS_PORT
-LYCEUM_GRAFANA_PORT=16300
-LYCEUM_LOADTEST_METRICS_PORT=16095
+LYCEUM_GRAFANA_PORT=$((PORT_BASE + 300))
+LYCEUM_LOADTEST_METRICS_PORT=$((PORT_BASE + 95))
 LYCEUM_SEED_SCALE=0.05
 LYCEUM_LOADTEST_USERS=12
 LYCEUM_LOADTEST_RAMP_UP=3
