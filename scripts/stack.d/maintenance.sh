@@ -86,11 +86,15 @@ reinstall_postgres() {
     chmod 755 "$policy"
     own_policy=1
   fi
+  # Pinned to the installed version: a bare --reinstall installs the candidate,
+  # i.e. a real minor upgrade when the archive has a newer one.
+  local pinned
+  mapfile -t pinned < <(dpkg-query -W -f='${Package}=${Version}\n' "${PG_PACKAGES[@]}")
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PG_PACKAGES[@]}" \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${pinned[@]}" \
     >"$LOG_DIR/reinstall.log" 2>&1 || rc=$?
   (( own_policy )) && rm -f "$policy"
-  (( rc == 0 )) || { tail -20 "$LOG_DIR/reinstall.log" >&2; die "apt-get install --reinstall failed (exit $rc)"; }
+  (( rc == 0 )) || { tail -20 "$LOG_DIR/reinstall.log" >&2; die "apt-get install --reinstall ${pinned[*]} failed (exit $rc; is that version still in the archive?)"; }
   after=$(dpkg-query -W -f='${Package} ${Version}\n' "${PG_PACKAGES[@]}" | tr '\n' ' ')
   [[ $before == "$after" ]] || warn "package versions changed: $before -> $after"
 }
