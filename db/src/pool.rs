@@ -131,6 +131,7 @@ impl Db {
     }
 
     /// A write on the primary that is attempted once; a transient error reaches the caller.
+    /// Only getting the connection is retried (within the budget): until then nothing ran.
     pub async fn write_once<T, E>(
         &self,
         op: impl FnMut(&mut Client) -> DbFuture<'_, T, E>,
@@ -155,8 +156,14 @@ impl Db {
         let pool = self.pool(kind);
         let label = kind.label();
         let mut state = RetryState::new(policy);
+        // A failed checkout ran nothing on the server (at most the primary probe of a fresh
+        // connection), so even a write that must not run twice may try again, within the
+        // default budget: during a switchover the write port has no primary for a second or
+        // two, and a `write_once` meets that gap here, not in the middle of its statement.
+        let mut checkout = RetryState::new(self.policy);
         loop {
             let started = Instant::now();
+            let mut ran = true;
             let outcome = match pool.get().await {
                 Ok(mut client) => {
                     let result = op(&mut client).await;
@@ -172,7 +179,10 @@ impl Db {
                     }
                     result
                 }
-                Err(err) => Err(E::from(DbError::Pool(err))),
+                Err(err) => {
+                    ran = false;
+                    Err(E::from(DbError::Pool(err)))
+                }
             };
             self.metrics
                 .operation_seconds
@@ -182,7 +192,8 @@ impl Db {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            let Some(event) = state.after_failure(&err) else {
+            let decision = if ran { &mut state } else { &mut checkout };
+            let Some(event) = decision.after_failure(&err) else {
                 self.metrics
                     .errors
                     .with_label_values(&[label, "permanent"])
