@@ -286,3 +286,46 @@ fn primary_check(timeout: Duration) -> Hook {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    /// Nothing listens on the write port, so every checkout fails before any statement is
+    /// sent: even a `write_once` retries that until its budget is spent, and its operation
+    /// never runs.
+    #[tokio::test]
+    async fn write_once_retries_a_checkout_that_ran_nothing() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let cfg = DbConfig {
+            write_port: port,
+            read_port: port,
+            retry_budget_ms: 700,
+            ..DbConfig::default()
+        };
+        let db = Db::new(&cfg).expect("pools");
+        let calls = AtomicU32::new(0);
+        let result: Result<(), DbError> = db
+            .write_once(|_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Ok(()) })
+            })
+            .await;
+        assert_eq!(
+            result.expect_err("nothing listens").transient(),
+            Some(crate::Transient::ConnectionLost)
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "the operation never ran");
+        let retries = db
+            .metrics()
+            .retries
+            .with_label_values(&["write", "connection_lost"])
+            .get();
+        assert!(retries >= 2, "checkout retried {retries} times");
+    }
+}
