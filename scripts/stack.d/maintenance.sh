@@ -110,10 +110,18 @@ restart_replica() {
     reinstall_postgres
     step "$n: reinstalled ${PG_PACKAGES[*]} ($(since "$t") s)"
   fi
-  out=$(curl -s -m "$RESTART_TIMEOUT" -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
-    -d '{}' "$(rest_url "$n")/restart") || true
-  code=${out##*$'\n'}
-  [[ $code == 200 ]] || { undrain_reads "$n"; die "$n: Patroni refused the restart (HTTP ${code:-none}): ${out%$'\n'*}"; }
+  # Patroni refuses a restart while its node is still settling (e.g. just demoted): try
+  # again for a few seconds.
+  local tries
+  for tries in 1 2 3 4 5; do
+    out=$(curl -s -m "$RESTART_TIMEOUT" -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+      -d '{}' "$(rest_url "$n")/restart") || true
+    code=${out##*$'\n'}
+    [[ $code == 200 ]] && break
+    warn "$n: Patroni refused the restart (try $tries, HTTP ${code:-none}): ${out%$'\n'*}"
+    sleep 2
+  done
+  [[ $code == 200 ]] || { undrain_reads "$n"; die "$n: Patroni refused the restart $tries times"; }
   step "$n: PostgreSQL restarted by Patroni ($(since "$t") s)"
   # shellcheck disable=SC2317
   streaming() { grep -qx "$n" <<<"$(streaming_members)"; }
@@ -159,8 +167,12 @@ rolling_restart() {
   # Patroni's demotion already stopped and started the old leader's PostgreSQL
   # (as a standby, with the current configuration). A second restart is only
   # needed for packages reinstalled first, or when Patroni still wants one.
-  if (( ! reinstall )) && ! grep -qx "$leader" <<<"$(pending_members)" &&
-     (( $(sql_super "$leader" "SELECT extract(epoch FROM pg_postmaster_start_time())::bigint") >= switched_at )); then
+  # The pending_restart flag Patroni publishes trails that restart by a loop or two.
+  # shellcheck disable=SC2317
+  old_not_pending() { ! grep -qx "$leader" <<<"$(pending_members)"; }
+  if (( ! reinstall )) &&
+     (( $(sql_super "$leader" "SELECT extract(epoch FROM pg_postmaster_start_time())::bigint") >= switched_at )) &&
+     wait_until 10 old_not_pending; then
     caught_up "$leader" || die "old leader $leader did not catch up within ${CATCHUP_TIMEOUT} s"
     step "$leader: restarted by the demotion, streaming and caught up; no second restart"
   else
