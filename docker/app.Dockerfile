@@ -1,6 +1,7 @@
 # lyceum-backend (with lyceum-migrate), lyceum-seeder and lyceum-loadtest: one builder stage
 # compiles the whole workspace once; each final stage copies one binary into a slim,
 # non-root Debian runtime. docker-compose.yml picks the stage with `target:`.
+# Needs BuildKit (cache mounts): Compose v2 and `docker buildx build` use it.
 #
 # Build arguments (docker-compose.yml passes them from .env):
 #   RUST_IMAGE     builder base: rust:1.95-slim-bookworm, or offline the image made by
@@ -13,33 +14,23 @@ ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${RUST_IMAGE} AS builder
 ARG CARGO_PROFILE=release
 WORKDIR /src
-# 1. Dependencies, in a layer of their own: only the manifests and stub sources, so editing
-#    the code does not recompile the ~400 crates below it.
+COPY docker/cargo-build.sh /usr/local/bin/lyceum-cargo-build
 COPY Cargo.toml Cargo.lock ./
-COPY db/Cargo.toml db/build.rs db/
-COPY backend/Cargo.toml backend/
-COPY seeder/Cargo.toml seeder/
-COPY loadtest/Cargo.toml loadtest/
-RUN set -eu; \
-    for c in db backend seeder loadtest; do \
-        mkdir -p "$c/src"; echo '' >"$c/src/lib.rs"; echo 'fn main() {}' >"$c/src/main.rs"; \
-    done; \
-    mkdir -p db/src/bin && echo 'fn main() {}' >db/src/bin/lyceum-migrate.rs; \
-    cargo build --profile "$CARGO_PROFILE" --locked --workspace --bins
-# 2. The workspace itself. COPY keeps the files' old mtimes, which can be older than the
-#    stubs' build: forget the stubs' fingerprints so cargo rebuilds our four crates.
 COPY migrations migrations
 COPY db db
 COPY backend backend
 COPY seeder seeder
 COPY loadtest loadtest
-RUN set -eu; \
-    dir=$([ "$CARGO_PROFILE" = dev ] && echo debug || echo "$CARGO_PROFILE"); \
-    rm -rf "target/$dir/.fingerprint/lyceum-"*; \
-    cargo build --profile "$CARGO_PROFILE" --locked --workspace --bins; \
-    mkdir -p /out; \
-    cp "target/$dir/lyceum-backend" "target/$dir/lyceum-migrate" "target/$dir/lyceum-seeder" \
-       "target/$dir/lyceum-loadtest" /out/
+# BuildKit cache mounts keep cargo's downloads and its target directory between builds, so
+# a rebuild after a change compiles only the crates that changed (cargo-build.sh decides
+# freshness by content, not by the files' times) and a new dependency in Cargo.lock
+# compiles that dependency, not all ~400. The mounts are not part of any image: the
+# binaries are copied out to /out. `locked`: the services sharing this stage may be built
+# at the same time, and one target directory takes one cargo at a time.
+# CARGO_HOME is /usr/local/cargo in rust:*-slim and in the offline image alike.
+RUN --mount=type=cache,id=lyceum-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,id=lyceum-cargo-target,target=/src/target,sharing=locked \
+    lyceum-cargo-build "$CARGO_PROFILE"
 
 # The shared runtime: Debian slim, curl for healthchecks (and the drill's Docker API calls),
 # a non-root user.

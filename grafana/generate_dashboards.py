@@ -314,10 +314,42 @@ def cluster() -> dict:
               kind="state-timeline", w=8, mappings=up_down),
         panel("etcd leader changes", [(f'sum by (member) (increase(etcd_server_leader_changes_seen_total{{job="etcd"}}[1m]))',
                                        "{{member}}")], w=8),
+        # pgBackRest (docs/RECOVERY.md): the repository through prometheus/pgbackrest_exporter.py,
+        # archiving through each node's postgres_exporter, counted on the leader only.
+        row("Backups and WAL archive"),
+        panel("Newest backup age", [('time() - max(pgbackrest_backup_last_completion_timestamp_seconds{job="pgbackrest"})',
+                                     "age")], kind="stat", unit="s", w=4,
+              description="Alert LyceumBackupTooOld above 26 h (or with no backup at all)."),
+        panel("Last backup", [('max(pgbackrest_backup_last_duration_seconds{job="pgbackrest"})', "seconds")],
+              kind="stat", unit="s", w=4, description="How long the newest backup took."),
+        panel("Backup and repository size",
+              [('max(pgbackrest_backup_last_database_size_bytes{job="pgbackrest"})', "database in last backup"),
+               ('max(pgbackrest_backup_last_repo_size_bytes{job="pgbackrest"})', "last backup added to repo"),
+               ('max(pgbackrest_repo_size_bytes{job="pgbackrest"})', "repository on disk")], unit="bytes", w=8),
+        panel("Seconds since WAL last reached the repository",
+              [('time() - max(pgbackrest_wal_archive_last_timestamp_seconds{job="pgbackrest"})', "repository"),
+               ('max by (member) (pg_stat_archiver_last_archive_age{job="postgres"} '
+                'and on (member) pg_replication_is_replica{job="postgres"} == 0)', "leader {{member}}")],
+              unit="s", w=8,
+              description="archive_timeout is 60 s: with writes going on, more than about 60 s means archiving "
+                          "is stuck, and that is the data a loss of every node would cost."),
+        panel("WAL kept on the leader waiting for the archive",
+              [('max by (member) (pg_archiver_ready_segments{job="postgres"} * 16777216 '
+                'and on (member) pg_replication_is_replica{job="postgres"} == 0)', "{{member}}")],
+              unit="bytes", w=8,
+              description="Segments archive_command has not yet pushed; they stay in pg_wal. Growth means "
+                          "archiving fails or lags and the leader's disk fills (alert LyceumWalArchiveFailing)."),
+        panel("WAL segments archived and failed (leader)",
+              [(f'max by (member) (rate(pg_stat_archiver_archived_count{{job="postgres"}}[{RATE}]) '
+                'and on (member) pg_replication_is_replica{job="postgres"} == 0)', "archived {{member}}"),
+               (f'max by (member) (rate(pg_stat_archiver_failed_count{{job="postgres"}}[{RATE}]) '
+                'and on (member) pg_replication_is_replica{job="postgres"} == 0)', "failed {{member}}")],
+              unit="ops", w=8),
     ]
     return dashboard(
         "lyceum-cluster", "Lyceum / Database cluster and failover",
-        "Who leads, replication lag, HAProxy routing, the backend's pools, errors and retries, TPS.",
+        "Who leads, replication lag, HAProxy routing, the backend's pools, errors and retries, TPS, "
+        "backups and WAL archiving.",
         items,
     )
 

@@ -1,7 +1,7 @@
-//! Wiring: builds the pools, cache, metrics registry and use cases into one [`AppState`],
-//! binds the listener, and serves until a shutdown signal, draining in-flight requests.
+//! Wiring: builds the pools, cache, metrics registry and use cases into the handlers'
+//! [`AppState`], binds the listener, and serves until a shutdown signal, draining in-flight requests.
 
-use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc};
+use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
 use lyceum_db::Db;
@@ -10,108 +10,72 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     config::Config,
-    controller::{self, middleware::HttpMetrics},
+    controller::{self, AppContext, AppState},
     repository::cache::Cache,
     usecase::{
         auth::{AuthService, PasswordHasher, TokenService},
         blog::BlogService,
         career::CareerService,
         catalog::CatalogService,
-        certificates::CertificateService,
+        certificate::CertificateService,
         consistency::ReadYourWrites,
         course_admin::CourseAdmin,
         login_limit::LoginLimiter,
         purchase::PurchaseService,
-        reports::ReportService,
-        reviews::ReviewService,
+        report::ReportService,
+        review::ReviewService,
     },
 };
 
-/// Everything a request handler can reach. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState(Arc<AppContext>);
-
-/// The contents of [`AppState`].
-#[derive(Debug)]
-pub struct AppContext {
-    pub config: Config,
-    /// Both pools: `db.read` (replicas), `db.write`/`db.write_once` (primary).
-    pub db: Db,
-    pub cache: Cache,
-    pub registry: Registry,
-    pub http_metrics: HttpMetrics,
-    pub auth: AuthService,
-    pub catalog: CatalogService,
-    pub courses: CourseAdmin,
-    pub purchases: PurchaseService,
-    pub reviews: ReviewService,
-    pub certificates: CertificateService,
-    pub career: CareerService,
-    pub blog: BlogService,
-    pub reports: ReportService,
-}
-
-impl Deref for AppState {
-    type Target = AppContext;
-    fn deref(&self) -> &AppContext {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// Builds every component; opens no connection yet (the cluster may still be electing).
-    pub fn build(config: Config) -> anyhow::Result<Self> {
-        config.validate().map_err(anyhow::Error::msg)?;
-        let registry = Registry::new();
-        let db = Db::new(&config.db).map_err(anyhow::Error::msg)?;
-        db.register_metrics(&registry)
-            .context("registering database metrics")?;
-        let cache = Cache::new(&config.redis).map_err(anyhow::Error::msg)?;
-        cache
-            .metrics()
-            .register(&registry)
-            .context("registering cache metrics")?;
-        let http_metrics = HttpMetrics::new();
-        http_metrics
-            .register(&registry)
-            .context("registering HTTP metrics")?;
-        let hasher = PasswordHasher::new(&config.auth).map_err(anyhow::Error::msg)?;
-        hasher
-            .register_metrics(&registry)
-            .context("registering hasher metrics")?;
-        let limiter = LoginLimiter::new(&config.auth, &config.redis).map_err(anyhow::Error::msg)?;
-        limiter
-            .register_metrics(&registry)
-            .context("registering login limiter metrics")?;
-        let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth), limiter);
-        let catalog = CatalogService::new(db.clone(), cache.clone());
-        let courses = CourseAdmin::new(db.clone(), cache.clone());
-        let ryw = ReadYourWrites::new(db.clone(), cache.clone());
-        ryw.register_metrics(&registry)
-            .context("registering read-your-writes metrics")?;
-        let purchases = PurchaseService::new(db.clone(), ryw.clone());
-        let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
-        let certificates = CertificateService::new(db.clone(), ryw.clone());
-        let career = CareerService::new(db.clone(), cache.clone(), ryw.clone());
-        let blog = BlogService::new(db.clone(), cache.clone());
-        let reports = ReportService::new(db.clone(), cache.clone());
-        Ok(Self(Arc::new(AppContext {
-            config,
-            db,
-            cache,
-            registry,
-            http_metrics,
-            auth,
-            catalog,
-            courses,
-            purchases,
-            reviews,
-            certificates,
-            career,
-            blog,
-            reports,
-        })))
-    }
+/// Builds every component into the handlers' state; opens no connection yet (the cluster may
+/// still be electing).
+pub fn build_state(config: Config) -> anyhow::Result<AppState> {
+    config.validate().map_err(anyhow::Error::msg)?;
+    let registry = Registry::new();
+    let db = Db::new(&config.db).map_err(anyhow::Error::msg)?;
+    db.register_metrics(&registry)
+        .context("registering database metrics")?;
+    let cache = Cache::new(&config.redis).map_err(anyhow::Error::msg)?;
+    cache
+        .metrics()
+        .register(&registry)
+        .context("registering cache metrics")?;
+    let hasher = PasswordHasher::new(&config.auth).map_err(anyhow::Error::msg)?;
+    hasher
+        .register_metrics(&registry)
+        .context("registering hasher metrics")?;
+    let limiter = LoginLimiter::new(&config.auth, &config.redis).map_err(anyhow::Error::msg)?;
+    limiter
+        .register_metrics(&registry)
+        .context("registering login limiter metrics")?;
+    let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth), limiter);
+    let catalog = CatalogService::new(db.clone(), cache.clone());
+    let course_admin = CourseAdmin::new(db.clone(), cache.clone());
+    let ryw = ReadYourWrites::new(db.clone(), cache.clone());
+    ryw.register_metrics(&registry)
+        .context("registering read-your-writes metrics")?;
+    let purchases = PurchaseService::new(db.clone(), ryw.clone());
+    let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
+    let certificates = CertificateService::new(db.clone(), ryw.clone());
+    let career = CareerService::new(db.clone(), cache.clone(), ryw.clone());
+    let blog = BlogService::new(db.clone(), cache.clone());
+    let reports = ReportService::new(db.clone(), cache.clone());
+    AppState::new(AppContext {
+        config,
+        db,
+        cache,
+        registry,
+        auth,
+        catalog,
+        course_admin,
+        purchases,
+        reviews,
+        certificates,
+        career,
+        blog,
+        reports,
+    })
+    .context("registering HTTP metrics")
 }
 
 /// Every route with its middleware, for in-process use (tests) or serving.
@@ -130,7 +94,7 @@ impl App {
     /// Builds the state and binds `http.bind` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let bind = config.http.bind;
-        let state = AppState::build(config)?;
+        let state = build_state(config)?;
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;

@@ -1,6 +1,8 @@
 //! The command line, and one run from arguments to verdict:
 //! metrics server → students from the database → goose load (with the drill at its second)
 //! → ledger check → summary, `drill.json`, exit code.
+//! long: the documented flags (`Args`) take a fifth of it, and the run reads as one sequence;
+//! splitting the reporting steps out is the next cut if it grows.
 
 use std::{
     net::SocketAddr,
@@ -15,6 +17,7 @@ use goose::{config::GooseConfiguration, prelude::*};
 use lyceum_db::{Db, DbError, load_db_config};
 
 use crate::{
+    console::{self, DrillPlan},
     drill::{self, DrillKind, DrillRun},
     journeys::{self, Account, Context, RetryBudget, Weights},
     ledger,
@@ -40,6 +43,9 @@ LEDGER   Purchases answered 503 or not answered are retried with the same key. E
          it exists exactly once, and no run tried is oversold.
 REPORTS  --report-dir (default reports/loadtest-<UTC time>/): goose's report.html and
          report.json, summary.txt, drill.json (the verdict), ledger.json, drill-command.log.
+CONSOLE  A progress line every --progress-every seconds on stderr (requests/s, p50 and p99
+         of those seconds, failed requests, users, drill phase); the summary, then a verdict
+         banner with the report paths last.
 METRICS  GET /metrics on --metrics-addr: lyceum_loadtest_requests_total,
          lyceum_loadtest_request_duration_seconds, lyceum_loadtest_users_active,
          lyceum_loadtest_drill_phase.
@@ -99,6 +105,17 @@ pub struct Args {
     /// Folder for the reports [default: reports/loadtest-<UTC time>].
     #[arg(long, env = "LYCEUM_LOADTEST_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
+    /// How the last lines name the report folder [default: --report-dir]; in a container,
+    /// the folder's path on the host.
+    #[arg(long, env = "LYCEUM_LOADTEST_REPORT_DIR_SHOWN_AS")]
+    pub report_dir_shown_as: Option<String>,
+    /// Also print goose's own console output: a log line per user started and stopped, and
+    /// its metrics tables at the end (report.html and report.json have them either way).
+    #[arg(long, env = "LYCEUM_LOADTEST_GOOSE_CONSOLE")]
+    pub goose_console: bool,
+    /// Seconds between two progress lines on stderr (0: none).
+    #[arg(long, env = "LYCEUM_LOADTEST_PROGRESS_EVERY", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub progress_every: u64,
     /// Where to serve /metrics for Prometheus (`off` to disable).
     #[arg(
         long,
@@ -254,6 +271,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     };
 
     let drill_command = args.drill_command();
+    let plan = if drill_command.is_some() {
+        DrillPlan::At(args.drill_second())
+    } else {
+        DrillPlan::None
+    };
     let recorder = Recorder::new(metrics.clone(), drill_command.is_some());
     let ctx = Arc::new(Context::new(
         recorder,
@@ -285,10 +307,18 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         })
     });
 
-    attack
-        .execute()
-        .await
-        .map_err(|e| anyhow::anyhow!("goose: {e}"))?;
+    let progress = (args.progress_every > 0).then(|| {
+        console::spawn_progress(
+            Arc::clone(&ctx),
+            Duration::from_secs(args.progress_every),
+            plan,
+        )
+    });
+    let outcome = attack.execute().await;
+    if let Some(task) = progress {
+        task.abort();
+    }
+    outcome.map_err(|e| anyhow::anyhow!("goose: {e}"))?;
     metrics.users_active.set(0);
 
     let drill_run: Option<DrillRun> = match drill_task {
@@ -314,7 +344,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let text = report.render();
     println!("\n{text}");
     write_reports(&report_dir, &report, &text, &acks)?;
-    println!("Reports: {}", report_dir.display());
+    let shown_as = args
+        .report_dir_shown_as
+        .clone()
+        .unwrap_or_else(|| report_dir.display().to_string());
+    println!("\n{}", console::banner(&report, &shown_as));
     Ok(report.passed)
 }
 
@@ -348,6 +382,13 @@ fn build_attack(
         .set_default(GooseDefault::NoResetMetrics, true)?
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoWebSocket, true)?;
+    if !args.goose_console {
+        // The progress lines and the summary tell the run; goose's hundreds of lines (users
+        // launched and exiting, its tables) would bury them.
+        attack = attack
+            .set_default(GooseDefault::Quiet, 1)?
+            .set_default(GooseDefault::NoPrintMetrics, true)?;
+    }
     attack = if args.ramp_up > 0 {
         attack.set_default(GooseDefault::IncreaseTime, args.ramp_up as usize)?
     } else {

@@ -10,12 +10,16 @@
 //! - [`drill`]: the failover command at a chosen second, the drill phase, recovery times.
 //! - [`ledger`]: purchases acknowledged to clients, checked against the database afterwards.
 //! - [`summary`]: percentiles and the console/JSON summary of a run.
+//! - [`timeline`]: requests by the second they completed in.
+//! - [`console`]: the progress line during the load and the verdict banner at the end.
 
 pub mod api;
 pub mod cli;
+pub mod console;
 pub mod drill;
 pub mod journeys;
 pub mod ledger;
 pub mod metrics;
 pub mod recorder;
 pub mod summary;
+pub mod timeline;

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::{
     drill::{RecoveryClock, RequestClass},
     metrics::LoadMetrics,
+    timeline::Timeline,
 };
 
 /// How a request ended.
@@ -56,6 +57,8 @@ pub struct Tally {
     pub writes: RecoveryClock,
     /// Set once the fault command has finished; the drill phase may then move to 2.
     pub fault_done: bool,
+    /// Every request by the second it completed in.
+    pub timeline: Timeline,
 }
 
 impl Tally {
@@ -180,6 +183,7 @@ impl Recorder {
             }
         }
         let ok = outcome.is_available();
+        tally.timeline.record(done_s, micros, !ok);
         match class {
             RequestClass::Read => tally.reads.observe(sent_s, done_s, ok),
             RequestClass::Write => tally.writes.observe(sent_s, done_s, ok),
@@ -233,6 +237,8 @@ mod tests {
             );
             assert_eq!(tally.problems.get(&("error".into(), "-".into())), Some(&1));
             assert_eq!(tally.latencies_us.get("a").map(Vec::len), Some(3));
+            let second = tally.timeline.window(0, 1);
+            assert_eq!((second.requests, second.failures), (5, 3));
             // 409 is an answer; 503, 500 and the transport error are failures.
             assert_eq!(tally.writes.failures, 1);
             assert_eq!(tally.reads.failures, 2);

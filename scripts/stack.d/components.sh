@@ -77,6 +77,7 @@ start_component() {
     prometheus) start_prometheus ;;
     exporter-redis) start_redis_exporter ;;
     exporter-pg*) start_pg_exporter "$1" ;;
+    exporter-backup) start_backup_exporter ;;
     redis) start_redis ;;
     haproxy) start_haproxy ;;
     etcd*) start_etcd "$1" ;;

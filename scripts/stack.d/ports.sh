@@ -39,6 +39,7 @@ component_ports() {
     prometheus)     printf '%s\t%s\n' "$PROMETHEUS_PORT" "Prometheus" ;;
     exporter-redis) printf '%s\t%s\n' "$REDIS_EXPORTER_PORT" "redis_exporter" ;;
     exporter-pg*)   printf '%s\t%s\n' "$(pg_exporter_port "$1")" "postgres_exporter ${1#exporter-}" ;;
+    exporter-backup) printf '%s\t%s\n' "$BACKUP_EXPORTER_PORT" "pgBackRest exporter" ;;
   esac
 }
 
@@ -64,6 +65,7 @@ print_ports() {
     say "  Prometheus                 http://127.0.0.1:$PROMETHEUS_PORT  (scrapes the backend at 127.0.0.1:$BACKEND_PORT, lyceum-loadtest at 127.0.0.1:$LOADTEST_METRICS_PORT)"
     say "  postgres_exporter pg1..3   $(for n in "${NODES[@]}"; do printf 'http://127.0.0.1:%s  ' "$(pg_exporter_port "$n")"; done)"
     say "  redis_exporter             http://127.0.0.1:$REDIS_EXPORTER_PORT"
+    say "  pgBackRest exporter        http://127.0.0.1:$BACKUP_EXPORTER_PORT/metrics"
   fi
   say "  database lyceum, user lyceum/lyceum; run dir $RUN_DIR"
 }

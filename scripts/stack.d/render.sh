@@ -45,6 +45,7 @@ prepare_run_dir() {
     for m in "${ETCD_MEMBERS[@]}"; do mkdir -p "$RUN_DIR/$m"; chmod 700 "$RUN_DIR/$m"; done
   fi
   (( ! MONITORING )) || prepare_monitoring
+  prepare_backup
 }
 
 # Renders Prometheus' config from prometheus/ (rules copied beside it, so the
@@ -65,7 +66,8 @@ prepare_monitoring() {
   fi
   local vars=(PROMETHEUS_PORT="$PROMETHEUS_PORT" BACKEND_PORT="$BACKEND_PORT"
               LOADTEST_PORT="$LOADTEST_METRICS_PORT" STATS_PORT="$STATS_PORT"
-              REDIS_EXPORTER_PORT="$REDIS_EXPORTER_PORT" ETCD_TARGETS="${targets%$'\n'}")
+              REDIS_EXPORTER_PORT="$REDIS_EXPORTER_PORT" ETCD_TARGETS="${targets%$'\n'}"
+              BACKUP_EXPORTER_PORT="$BACKUP_EXPORTER_PORT")
   for n in "${NODES[@]}"; do
     vars+=("${n^^}_REST_PORT=$(rest_port "$n")" "${n^^}_EXPORTER_PORT=$(pg_exporter_port "$n")")
   done

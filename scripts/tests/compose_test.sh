@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 #
-# The Docker path end to end, offline: builds the base images (scripts/docker-images) and
+# The Docker path end to end, offline, under Compose v2 (installed from Debian trixie's
+# package where missing): builds the base images (scripts/docker-images) and
 # every image of docker-compose.yml, runs `--profile benchmark up` for a short benchmark with
 # the leader's container killed in the middle, waits for the load generator to finish,
 # checks its reports and the drill verdict (nothing acknowledged lost or duplicated, no 500,
@@ -15,6 +16,7 @@
 #   LYCEUM_COMPOSE_TEST_CARGO_PROFILE  cargo profile of the Rust images (default release)
 #   LYCEUM_COMPOSE_TEST_TIMEOUT        seconds allowed for `up` + the load (default 900)
 #   LYCEUM_COMPOSE_TEST_KEEP=1         leave the stack running and the reports on disk
+#   LYCEUM_COMPOSE_TEST_PORT_BASE      first of its 127.0.0.1 ports (default 16000: 16000-16404)
 #
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
 set -euo pipefail
@@ -25,21 +27,23 @@ readonly PROJECT=lyceum-compose-test
 readonly CARGO_PROFILE=${LYCEUM_COMPOSE_TEST_CARGO_PROFILE:-release}
 readonly RUN_TIMEOUT=${LYCEUM_COMPOSE_TEST_TIMEOUT:-900}
 readonly KEEP=${LYCEUM_COMPOSE_TEST_KEEP:-0}
-readonly PROMETHEUS_PORT=16090
+# Ports: BASE+0/+1 write/read, +8..+10 Patroni, +80 backend, +90 Prometheus, +95 the load
+# generator, +300 Grafana, +379 Redis, +404 HAProxy stats.
+readonly PORT_BASE=${LYCEUM_COMPOSE_TEST_PORT_BASE:-16000}
+readonly PROMETHEUS_PORT=$((PORT_BASE + 90))
 WORK_DIR=$(mktemp -d /tmp/lyceum-compose-test.XXXXXX)
 chmod 755 "$WORK_DIR"
 REPORT_DIR=$WORK_DIR/reports
 ENV_FILE=$WORK_DIR/compose.env
 
-# `docker compose` (v2) where it exists, else Debian's docker-compose 1.29.
-if docker compose version >/dev/null 2>&1; then
-    COMPOSE_CMD=(docker compose)
-elif command -v docker-compose >/dev/null; then
-    COMPOSE_CMD=(docker-compose)
-else
-    echo "compose_test: neither 'docker compose' nor 'docker-compose' is installed" >&2
-    exit 1
-fi
+# Compose v2 (`docker compose`), the command the README gives; where the machine lacks it,
+# the plugin is installed from Debian trixie's package (scripts/tests/install_compose_v2.sh).
+install_log=$(scripts/tests/install_compose_v2.sh 2>&1) || {
+    echo "$install_log" >&2; echo "compose_test: Compose v2 is missing and could not be installed" >&2; exit 1; }
+echo "$install_log" | sed 's/^/# /'
+COMPOSE_CMD=(docker compose)
+# BuildKit: docker/app.Dockerfile keeps cargo's caches in cache mounts.
+export DOCKER_BUILDKIT=1
 compose() {
     "${COMPOSE_CMD[@]}" --project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" \
         -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark "$@"
@@ -102,17 +106,17 @@ mkdir -p "$REPORT_DIR"
 LYCEUM_GRAFANA_PROFILE=grafana
 CARGO_PROFILE=$CARGO_PROFILE
 LYCEUM_IMAGE_TAG=latest
-LYCEUM_BACKEND_PORT=16080
-LYCEUM_WRITE_PORT=16000
-LYCEUM_READ_PORT=16001
-LYCEUM_HAPROXY_STATS_PORT=16404
-LYCEUM_PATRONI1_PORT=16008
-LYCEUM_PATRONI2_PORT=16009
-LYCEUM_PATRONI3_PORT=16010
-LYCEUM_REDIS_PORT=16379
+LYCEUM_BACKEND_PORT=$((PORT_BASE + 80))
+LYCEUM_WRITE_PORT=$PORT_BASE
+LYCEUM_READ_PORT=$((PORT_BASE + 1))
+LYCEUM_HAPROXY_STATS_PORT=$((PORT_BASE + 404))
+LYCEUM_PATRONI1_PORT=$((PORT_BASE + 8))
+LYCEUM_PATRONI2_PORT=$((PORT_BASE + 9))
+LYCEUM_PATRONI3_PORT=$((PORT_BASE + 10))
+LYCEUM_REDIS_PORT=$((PORT_BASE + 379))
 LYCEUM_PROMETHEUS_PORT=$PROMETHEUS_PORT
-LYCEUM_GRAFANA_PORT=16300
-LYCEUM_LOADTEST_METRICS_PORT=16095
+LYCEUM_GRAFANA_PORT=$((PORT_BASE + 300))
+LYCEUM_LOADTEST_METRICS_PORT=$((PORT_BASE + 95))
 LYCEUM_SEED_SCALE=0.05
 LYCEUM_LOADTEST_USERS=12
 LYCEUM_LOADTEST_RAMP_UP=3
@@ -133,18 +137,19 @@ fi
 
 note "building the images (cargo profile $CARGO_PROFILE)"
 t=$SECONDS
-# One build per image: the Debian service images in one process while the Rust builder
-# stage compiles the workspace once (for backend) in another; the remaining services then
-# reuse those layers. (`build --parallel` of Compose 1.29 would run the same Dockerfile
-# once per service sharing it: four cargo builds at once.)
-build() { DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 compose build "$@"; }
-build etcd1 pg1 haproxy redis prometheus redis-exporter >"$WORK_DIR/build-services.log" 2>&1 &
-services_pid=$!
-rust_status=0 services_status=0
-build backend >"$WORK_DIR/build-rust.log" 2>&1 || rust_status=$?
-wait "$services_pid" || services_status=$?
-note "service images and the Rust build done after $(since "$t")"
-[ "$services_status" = 0 ] && [ "$rust_status" = 0 ] && build >"$WORK_DIR/build.log" 2>&1 || {
+# Compose v2 builds in dependency order (etcd, Patroni, HAProxy, then the Rust images that
+# `migrate` needs), which would start the long cargo build minutes late: the Rust images
+# are built in a process of their own beside the rest. BuildKit compiles the workspace
+# once for the four services sharing the builder stage.
+compose build backend seed loadtest >"$WORK_DIR/build-rust.log" 2>&1 &
+rust_pid=$!
+services_status=0 rust_status=0
+compose build etcd1 pg1 haproxy redis prometheus redis-exporter >"$WORK_DIR/build-services.log" 2>&1 ||
+    services_status=$?
+wait "$rust_pid" || rust_status=$?
+note "service images and the Rust images done after $(since "$t")"
+# The rest (the other etcd, Patroni and exporter services) comes from BuildKit's cache.
+[ "$services_status" = 0 ] && [ "$rust_status" = 0 ] && compose build >"$WORK_DIR/build.log" 2>&1 || {
     for f in build-services build-rust build; do
         [ -s "$WORK_DIR/$f.log" ] && { note "$f.log:"; tail -40 "$WORK_DIR/$f.log" | sed 's/^/#   /'; }
     done
@@ -163,7 +168,9 @@ if [ "$up_status" != 0 ]; then
     tail -30 "$WORK_DIR/up.log" | sed 's/^/#   /'
 fi
 
-loadtest_id=$(compose ps -q loadtest 2>/dev/null || true)
+# `ps -a`: Compose v2 lists only running containers without it, and both the load generator
+# (once finished) and the killed node have exited.
+loadtest_id=$(compose ps -a -q loadtest 2>/dev/null || true)
 load_status=none
 if [ -n "$loadtest_id" ]; then
     note "waiting for the load generator (container ${loadtest_id:0:12})"
@@ -171,6 +178,14 @@ if [ -n "$loadtest_id" ]; then
     note "load generator finished after $(since "$t") since up: exit $load_status"
     docker logs "$loadtest_id" 2>&1 | sed -n '/^Load:/,$p' | sed 's/^/#   /'
 fi
+
+# The console's story from the load generator: progress lines while the load ran (one per
+# 10 s of the 50 s), and the verdict banner with the report paths as its last lines.
+if [ -n "$loadtest_id" ]; then docker logs "$loadtest_id" >"$WORK_DIR/loadtest.log" 2>&1 || true; fi
+progress_lines=$(grep -c '^lyceum-loadtest: .* req/s | p50 ' "$WORK_DIR/loadtest.log" 2>/dev/null || true)
+check "the load generator printed a progress line every 10 s ($progress_lines)" test "${progress_lines:-0}" -ge 4
+check "its last lines are the verdict banner with the report paths" \
+    sh -c 'tail -8 "$1" | grep -q "^VERDICT: PASSED" && tail -8 "$1" | grep -q "reports: .*/summary.txt"' _ "$WORK_DIR/loadtest.log"
 
 json() { # json PYTHON-EXPRESSION-ON-r: its value from drill.json
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$REPORT_DIR/drill.json" 2>/dev/null
@@ -195,7 +210,7 @@ fi
 
 # Exactly one node was killed: one pg container exited 137, the other two still run.
 pg_states=$(for s in pg1 pg2 pg3; do
-    id=$(compose ps -q "$s" 2>/dev/null) && [ -n "$id" ] &&
+    id=$(compose ps -a -q "$s" 2>/dev/null) && [ -n "$id" ] &&
         docker inspect -f '{{.State.Status}}:{{.State.ExitCode}}' "$id"
 done | sort | tr '\n' ' ')
 check "one PostgreSQL container was killed (137), two run ($pg_states)" \

@@ -54,11 +54,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PASSED=0 FAILED=0
-ok()     { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+# shellcheck source=scripts/tests/tap.sh
+source "$REPO_DIR/scripts/tests/tap.sh"
 note()   { echo "# $*"; }
-die()    { echo "not ok - $*"; echo "$PASSED passed, $((FAILED + 1)) failed"; exit 1; }
+die()    { not_ok "$*"; echo "$passed passed, $failed failed"; exit 1; }
 
 # ---------------------------------------------------------------- helpers --
 
@@ -170,6 +169,8 @@ STOP_FILE=$WORK/stop-load
 
 target/debug/lyceum-migrate >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; die "migrations failed"; }
 target/debug/lyceum-seeder --scale 0.05 >"$WORK/seed.log" 2>&1 || { tail "$WORK/seed.log"; die "seeding failed"; }
+# The backup panels show the newest backup: take one (from a replica, as scheduled ones are).
+"$STACK" backup full >"$WORK/backup.log" 2>&1 || { cat "$WORK/backup.log"; die "scripts/stack backup full failed"; }
 
 LYCEUM_HTTP__BIND=$LYCEUM_BACKEND_ADDR LYCEUM_LOG__FILTER=warn target/debug/lyceum-backend \
   >"$WORK/backend.log" 2>&1 &
@@ -291,5 +292,5 @@ else
   not_ok "critical alerts still firing after recovery: $still"
 fi
 
-echo "$PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

@@ -17,18 +17,8 @@ command -v promtool >/dev/null || { echo "promtool not found (scripts/stack inst
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-PASSED=0 FAILED=0
-check() { # NAME COMMAND...
-  local name=$1 out; shift
-  if out=$("$@" 2>&1); then
-    echo "ok - $name"
-    PASSED=$((PASSED + 1))
-  else
-    echo "not ok - $name"
-    printf '    | %s\n' "${out//$'\n'/$'\n'    | }"
-    FAILED=$((FAILED + 1))
-  fi
-}
+# shellcheck source=scripts/tests/tap.sh
+source "$REPO_DIR/scripts/tests/tap.sh"
 
 # The local template with example values for every placeholder scripts/stack fills in;
 # a placeholder this list does not know is an error, as it is in scripts/stack's render.
@@ -37,7 +27,7 @@ render_local() {
   text=$(<prometheus/prometheus.local.yml.tmpl)
   local kv
   for kv in PROMETHEUS_PORT=9090 BACKEND_PORT=8080 LOADTEST_PORT=9095 STATS_PORT=8404 \
-            REDIS_EXPORTER_PORT=9121 PG1_REST_PORT=8008 PG2_REST_PORT=8009 PG3_REST_PORT=8010 \
+            REDIS_EXPORTER_PORT=9121 BACKUP_EXPORTER_PORT=9190 PG1_REST_PORT=8008 PG2_REST_PORT=8009 PG3_REST_PORT=8010 \
             PG1_EXPORTER_PORT=9187 PG2_EXPORTER_PORT=9188 PG3_EXPORTER_PORT=9189; do
     text=${text//"@@${kv%%=*}@@"/"${kv#*=}"}
   done
@@ -61,14 +51,14 @@ same_jobs() {
   [[ $a == "$b" ]] || { echo "compose jobs: $a"$'\n'"local jobs: $b"; return 1; }
 }
 
-check "promtool check config prometheus.compose.yml" promtool check config prometheus/prometheus.compose.yml
-check "promtool check config prometheus.local.yml.tmpl (rendered)" render_local
-check "local and compose configs scrape the same jobs" same_jobs
-check "promtool check rules" promtool check rules prometheus/rules/*.yml
-check "promtool test rules (alert unit tests)" promtool test rules prometheus/tests/*.yml
-check "dashboard JSON matches grafana/generate_dashboards.py" /usr/bin/python3 grafana/generate_dashboards.py --check
-check "dashboards: provisioned datasource only, failover annotations, a query per panel" \
+check_quiet "promtool check config prometheus.compose.yml" promtool check config prometheus/prometheus.compose.yml
+check_quiet "promtool check config prometheus.local.yml.tmpl (rendered)" render_local
+check_quiet "local and compose configs scrape the same jobs" same_jobs
+check_quiet "promtool check rules" promtool check rules prometheus/rules/*.yml
+check_quiet "promtool test rules (alert unit tests)" promtool test rules prometheus/tests/*.yml
+check_quiet "dashboard JSON matches grafana/generate_dashboards.py" /usr/bin/python3 grafana/generate_dashboards.py --check
+check_quiet "dashboards: provisioned datasource only, failover annotations, a query per panel" \
   /usr/bin/python3 scripts/tests/dashboard_queries.py lint
 
-echo "$PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

@@ -263,26 +263,18 @@ test_set_validates_and_applies() {
 
 # ------------------------------------------------------------------ runner --
 
-PASSED=0 FAILED=0
-run_case() {
-  local name=$1
-  if ( "$name" ); then
-    echo "ok - $name"
-    PASSED=$((PASSED + 1))
-  else
-    echo "not ok - $name"
-    FAILED=$((FAILED + 1))
-  fi
-}
+# Each case is checked under its own name; `fail` ends only that case (tap.sh runs it in a subshell).
+# shellcheck source=scripts/tests/tap.sh
+source "$REPO_DIR/scripts/tests/tap.sh"
 
 echo "# scripts/stack tests: run dir $RUN_DIR, port offset $OFFSET"
-run_case test_port_taken_fails_fast
-run_case test_external_etcd_unreachable_fails_fast
-run_case test_full_up_status_leader
-run_case test_down_leaves_nothing_and_up_keeps_data
-run_case test_start_etcd_recovers_lost_members
-run_case test_set_validates_and_applies
-run_case test_kill_leader_fails_over_and_node_rejoins
+check test_port_taken_fails_fast test_port_taken_fails_fast
+check test_external_etcd_unreachable_fails_fast test_external_etcd_unreachable_fails_fast
+check test_full_up_status_leader test_full_up_status_leader
+check test_down_leaves_nothing_and_up_keeps_data test_down_leaves_nothing_and_up_keeps_data
+check test_start_etcd_recovers_lost_members test_start_etcd_recovers_lost_members
+check test_set_validates_and_applies test_set_validates_and_applies
+check test_kill_leader_fails_over_and_node_rejoins test_kill_leader_fails_over_and_node_rejoins
 
-echo "$PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

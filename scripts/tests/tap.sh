@@ -1,15 +1,33 @@
-# TAP-style checks shared by the shell test scripts (source it): `check NAME COMMAND...` runs
-# the command and prints "ok - NAME" or "not ok - NAME", counting into $passed and $failed.
+# shellcheck shell=bash
+# TAP-style checks shared by the shell test scripts (source it; the only copy of these helpers).
+# Results are counted into $passed and $failed; each script prints "$passed passed, $failed failed".
+#   check NAME COMMAND...        runs the command, its output as it comes; "ok - NAME" or "not ok - NAME"
+#   check_quiet NAME COMMAND...  the same, but the output is shown (indented) only when it fails
+#   ok NAME / not_ok NAME        records an outcome the script decided itself
+# COMMAND runs in a subshell, so a shell function that gives up with `exit 1` fails only its
+# own check, and `set -e` in the caller does not stop the script at a failing check.
 passed=0
 failed=0
+ok() { # ok NAME
+    echo "ok - $*"
+    passed=$((passed + 1))
+}
+not_ok() { # not_ok NAME
+    echo "not ok - $*"
+    failed=$((failed + 1))
+}
 check() { # check NAME COMMAND...
     local name=$1
     shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
+    if ("$@"); then ok "$name"; else not_ok "$name"; fi
+}
+check_quiet() { # check_quiet NAME COMMAND...
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        ok "$name"
     else
-        echo "not ok - $name"
-        failed=$((failed + 1))
+        not_ok "$name"
+        printf '    | %s\n' "${out//$'\n'/$'\n'    | }"
     fi
 }

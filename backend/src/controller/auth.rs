@@ -5,12 +5,12 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, ClientAddress, CurrentUser},
 };
 use crate::{
-    app::AppState,
     entity::{
         ValidationErrors,
         user::{self, Email, Password, User, UserForCreate, UserForUpdate},

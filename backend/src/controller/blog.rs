@@ -5,18 +5,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, MaybeUser, Path, Query},
 };
-use crate::{
-    app::AppState,
-    entity::{
-        ValidationErrors,
-        blog::{
-            self, FeedParams, FeedQuery, PostDetail, PostForCreate, PostForUpdate, PostSummary, Tag,
-        },
-        catalog::Page,
+use crate::entity::page::Page;
+use crate::entity::{
+    ValidationErrors,
+    blog::{
+        self, FeedParams, FeedQuery, PostDetail, PostForCreate, PostForUpdate, PostSummary, Tag,
     },
 };
 

@@ -5,21 +5,19 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
 };
-use crate::{
-    app::AppState,
-    entity::{
-        ValidationErrors,
-        career::{
-            self, ApplicationForCreate, ApplicationStatus, CareerTrack, Company, CompanyForCreate,
-            CompanyForUpdate, JobApplication, TrackForCreate, TrackForUpdate,
-        },
-        catalog::{Page, PageParams, PageRequest},
-        validation::url,
+use crate::entity::page::{Page, PageParams, PageRequest};
+use crate::entity::{
+    ValidationErrors,
+    career::{
+        self, ApplicationForCreate, ApplicationStatus, CareerTrack, Company, CompanyForCreate,
+        CompanyForUpdate, JobApplication, TrackForCreate, TrackForUpdate,
     },
+    validation::url,
 };
 
 fn invalid(e: ValidationErrors) -> ApiError {

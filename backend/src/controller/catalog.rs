@@ -7,17 +7,16 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::AppState;
 use super::{
     error::{ApiError, Problem},
     extract::{MaybeUser, Path, Query},
 };
-use crate::{
-    app::AppState,
-    entity::catalog::{
-        CourseDetail, CourseListParams, CourseListQuery, CourseSummary, DifficultyLevel, Page,
-        PageParams, PageRequest, Specialization, TeacherProfile, TeacherSummary,
-    },
+use crate::entity::catalog::{
+    CourseDetail, CourseListParams, CourseListQuery, CourseSummary, DifficultyLevel,
+    Specialization, TeacherProfile, TeacherSummary,
 };
+use crate::entity::page::{Page, PageParams, PageRequest};
 
 /// All specializations, by name.
 #[utoipa::path(get, path = "/api/v1/specializations", tag = "catalog",

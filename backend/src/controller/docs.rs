@@ -12,7 +12,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{auth, blog, career, catalog, certificates, ops, purchases, reports, reviews, staff};
+use super::{
+    auth, blog, career, catalog, certificate, course_admin, ops, purchase, report, review,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -27,20 +29,20 @@ use super::{auth, blog, career, catalog, certificates, ops, purchases, reports, 
         auth::register, auth::login, auth::me, auth::update_me,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
         catalog::course, catalog::teachers, catalog::teacher,
-        staff::create_course, staff::update_course, staff::delete_course,
-        staff::add_topic, staff::update_topic, staff::delete_topic,
-        staff::add_run, staff::update_run, staff::delete_run,
-        purchases::create, purchases::list_own, purchases::get_one,
-        purchases::pay, purchases::cancel, purchases::refund,
-        reviews::course_reviews, reviews::create_review, reviews::update_review,
-        reviews::delete_review, reviews::my_reviews,
-        certificates::issue, certificates::mine, certificates::of_user, certificates::verify,
+        course_admin::create_course, course_admin::update_course, course_admin::delete_course,
+        course_admin::add_topic, course_admin::update_topic, course_admin::delete_topic,
+        course_admin::add_run, course_admin::update_run, course_admin::delete_run,
+        purchase::create, purchase::list_own, purchase::get_one,
+        purchase::pay, purchase::cancel, purchase::refund,
+        review::course_reviews, review::create_review, review::update_review,
+        review::delete_review, review::my_reviews,
+        certificate::issue, certificate::mine, certificate::of_user, certificate::verify,
         career::companies, career::create_company, career::update_company,
         career::tracks, career::create_track, career::update_track,
         career::applications, career::apply, career::set_status,
         blog::feed, blog::post, blog::create_post, blog::update_post, blog::delete_post,
         blog::tags,
-        reports::top_courses, reports::revenue, reports::employment,
+        report::top_courses, report::revenue, report::employment,
         openapi_json,
     ),
     components(schemas(crate::entity::catalog::CourseSort)),

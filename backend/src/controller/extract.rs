@@ -8,8 +8,9 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use super::AppState;
 use super::error::ApiError;
-use crate::{app::AppState, entity::user::Principal};
+use crate::entity::user::Principal;
 
 /// `axum::Json` with problem-details rejections (400 malformed, 422 wrong shape, 413, 415).
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,5 +1,5 @@
-//! Cross-cutting HTTP behaviour: metrics by route template, the request context, the request
-//! timeout, and the panic handler.
+//! Cross-cutting HTTP behaviour: request ids, recording each request in the HTTP metrics by
+//! route template, the request context, the request timeout, and the panic handler.
 
 use std::{
     any::Any,
@@ -16,11 +16,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::IntGauge;
 use tower_http::request_id::{self, RequestId};
 
 use super::error::{ApiError, REQUEST, RequestContext};
-use crate::app::AppState;
+use super::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -82,57 +82,6 @@ impl request_id::MakeRequestId for MakeRequestId {
 #[derive(Debug, Clone)]
 struct RouteTemplate(MatchedPath);
 
-/// HTTP metrics, labelled by route template (never the raw path, so ids do not explode the
-/// label set) and status.
-#[derive(Debug, Clone)]
-pub struct HttpMetrics {
-    requests: IntCounterVec,
-    duration: HistogramVec,
-    in_flight: IntGauge,
-}
-
-impl HttpMetrics {
-    #[allow(clippy::expect_used)] // Constant metric definitions.
-    pub fn new() -> Self {
-        Self {
-            requests: IntCounterVec::new(
-                Opts::new("lyceum_http_requests_total", "HTTP requests answered."),
-                &["method", "route", "status"],
-            )
-            .expect("valid counter"),
-            duration: HistogramVec::new(
-                HistogramOpts::new(
-                    "lyceum_http_request_duration_seconds",
-                    "Time from request to response head.",
-                )
-                .buckets(vec![
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                    30.0,
-                ]),
-                &["method", "route", "status"],
-            )
-            .expect("valid histogram"),
-            in_flight: IntGauge::new(
-                "lyceum_http_requests_in_flight",
-                "Requests being served right now.",
-            )
-            .expect("valid gauge"),
-        }
-    }
-
-    pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
-        registry.register(Box::new(self.requests.clone()))?;
-        registry.register(Box::new(self.duration.clone()))?;
-        registry.register(Box::new(self.in_flight.clone()))
-    }
-}
-
-impl Default for HttpMetrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 struct InFlight(IntGauge);
 
 impl Drop for InFlight {
@@ -144,7 +93,7 @@ impl Drop for InFlight {
 /// Outer layer: counts and times every request, and makes the request id and path available
 /// to problem documents.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let metrics = &state.http_metrics;
+    let metrics = state.http_metrics();
     metrics.in_flight.inc();
     let _in_flight = InFlight(metrics.in_flight.clone());
     let started = Instant::now();

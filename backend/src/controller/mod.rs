@@ -2,22 +2,26 @@
 //! problem document ([`error`]). Handlers parse requests into entity types, call one use case
 //! and serialize its result; they hold no business rules.
 //!
-//! May depend on every inner layer (`entity`, `usecase`) and on `app::AppState`.
+//! May depend on every inner layer (`entity`, `repository` types, `usecase`); the state the
+//! handlers share ([`state::AppState`]) and the HTTP metrics live here, so nothing in this
+//! layer imports `app`.
 
 pub mod auth;
 pub mod blog;
 pub mod career;
 pub mod catalog;
-pub mod certificates;
+pub mod certificate;
+pub mod course_admin;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod ops;
-pub mod purchases;
-pub mod reports;
-pub mod reviews;
-pub mod staff;
+pub mod purchase;
+pub mod report;
+pub mod review;
+pub mod state;
 
 use axum::{
     Router,
@@ -36,7 +40,7 @@ use tower_http::{
 use tracing::Level;
 
 use self::error::ApiError;
-use crate::app::AppState;
+pub use self::state::{AppContext, AppState};
 
 /// Every route, with the middleware stack (outermost first): request id, trace span,
 /// metrics and request context, panic handler, body limit; per route: the request timeout.
@@ -58,53 +62,50 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/difficulty-levels", get(catalog::difficulty_levels))
         .route(
             "/api/v1/courses",
-            get(catalog::list_courses).post(staff::create_course),
+            get(catalog::list_courses).post(course_admin::create_course),
         )
         .route(
             "/api/v1/courses/{id}",
             get(catalog::course)
-                .patch(staff::update_course)
-                .delete(staff::delete_course),
+                .patch(course_admin::update_course)
+                .delete(course_admin::delete_course),
         )
-        .route("/api/v1/courses/{id}/topics", post(staff::add_topic))
+        .route("/api/v1/courses/{id}/topics", post(course_admin::add_topic))
         .route(
             "/api/v1/courses/{id}/topics/{topic_id}",
-            patch(staff::update_topic).delete(staff::delete_topic),
+            patch(course_admin::update_topic).delete(course_admin::delete_topic),
         )
-        .route("/api/v1/courses/{id}/runs", post(staff::add_run))
+        .route("/api/v1/courses/{id}/runs", post(course_admin::add_run))
         .route(
             "/api/v1/courses/{id}/runs/{run_id}",
-            patch(staff::update_run).delete(staff::delete_run),
+            patch(course_admin::update_run).delete(course_admin::delete_run),
         )
         .route(
             "/api/v1/purchases",
-            get(purchases::list_own).post(purchases::create),
+            get(purchase::list_own).post(purchase::create),
         )
-        .route("/api/v1/purchases/{id}", get(purchases::get_one))
-        .route("/api/v1/purchases/{id}/pay", post(purchases::pay))
-        .route("/api/v1/purchases/{id}/cancel", post(purchases::cancel))
-        .route("/api/v1/purchases/{id}/refund", post(purchases::refund))
+        .route("/api/v1/purchases/{id}", get(purchase::get_one))
+        .route("/api/v1/purchases/{id}/pay", post(purchase::pay))
+        .route("/api/v1/purchases/{id}/cancel", post(purchase::cancel))
+        .route("/api/v1/purchases/{id}/refund", post(purchase::refund))
         .route("/api/v1/teachers", get(catalog::teachers))
         .route("/api/v1/teachers/{id}", get(catalog::teacher))
         .route(
             "/api/v1/courses/{id}/reviews",
-            get(reviews::course_reviews).post(reviews::create_review),
+            get(review::course_reviews).post(review::create_review),
         )
         .route(
             "/api/v1/reviews/{id}",
-            patch(reviews::update_review).delete(reviews::delete_review),
+            patch(review::update_review).delete(review::delete_review),
         )
-        .route("/api/v1/me/reviews", get(reviews::my_reviews))
-        .route("/api/v1/certificates", post(certificates::issue))
+        .route("/api/v1/me/reviews", get(review::my_reviews))
+        .route("/api/v1/certificates", post(certificate::issue))
         .route(
             "/api/v1/certificates/{serial_number}",
-            get(certificates::verify),
+            get(certificate::verify),
         )
-        .route("/api/v1/me/certificates", get(certificates::mine))
-        .route(
-            "/api/v1/users/{id}/certificates",
-            get(certificates::of_user),
-        )
+        .route("/api/v1/me/certificates", get(certificate::mine))
+        .route("/api/v1/users/{id}/certificates", get(certificate::of_user))
         .route(
             "/api/v1/career/companies",
             get(career::companies).post(career::create_company),
@@ -137,9 +138,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(blog::delete_post),
         )
         .route("/api/v1/blog/tags", get(blog::tags))
-        .route("/api/v1/reports/top-courses", get(reports::top_courses))
-        .route("/api/v1/reports/revenue", get(reports::revenue))
-        .route("/api/v1/reports/employment", get(reports::employment))
+        .route("/api/v1/reports/top-courses", get(report::top_courses))
+        .route("/api/v1/reports/revenue", get(report::revenue))
+        .route("/api/v1/reports/employment", get(report::employment))
         .route_layer(from_fn_with_state(state.clone(), middleware::per_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -12,8 +12,8 @@ use prometheus::{Encoder, TextEncoder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::error::{ApiError, Problem};
-use crate::app::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Status {

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::page::PageRequest;
 use super::{
-    catalog::PageRequest,
     user::{Principal, StaffPosition},
     validation::{FieldError, ValidationErrors, in_range, long_text, text, url},
 };

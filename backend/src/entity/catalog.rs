@@ -1,17 +1,15 @@
 //! The catalog: lookups, courses with their syllabus, staff and runs, teacher profiles, and the
-//! rules of list queries (filters, sort orders, page bounds) and of staff edits.
+//! rules of the course list query (filters, sort orders) and of staff edits.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::validation::{FieldError, ValidationErrors, in_range, long_text, text};
+use super::{
+    page::PageRequest,
+    validation::{FieldError, ValidationErrors, in_range, long_text, text},
+};
 
-/// Largest page any list returns; larger requests are rejected, not silently cut.
-pub const MAX_PAGE_SIZE: u32 = 100;
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
-/// Deepest page of a list (offset pagination must not turn into a full scan).
-pub const MAX_PAGE: u32 = 500;
 /// Prices are minor units; one billion keeps sums far from overflow.
 pub const MAX_PRICE: i64 = 1_000_000_000;
 
@@ -67,15 +65,6 @@ pub struct CourseSummary {
     pub published: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// One page of a list, plus whether another page follows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub page: u32,
-    pub page_size: u32,
-    pub has_more: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -292,12 +281,12 @@ impl CourseListQuery {
         })
     }
 
-    pub fn offset(&self) -> i64 {
+    /// The page this query asks for.
+    pub fn page_request(&self) -> PageRequest {
         PageRequest {
             page: self.page,
             page_size: self.page_size,
         }
-        .offset()
     }
 
     /// A canonical text of the query: equal queries give equal keys.
@@ -313,69 +302,6 @@ impl CourseListQuery {
             self.page,
             self.page_size,
         )
-    }
-}
-
-/// Query string of `GET /teachers`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// 1-based page number (at most 500).
-    #[param(minimum = 1, maximum = 500)]
-    pub page: Option<u32>,
-    /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u32>,
-}
-
-/// A valid page request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    pub page: u32,
-    pub page_size: u32,
-}
-
-impl PageRequest {
-    pub fn parse(p: PageParams) -> Result<Self, ValidationErrors> {
-        let mut errors = ValidationErrors::default();
-        let page = Self::take_from(&mut errors, p.page, p.page_size);
-        errors.finish(|| page)
-    }
-
-    /// Applies the defaults and the hard caps to optional page parameters, recording any
-    /// violation in `errors`; the returned value is only meaningful if `errors` stays empty.
-    pub fn take_from(
-        errors: &mut ValidationErrors,
-        page: Option<u32>,
-        page_size: Option<u32>,
-    ) -> Self {
-        let page = errors.take(in_range("page", page.unwrap_or(1), 1, MAX_PAGE));
-        let page_size = errors.take(in_range(
-            "page_size",
-            page_size.unwrap_or(DEFAULT_PAGE_SIZE),
-            1,
-            MAX_PAGE_SIZE,
-        ));
-        Self {
-            page: page.unwrap_or(1),
-            page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE),
-        }
-    }
-
-    pub fn offset(&self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.page_size)
-    }
-}
-
-/// Builds a page from `page_size + 1` fetched rows.
-pub fn page_of<T>(mut rows: Vec<T>, page: u32, page_size: u32) -> Page<T> {
-    let has_more = rows.len() > page_size as usize;
-    rows.truncate(page_size as usize);
-    Page {
-        items: rows,
-        page,
-        page_size,
-        has_more,
     }
 }
 
@@ -566,13 +492,5 @@ mod tests {
         })
         .expect("valid");
         assert_eq!(a.cache_key(), b.cache_key());
-    }
-
-    #[test]
-    fn a_page_knows_whether_more_follow() {
-        let page = page_of(vec![1, 2, 3], 1, 2);
-        assert_eq!(page.items, vec![1, 2]);
-        assert!(page.has_more);
-        assert!(!page_of(vec![1, 2], 1, 2).has_more);
     }
 }

@@ -10,6 +10,7 @@ pub mod blog;
 pub mod career;
 pub mod catalog;
 pub mod certificate;
+pub mod page;
 pub mod purchase;
 pub mod report;
 pub mod review;

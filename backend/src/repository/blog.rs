@@ -5,18 +5,19 @@ use lyceum_db::DbError;
 use tokio_postgres::Row;
 
 use super::Queries;
-use crate::entity::{
-    blog::{Author, FeedQuery, PostDetail, PostForCreate, PostForUpdate, PostSummary, Tag},
-    catalog::{Page, page_of},
+use super::page::fetch_page;
+use crate::entity::blog::{
+    Author, FeedQuery, PostDetail, PostForCreate, PostForUpdate, PostSummary, Tag,
 };
+use crate::entity::page::Page;
 
 /// The post columns; the body only for a post page (a feed entry has none).
 fn post_select(with_body: bool) -> String {
     format!(
         "SELECT p.id, p.title, p.topic, p.reading_minutes, p.cover_url, p.published_at, \
-         u.id, u.first_name || ' ' || u.last_name, \
+         u.id AS author_id, u.first_name || ' ' || u.last_name AS author_name, \
          ARRAY(SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id \
-               WHERE pt.post_id = p.id ORDER BY lower(t.name)), {} \
+               WHERE pt.post_id = p.id ORDER BY lower(t.name)) AS tags, {} AS body \
          FROM blog_posts p JOIN users u ON u.id = p.author_id",
         if with_body { "p.body" } else { "NULL::text" }
     )
@@ -24,17 +25,17 @@ fn post_select(with_body: bool) -> String {
 
 fn summary_from_row(r: &Row) -> PostSummary {
     PostSummary {
-        id: r.get(0),
-        title: r.get(1),
-        topic: r.get(2),
-        reading_minutes: r.get(3),
-        cover_url: r.get(4),
-        published_at: r.get(5),
+        id: r.get("id"),
+        title: r.get("title"),
+        topic: r.get("topic"),
+        reading_minutes: r.get("reading_minutes"),
+        cover_url: r.get("cover_url"),
+        published_at: r.get("published_at"),
         author: Author {
-            id: r.get(6),
-            name: r.get(7),
+            id: r.get("author_id"),
+            name: r.get("author_name"),
         },
-        tags: r.get(8),
+        tags: r.get("tags"),
     }
 }
 
@@ -49,24 +50,15 @@ impl BlogRepository {
         c: &impl Queries,
         q: &FeedQuery,
     ) -> Result<Page<PostSummary>, DbError> {
-        let select = post_select(false);
-        let rows = c
-            .query(
-                &format!(
-                    "{select} WHERE p.published_at IS NOT NULL AND p.published_at <= now() \
-                     AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM tags t \
-                          JOIN post_tags pt ON pt.tag_id = t.id \
-                          WHERE lower(t.name) = $1 AND pt.post_id = p.id)) \
-                     ORDER BY p.published_at DESC, p.id DESC LIMIT $2 OFFSET $3"
-                ),
-                &[&q.tag, &(i64::from(q.page.page_size) + 1), &q.page.offset()],
-            )
-            .await?;
-        Ok(page_of(
-            rows.iter().map(summary_from_row).collect(),
-            q.page.page,
-            q.page.page_size,
-        ))
+        let sql = format!(
+            "{} WHERE p.published_at IS NOT NULL AND p.published_at <= now() \
+             AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM tags t \
+                  JOIN post_tags pt ON pt.tag_id = t.id \
+                  WHERE lower(t.name) = $1 AND pt.post_id = p.id)) \
+             ORDER BY p.published_at DESC, p.id DESC",
+            post_select(false)
+        );
+        fetch_page(c, &sql, &[&q.tag], q.page, |r| Ok(summary_from_row(r))).await
     }
 
     /// A post; drafts and scheduled posts only with `include_unpublished`.
@@ -88,7 +80,7 @@ impl BlogRepository {
             .await?;
         Ok(row.map(|r| PostDetail {
             post: summary_from_row(&r),
-            body: r.get(9),
+            body: r.get("body"),
         }))
     }
 
@@ -113,7 +105,7 @@ impl BlogRepository {
                 ],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("id"))
     }
 
     /// Locks the post for an edit; `false` when there is none.
@@ -200,8 +192,8 @@ impl BlogRepository {
         Ok(rows
             .iter()
             .map(|r| Tag {
-                id: r.get(0),
-                name: r.get(1),
+                id: r.get("id"),
+                name: r.get("name"),
             })
             .collect())
     }

@@ -8,50 +8,50 @@ use tokio_postgres::{
 };
 
 use super::Queries;
-use crate::entity::{
-    career::{
-        ApplicationForCreate, ApplicationStatus, CareerTrack, Company, CompanyForCreate,
-        CompanyForUpdate, JobApplication, TrackForCreate, TrackForUpdate,
-    },
-    catalog::{Page, PageRequest, page_of},
+use super::page::fetch_page;
+use crate::entity::career::{
+    ApplicationForCreate, ApplicationStatus, CareerTrack, Company, CompanyForCreate,
+    CompanyForUpdate, JobApplication, TrackForCreate, TrackForUpdate,
 };
+use crate::entity::page::{Page, PageRequest};
 
 const COMPANY_COLUMNS: &str = "id, short_name, legal_name, graduates_hired, requirements, \
      agreement_active, created_at, updated_at";
 
 fn company_from_row(r: &Row) -> Company {
     Company {
-        id: r.get(0),
-        short_name: r.get(1),
-        legal_name: r.get(2),
-        graduates_hired: r.get(3),
-        requirements: r.get(4),
-        agreement_active: r.get(5),
-        created_at: r.get(6),
-        updated_at: r.get(7),
+        id: r.get("id"),
+        short_name: r.get("short_name"),
+        legal_name: r.get("legal_name"),
+        graduates_hired: r.get("graduates_hired"),
+        requirements: r.get("requirements"),
+        agreement_active: r.get("agreement_active"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
     }
 }
 
-const TRACK_SELECT: &str = "SELECT t.id, t.user_id, t.course_id, c.title, t.resume_url, \
-     t.support_start, t.support_extended, t.created_at, t.updated_at \
+const TRACK_SELECT: &str = "SELECT t.id, t.user_id, t.course_id, c.title AS course_title, \
+     t.resume_url, 
+t.support_start, t.support_extended, t.created_at, t.updated_at \
      FROM career_tracks t JOIN courses c ON c.id = t.course_id";
 
 fn track_from_row(r: &Row) -> CareerTrack {
     CareerTrack {
-        id: r.get(0),
-        user_id: r.get(1),
-        course_id: r.get(2),
-        course_title: r.get(3),
-        resume_url: r.get(4),
-        support_start: r.get(5),
-        support_extended: r.get(6),
-        created_at: r.get(7),
-        updated_at: r.get(8),
+        id: r.get("id"),
+        user_id: r.get("user_id"),
+        course_id: r.get("course_id"),
+        course_title: r.get("course_title"),
+        resume_url: r.get("resume_url"),
+        support_start: r.get("support_start"),
+        support_extended: r.get("support_extended"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
     }
 }
 
-const APPLICATION_SELECT: &str = "SELECT a.id, a.career_track_id, a.company_id, pc.short_name, \
-     a.applied_on, a.status, a.created_at, a.updated_at \
+const APPLICATION_SELECT: &str = "SELECT a.id, a.career_track_id, a.company_id, \
+     pc.short_name AS company, a.applied_on, a.status, a.created_at, a.updated_at \
      FROM job_applications a JOIN partner_companies pc ON pc.id = a.company_id";
 
 /// `job_applications.status` read straight into the closed set (the CHECK constraint keeps
@@ -75,21 +75,17 @@ impl<'a> FromSql<'a> for StatusColumn {
 }
 
 fn application_from_row(r: &Row) -> Result<JobApplication, DbError> {
-    let StatusColumn(status) = r.try_get(5)?;
+    let StatusColumn(status) = r.try_get("status")?;
     Ok(JobApplication {
-        id: r.get(0),
-        career_track_id: r.get(1),
-        company_id: r.get(2),
-        company: r.get(3),
-        applied_on: r.get(4),
+        id: r.get("id"),
+        career_track_id: r.get("career_track_id"),
+        company_id: r.get("company_id"),
+        company: r.get("company"),
+        applied_on: r.get("applied_on"),
         status,
-        created_at: r.get(6),
-        updated_at: r.get(7),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
     })
-}
-
-fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (i64::from(page.page_size) + 1, page.offset())
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -115,22 +111,11 @@ impl CareerRepository {
         active: Option<bool>,
         page: PageRequest,
     ) -> Result<Page<Company>, DbError> {
-        let (limit, offset) = limit_offset(page);
-        let rows = c
-            .query(
-                &format!(
-                    "SELECT {COMPANY_COLUMNS} FROM partner_companies \
-                     WHERE ($1::boolean IS NULL OR agreement_active = $1) \
-                     ORDER BY short_name, id LIMIT $2 OFFSET $3"
-                ),
-                &[&active, &limit, &offset],
-            )
-            .await?;
-        Ok(page_of(
-            rows.iter().map(company_from_row).collect(),
-            page.page,
-            page.page_size,
-        ))
+        let sql = format!(
+            "SELECT {COMPANY_COLUMNS} FROM partner_companies \
+             WHERE ($1::boolean IS NULL OR agreement_active = $1) ORDER BY short_name, id"
+        );
+        fetch_page(c, &sql, &[&active], page, |r| Ok(company_from_row(r))).await
     }
 
     pub async fn company(&self, c: &impl Queries, id: i64) -> Result<Option<Company>, DbError> {
@@ -202,21 +187,11 @@ impl CareerRepository {
         user_id: Option<i64>,
         page: PageRequest,
     ) -> Result<Page<CareerTrack>, DbError> {
-        let (limit, offset) = limit_offset(page);
-        let rows = c
-            .query(
-                &format!(
-                    "{TRACK_SELECT} WHERE ($1::bigint IS NULL OR t.user_id = $1) \
-                     ORDER BY t.created_at DESC, t.id DESC LIMIT $2 OFFSET $3"
-                ),
-                &[&user_id, &limit, &offset],
-            )
-            .await?;
-        Ok(page_of(
-            rows.iter().map(track_from_row).collect(),
-            page.page,
-            page.page_size,
-        ))
+        let sql = format!(
+            "{TRACK_SELECT} WHERE ($1::bigint IS NULL OR t.user_id = $1) \
+             ORDER BY t.created_at DESC, t.id DESC"
+        );
+        fetch_page(c, &sql, &[&user_id], page, |r| Ok(track_from_row(r))).await
     }
 
     pub async fn track(&self, c: &impl Queries, id: i64) -> Result<Option<CareerTrack>, DbError> {
@@ -244,7 +219,7 @@ impl CareerRepository {
                 ],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("id"))
     }
 
     pub async fn update_track(
@@ -269,21 +244,11 @@ impl CareerRepository {
         track_id: i64,
         page: PageRequest,
     ) -> Result<Page<JobApplication>, DbError> {
-        let (limit, offset) = limit_offset(page);
-        let rows = c
-            .query(
-                &format!(
-                    "{APPLICATION_SELECT} WHERE a.career_track_id = $1 \
-                     ORDER BY a.applied_on DESC, a.id DESC LIMIT $2 OFFSET $3"
-                ),
-                &[&track_id, &limit, &offset],
-            )
-            .await?;
-        let items = rows
-            .iter()
-            .map(application_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page_of(items, page.page, page.page_size))
+        let sql = format!(
+            "{APPLICATION_SELECT} WHERE a.career_track_id = $1 \
+             ORDER BY a.applied_on DESC, a.id DESC"
+        );
+        fetch_page(c, &sql, &[&track_id], page, application_from_row).await
     }
 
     pub async fn application(
@@ -311,7 +276,7 @@ impl CareerRepository {
                 &[&track_id, &new.company_id, &new.applied_on],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("id"))
     }
 
     /// Locks the application row (not its track); its current status, company and course
@@ -331,12 +296,12 @@ impl CareerRepository {
             )
             .await?;
         row.map(|r| {
-            let StatusColumn(status) = r.try_get(0)?;
+            let StatusColumn(status) = r.try_get("status")?;
             Ok(LockedApplication {
                 status,
-                company_id: r.get(1),
-                course_id: r.get(2),
-                user_id: r.get(3),
+                company_id: r.get("company_id"),
+                course_id: r.get("course_id"),
+                user_id: r.get("user_id"),
             })
         })
         .transpose()

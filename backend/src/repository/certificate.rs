@@ -4,22 +4,21 @@ use lyceum_db::DbError;
 use tokio_postgres::Row;
 
 use super::Queries;
-use crate::entity::{
-    catalog::{Page, PageRequest, page_of},
-    certificate::Certificate,
-};
+use super::page::fetch_page;
+use crate::entity::certificate::Certificate;
+use crate::entity::page::{Page, PageRequest};
 
-const CERT_SELECT: &str = "SELECT ce.id, ce.serial_number, ce.user_id, ce.course_id, c.title, \
-     ce.issued_at FROM certificates ce JOIN courses c ON c.id = ce.course_id";
+const CERT_SELECT: &str = "SELECT ce.id, ce.serial_number, ce.user_id, ce.course_id, \
+     c.title AS course_title,      ce.issued_at FROM certificates ce JOIN courses c ON c.id = ce.course_id";
 
 fn certificate_from_row(r: &Row) -> Certificate {
     Certificate {
-        id: r.get(0),
-        serial_number: r.get(1),
-        user_id: r.get(2),
-        course_id: r.get(3),
-        course_title: r.get(4),
-        issued_at: r.get(5),
+        id: r.get("id"),
+        serial_number: r.get("serial_number"),
+        user_id: r.get("user_id"),
+        course_id: r.get("course_id"),
+        course_title: r.get("course_title"),
+        issued_at: r.get("issued_at"),
     }
 }
 
@@ -56,20 +55,9 @@ impl CertificateRepository {
         user_id: i64,
         page: PageRequest,
     ) -> Result<Page<Certificate>, DbError> {
-        let rows = c
-            .query(
-                &format!(
-                    "{CERT_SELECT} WHERE ce.user_id = $1 \
-                     ORDER BY ce.issued_at DESC, ce.id DESC LIMIT $2 OFFSET $3"
-                ),
-                &[&user_id, &(i64::from(page.page_size) + 1), &page.offset()],
-            )
-            .await?;
-        Ok(page_of(
-            rows.iter().map(certificate_from_row).collect(),
-            page.page,
-            page.page_size,
-        ))
+        let sql =
+            format!("{CERT_SELECT} WHERE ce.user_id = $1 ORDER BY ce.issued_at DESC, ce.id DESC");
+        fetch_page(c, &sql, &[&user_id], page, |r| Ok(certificate_from_row(r))).await
     }
 
     /// Verification by serial number (`certificates_serial_number_key`).

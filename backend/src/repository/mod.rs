@@ -9,17 +9,21 @@
 //! May depend on `entity`; never on `usecase` or `controller`.
 
 pub mod blog;
-pub mod buyers;
+pub mod buyer;
 pub mod cache;
 pub mod career;
-pub mod catalog;
 pub mod certificate;
+pub mod course;
+pub mod course_admin;
 pub mod local_pages;
 pub mod login_attempts;
+pub mod lookup;
+pub mod page;
 pub mod purchase;
 pub mod replication;
 pub mod report;
 pub mod review;
+pub mod teacher;
 pub mod user;
 
 use lyceum_db::DbError;

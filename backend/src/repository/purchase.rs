@@ -5,10 +5,9 @@ use lyceum_db::DbError;
 use tokio_postgres::Row;
 
 use super::Queries;
-use crate::entity::{
-    catalog::{Page, PageRequest, page_of},
-    purchase::{PlanCode, Purchase, PurchaseStatus},
-};
+use super::page::fetch_page;
+use crate::entity::page::{Page, PageRequest};
+use crate::entity::purchase::{PlanCode, Purchase, PurchaseStatus};
 
 /// Purchases and the seats they hold.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,32 +42,32 @@ pub struct LockedPurchase {
 }
 
 const SELECT_PURCHASE: &str = "
-    SELECT p.id, p.user_id, p.course_run_id, r.course_id, c.title, pl.code, p.final_price,
-           p.status, p.created_at, p.paid_at, p.cancelled_at, p.refunded_at,
-           p.request_fingerprint
+    SELECT p.id, p.user_id, p.course_run_id, r.course_id, c.title AS course_title,
+           pl.code AS plan, p.final_price, p.status, p.created_at, p.paid_at, p.cancelled_at,
+           p.refunded_at, p.request_fingerprint
       FROM purchases p
       JOIN course_runs r ON r.id = p.course_run_id
       JOIN courses c ON c.id = r.course_id
       JOIN plans pl ON pl.id = p.plan_id";
 
 fn purchase(r: &Row) -> Result<Purchase, DbError> {
-    let plan: String = r.get(5);
-    let status: String = r.get(7);
+    let plan: String = r.get("plan");
+    let status: String = r.get("status");
     Ok(Purchase {
-        id: r.get(0),
-        user_id: r.get(1),
-        course_run_id: r.get(2),
-        course_id: r.get(3),
-        course_title: r.get(4),
+        id: r.get("id"),
+        user_id: r.get("user_id"),
+        course_run_id: r.get("course_run_id"),
+        course_id: r.get("course_id"),
+        course_title: r.get("course_title"),
         plan: PlanCode::parse(&plan)
             .ok_or_else(|| DbError::Decode(format!("unknown plan code {plan:?}")))?,
-        final_price: r.get(6),
+        final_price: r.get("final_price"),
         status: PurchaseStatus::parse(&status)
             .ok_or_else(|| DbError::Decode(format!("unknown purchase status {status:?}")))?,
-        created_at: r.get(8),
-        paid_at: r.get(9),
-        cancelled_at: r.get(10),
-        refunded_at: r.get(11),
+        created_at: r.get("created_at"),
+        paid_at: r.get("paid_at"),
+        cancelled_at: r.get("cancelled_at"),
+        refunded_at: r.get("refunded_at"),
     })
 }
 
@@ -84,7 +83,7 @@ impl PurchaseRepository {
         let row = c.query_opt(&sql, &[&user_id, &key]).await?;
         row.map(|r| {
             Ok(KeyedPurchase {
-                fingerprint: r.get(12),
+                fingerprint: r.get("request_fingerprint"),
                 purchase: purchase(&r)?,
             })
         })
@@ -108,8 +107,9 @@ impl PurchaseRepository {
     ) -> Result<Option<Offer>, DbError> {
         let row = c
             .query_opt(
-                "SELECT r.id, pl.id, c.price, pl.discount_percent, c.published,
-                        r.sales_end_date >= current_date
+                "SELECT r.id AS course_run_id, pl.id AS plan_id, c.price AS course_price,
+                        pl.discount_percent, c.published,
+                        r.sales_end_date >= current_date AS on_sale
                    FROM course_runs r
                    JOIN courses c ON c.id = r.course_id
                    JOIN plans pl ON pl.code = $2
@@ -118,12 +118,12 @@ impl PurchaseRepository {
             )
             .await?;
         Ok(row.map(|r| Offer {
-            course_run_id: r.get(0),
-            plan_id: r.get(1),
-            course_price: r.get(2),
-            discount_percent: r.get(3),
-            published: r.get(4),
-            on_sale: r.get(5),
+            course_run_id: r.get("course_run_id"),
+            plan_id: r.get("plan_id"),
+            course_price: r.get("course_price"),
+            discount_percent: r.get("discount_percent"),
+            published: r.get("published"),
+            on_sale: r.get("on_sale"),
         }))
     }
 
@@ -157,7 +157,7 @@ impl PurchaseRepository {
                 ],
             )
             .await?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(row.map(|r| r.get("id")))
     }
 
     /// Takes one seat; `false` when none is left. The row lock makes concurrent buyers of one
@@ -193,10 +193,10 @@ impl PurchaseRepository {
             )
             .await?;
         row.map(|r| {
-            let status: String = r.get(2);
+            let status: String = r.get("status");
             Ok(LockedPurchase {
-                user_id: r.get(0),
-                course_run_id: r.get(1),
+                user_id: r.get("user_id"),
+                course_run_id: r.get("course_run_id"),
                 status: PurchaseStatus::parse(&status).ok_or_else(|| {
                     DbError::Decode(format!("unknown purchase status {status:?}"))
                 })?,
@@ -239,17 +239,8 @@ impl PurchaseRepository {
         user_id: i64,
         page: PageRequest,
     ) -> Result<Page<Purchase>, DbError> {
-        let sql = format!(
-            "{SELECT_PURCHASE} WHERE p.user_id = $1
-              ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"
-        );
-        let rows = c
-            .query(
-                &sql,
-                &[&user_id, &(i64::from(page.page_size) + 1), &page.offset()],
-            )
-            .await?;
-        let items = rows.iter().map(purchase).collect::<Result<Vec<_>, _>>()?;
-        Ok(page_of(items, page.page, page.page_size))
+        let sql =
+            format!("{SELECT_PURCHASE} WHERE p.user_id = $1 ORDER BY p.created_at DESC, p.id DESC");
+        fetch_page(c, &sql, &[&user_id], page, purchase).await
     }
 }

@@ -14,9 +14,9 @@ impl ReplicationRepository {
     /// commit returns only once its WAL is written.
     pub async fn current_lsn(&self, c: &impl Queries) -> Result<String, DbError> {
         let row = c
-            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .query_one("SELECT pg_current_wal_lsn()::text AS lsn", &[])
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("lsn"))
     }
 
     /// Whether the server this connection is on has replayed the WAL up to `lsn`. The primary
@@ -25,10 +25,10 @@ impl ReplicationRepository {
         let row = c
             .query_one(
                 "SELECT NOT pg_is_in_recovery()
-                        OR coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false)",
+                        OR coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false) AS replayed",
                 &[&lsn],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("replayed"))
     }
 }

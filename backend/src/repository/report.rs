@@ -29,14 +29,14 @@ impl ReportRepository {
                    GROUP BY r.course_id \
                    ORDER BY avg_rating DESC, review_count DESC, r.course_id \
                    LIMIT $1) \
-                 SELECT k.course_id, c.title, k.avg_rating::float8, k.review_count, \
+                 SELECT k.course_id, c.title, k.avg_rating::float8 AS average_rating, k.review_count, \
                    (SELECT count(DISTINCT p.user_id) FROM course_runs cr \
                       JOIN purchases p ON p.course_run_id = cr.id \
-                     WHERE cr.course_id = k.course_id AND p.status = 'paid'), \
+                     WHERE cr.course_id = k.course_id AND p.status = 'paid') AS buyers, \
                    ARRAY(SELECT DISTINCT tp.workplace FROM course_staff cs \
                            JOIN teacher_profiles tp ON tp.user_id = cs.user_id \
                           WHERE cs.course_id = k.course_id AND cs.role = 'teacher' \
-                          ORDER BY 1) \
+                          ORDER BY 1) AS teacher_workplaces \
                  FROM ranked k JOIN courses c ON c.id = k.course_id \
                  ORDER BY k.avg_rating DESC, k.review_count DESC, k.course_id",
                 &[&i64::from(limit)],
@@ -45,12 +45,12 @@ impl ReportRepository {
         Ok(rows
             .iter()
             .map(|r| TopCourse {
-                course_id: r.get(0),
-                title: r.get(1),
-                average_rating: r.get(2),
-                review_count: r.get(3),
-                buyers: r.get(4),
-                teacher_workplaces: r.get(5),
+                course_id: r.get("course_id"),
+                title: r.get("title"),
+                average_rating: r.get("average_rating"),
+                review_count: r.get("review_count"),
+                buyers: r.get("buyers"),
+                teacher_workplaces: r.get("teacher_workplaces"),
             })
             .collect())
     }
@@ -76,8 +76,9 @@ impl ReportRepository {
                    FROM purchases p \
                    WHERE p.status = 'paid' AND p.paid_at >= $1 AND p.paid_at < $2 \
                    GROUP BY 1, 2) \
-                 SELECT to_char(pr.month, 'YYYY-MM'), s.id, s.name, \
-                        sum(pr.revenue)::bigint, sum(pr.purchases)::bigint \
+                 SELECT to_char(pr.month, 'YYYY-MM') AS month, s.id AS specialization_id, \
+                        s.name AS specialization, sum(pr.revenue)::bigint AS revenue, \
+                        sum(pr.purchases)::bigint AS purchases \
                  FROM per_run pr \
                  JOIN course_runs r ON r.id = pr.course_run_id \
                  JOIN courses c ON c.id = r.course_id \
@@ -90,11 +91,11 @@ impl ReportRepository {
         Ok(rows
             .iter()
             .map(|r| RevenueRow {
-                month: r.get(0),
-                specialization_id: r.get(1),
-                specialization: r.get(2),
-                revenue: r.get(3),
-                purchases: r.get(4),
+                month: r.get("month"),
+                specialization_id: r.get("specialization_id"),
+                specialization: r.get("specialization"),
+                revenue: r.get("revenue"),
+                purchases: r.get("purchases"),
             })
             .collect())
     }
@@ -109,7 +110,8 @@ impl ReportRepository {
     ) -> Result<Vec<EmploymentRow>, DbError> {
         let rows = c
             .query(
-                "SELECT t.course_id, c.title, a.company_id, pc.short_name, count(*) AS hired \
+                "SELECT t.course_id, c.title AS course_title, a.company_id, pc.short_name AS company, \
+                        count(*) AS hired \
                  FROM job_applications a \
                  JOIN career_tracks t ON t.id = a.career_track_id \
                  JOIN courses c ON c.id = t.course_id \
@@ -124,11 +126,11 @@ impl ReportRepository {
         Ok(rows
             .iter()
             .map(|r| EmploymentRow {
-                course_id: r.get(0),
-                course_title: r.get(1),
-                company_id: r.get(2),
-                company: r.get(3),
-                hired: r.get(4),
+                course_id: r.get("course_id"),
+                course_title: r.get("course_title"),
+                company_id: r.get("company_id"),
+                company: r.get("company"),
+                hired: r.get("hired"),
             })
             .collect())
     }

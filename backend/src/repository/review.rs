@@ -4,27 +4,29 @@ use lyceum_db::DbError;
 use tokio_postgres::Row;
 
 use super::Queries;
-use crate::entity::{
-    catalog::{Page, PageRequest, page_of},
-    review::{Review, ReviewForCreate, ReviewForUpdate},
-};
+use super::page::fetch_page;
+use crate::entity::page::{Page, PageRequest};
+use crate::entity::review::{Review, ReviewForCreate, ReviewForUpdate};
 
 const REVIEW_SELECT: &str = "SELECT r.id, r.course_id, r.user_id, \
-     u.first_name || ' ' || u.last_name, r.rating, r.body, r.created_at, r.updated_at \
+     u.first_name || ' ' || u.last_name AS author_name, r.rating, r.body, r.created_at, \
+     r.updated_at \
      FROM reviews r JOIN users u ON u.id = r.user_id";
 
 fn review_from_row(r: &Row) -> Review {
     Review {
-        id: r.get(0),
-        course_id: r.get(1),
-        user_id: r.get(2),
-        author_name: r.get(3),
-        rating: r.get(4),
-        body: r.get(5),
-        created_at: r.get(6),
-        updated_at: r.get(7),
+        id: r.get("id"),
+        course_id: r.get("course_id"),
+        user_id: r.get("user_id"),
+        author_name: r.get("author_name"),
+        rating: r.get("rating"),
+        body: r.get("body"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
     }
 }
+
+const NEWEST_FIRST: &str = "ORDER BY r.created_at DESC, r.id DESC";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReviewRepository;
@@ -38,20 +40,8 @@ impl ReviewRepository {
         course_id: i64,
         page: PageRequest,
     ) -> Result<Page<Review>, DbError> {
-        let rows = c
-            .query(
-                &format!(
-                    "{REVIEW_SELECT} WHERE r.course_id = $1 \
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3"
-                ),
-                &[&course_id, &(i64::from(page.page_size) + 1), &page.offset()],
-            )
-            .await?;
-        Ok(page_of(
-            rows.iter().map(review_from_row).collect(),
-            page.page,
-            page.page_size,
-        ))
+        let sql = format!("{REVIEW_SELECT} WHERE r.course_id = $1 {NEWEST_FIRST}");
+        fetch_page(c, &sql, &[&course_id], page, |r| Ok(review_from_row(r))).await
     }
 
     /// A user's reviews, newest first.
@@ -62,20 +52,8 @@ impl ReviewRepository {
         user_id: i64,
         page: PageRequest,
     ) -> Result<Page<Review>, DbError> {
-        let rows = c
-            .query(
-                &format!(
-                    "{REVIEW_SELECT} WHERE r.user_id = $1 \
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3"
-                ),
-                &[&user_id, &(i64::from(page.page_size) + 1), &page.offset()],
-            )
-            .await?;
-        Ok(page_of(
-            rows.iter().map(review_from_row).collect(),
-            page.page,
-            page.page_size,
-        ))
+        let sql = format!("{REVIEW_SELECT} WHERE r.user_id = $1 {NEWEST_FIRST}");
+        fetch_page(c, &sql, &[&user_id], page, |r| Ok(review_from_row(r))).await
     }
 
     pub async fn find(&self, c: &impl Queries, id: i64) -> Result<Option<Review>, DbError> {
@@ -93,7 +71,7 @@ impl ReviewRepository {
                 &[&id],
             )
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(row.map(|r| (r.get("user_id"), r.get("course_id"))))
     }
 
     /// Fails with `reviews_user_course_key` for a second review of the same course.
@@ -111,7 +89,7 @@ impl ReviewRepository {
                 &[&user_id, &course_id, &new.rating, &new.body],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.get("id"))
     }
 
     pub async fn update(

@@ -9,11 +9,11 @@
 use lyceum_db::{Db, DbError, PoolKind};
 
 use super::{Resource, ServiceError, access};
+use crate::entity::page::Page;
 use crate::{
     entity::{
         ValidationErrors,
         blog::{self, FeedQuery, PostDetail, PostForCreate, PostForUpdate, PostSummary, Tag},
-        catalog::Page,
         user::{Principal, StaffPosition},
     },
     repository::{

@@ -12,6 +12,7 @@ use lyceum_db::{Db, DbError};
 use super::{
     Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
 };
+use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
         ValidationErrors,
@@ -19,11 +20,10 @@ use crate::{
             self, ApplicationForCreate, ApplicationStatus, CareerTrack, Company, CompanyForCreate,
             CompanyForUpdate, JobApplication, TrackForCreate, TrackForUpdate,
         },
-        catalog::{Page, PageRequest},
         user::Principal,
     },
     repository::{
-        buyers::BuyerRepository,
+        buyer::BuyerRepository,
         cache::{Cache, all_reports},
         career::CareerRepository,
         pg,

@@ -10,18 +10,20 @@ use bytes::Bytes;
 use lyceum_db::{Db, PoolKind};
 
 use super::{Resource, ServiceError};
+use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
         catalog::{
-            CourseDetail, CourseListQuery, CourseSummary, Lookups, Page, PageRequest,
-            TeacherProfile, TeacherSummary,
+            CourseDetail, CourseListQuery, CourseSummary, Lookups, TeacherProfile, TeacherSummary,
         },
         user::Principal,
     },
     repository::{
         cache::{Cache, CourseDetailKey, CourseListKey, Lookup, LookupsKey, RecentCatalogWriteKey},
-        catalog::{CourseRepository, LookupRepository, TeacherRepository},
+        course::CourseRepository,
+        lookup::LookupRepository,
         pg,
+        teacher::TeacherRepository,
     },
 };
 

@@ -31,7 +31,9 @@ use crate::{
     repository::{
         Queries,
         cache::{COURSE_LISTS_HASH, Cache, CourseDetailKey, RecentCatalogWriteKey, Slot},
-        catalog::{CourseRepository, LookupRepository, RowOutcome},
+        course::CourseRepository,
+        course_admin::{CourseAdminRepository, RowOutcome},
+        lookup::LookupRepository,
         pg,
         user::UserRepository,
     },
@@ -51,7 +53,9 @@ enum Replay {
 pub struct CourseAdmin {
     db: Db,
     cache: Cache,
-    courses: CourseRepository,
+    courses: CourseAdminRepository,
+    /// Reads the course page an edit answers with.
+    pages: CourseRepository,
     lookups: LookupRepository,
     users: UserRepository,
 }
@@ -61,7 +65,8 @@ impl CourseAdmin {
         Self {
             db,
             cache,
-            courses: CourseRepository,
+            courses: CourseAdminRepository,
+            pages: CourseRepository,
             lookups: LookupRepository,
             users: UserRepository,
         }
@@ -147,7 +152,7 @@ impl CourseAdmin {
         if !who.can_edit_catalog() {
             return Err(ServiceError::Forbidden);
         }
-        let (courses, users) = (self.courses, self.users);
+        let (courses, pages, users) = (self.courses, self.pages, self.users);
         let edit = Arc::new(edit);
         let detail = self
             .run(replay, |c| {
@@ -162,7 +167,7 @@ impl CourseAdmin {
                     }
                     let id = edit(&tx).await?;
                     tx.commit().await.map_err(DbError::from)?;
-                    courses
+                    pages
                         .detail(pg(c), id, true)
                         .await?
                         .ok_or(ServiceError::NotFound(Resource::Course, id))

@@ -6,7 +6,7 @@ use lyceum_db::Db;
 use super::ServiceError;
 use crate::repository::{
     cache::{Cache, CacheKey, CourseDetailKey},
-    catalog::CourseRepository,
+    course::CourseRepository,
     pg,
 };
 

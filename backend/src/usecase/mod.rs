@@ -15,15 +15,15 @@ pub mod auth;
 pub mod blog;
 pub mod career;
 pub mod catalog;
-pub mod certificates;
+pub mod certificate;
 pub mod consistency;
 pub mod course_admin;
 pub mod course_page;
 pub mod login_limit;
 pub mod password_hasher;
 pub mod purchase;
-pub mod reports;
-pub mod reviews;
+pub mod report;
+pub mod review;
 
 use lyceum_db::{DbError, Retryable, Transient};
 

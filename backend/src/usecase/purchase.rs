@@ -24,9 +24,9 @@
 use lyceum_db::{Client, Db, DbError, DbFuture};
 
 use super::{Resource, ServiceError, consistency::ReadYourWrites};
+use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
-        catalog::{Page, PageRequest},
         purchase::{IdempotencyKey, Purchase, PurchaseOrder, Transition, TransitionOutcome},
         user::Principal,
     },

@@ -1,4 +1,6 @@
 //! Vocabulary for plausible English text: specializations, technologies, titles, phrases.
+//! long: most of the file is the phrase banks themselves (data, one list per concept); the
+//! code that combines them is short and reads best beside them.
 //!
 //! `fake` supplies names, companies, phones and buzzwords; course and review text is built
 //! here from phrase banks so that it reads like a catalog and feeds full-text search real

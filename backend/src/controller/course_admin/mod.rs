@@ -1,0 +1,256 @@
+//! Staff-only catalog edits: courses, topics and runs. Every route needs a bearer token of a
+//! staff member whose position edits the catalog (admin or teacher); others get 403.
+//! Successful edits answer with the fresh course page, read from the primary.
+
+mod request;
+
+use axum::{Json, extract::State, http::StatusCode};
+
+pub use self::request::{
+    CourseCreateRequest, CourseUpdateRequest, ProjectInput, RunCreateRequest, RunUpdateRequest,
+    TopicCreateRequest, TopicUpdateRequest,
+};
+use super::{
+    AppState,
+    error::{ApiError, Problem},
+    extract::{self, CurrentUser, Path},
+};
+use crate::entity::{ValidationErrors, catalog::CourseDetail};
+
+fn invalid(e: ValidationErrors) -> ApiError {
+    ApiError::Service(e.into())
+}
+
+/// Create a course.
+#[utoipa::path(post, path = "/api/v1/courses", tag = "staff",
+    security(("bearer" = [])),
+    request_body = CourseCreateRequest,
+    responses(
+        (status = 201, description = "Created; the new course page", body = CourseDetail),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields (unknown specialization or difficulty included)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_course(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    extract::Json(body): extract::Json<CourseCreateRequest>,
+) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
+    let new = body.parse().map_err(invalid)?;
+    let detail = state.course_admin.create_course(who, new).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+/// Change a course.
+#[utoipa::path(patch, path = "/api/v1/courses/{id}", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id")),
+    request_body = CourseUpdateRequest,
+    responses(
+        (status = 200, description = "The updated course page", body = CourseDetail),
+        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_course(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+    extract::Json(body): extract::Json<CourseUpdateRequest>,
+) -> Result<Json<CourseDetail>, ApiError> {
+    let changes = body.parse().map_err(invalid)?;
+    Ok(Json(
+        state.course_admin.update_course(who, id, changes).await?,
+    ))
+}
+
+/// Delete a course with its topics and runs; refused (409 `in_use`) once a run was sold.
+#[utoipa::path(delete, path = "/api/v1/courses/{id}", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The course has sales, certificates or career tracks", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_course(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.course_admin.delete_course(who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Add a topic (with projects) to a course.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/topics", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id")),
+    request_body = TopicCreateRequest,
+    responses(
+        (status = 201, description = "Added; the course page", body = CourseDetail),
+        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_topic(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+    extract::Json(body): extract::Json<TopicCreateRequest>,
+) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
+    let new = body.parse().map_err(invalid)?;
+    let detail = state.course_admin.add_topic(who, id, new).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+/// Change or move a topic.
+#[utoipa::path(patch, path = "/api/v1/courses/{id}/topics/{topic_id}", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id"), ("topic_id" = i64, Path, description = "Topic id")),
+    request_body = TopicUpdateRequest,
+    responses(
+        (status = 200, description = "The course page", body = CourseDetail),
+        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course or topic", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_topic(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path((id, topic_id)): Path<(i64, i64)>,
+    extract::Json(body): extract::Json<TopicUpdateRequest>,
+) -> Result<Json<CourseDetail>, ApiError> {
+    let changes = body.parse().map_err(invalid)?;
+    Ok(Json(
+        state
+            .course_admin
+            .update_topic(who, id, topic_id, changes)
+            .await?,
+    ))
+}
+
+/// Delete a topic; later topics move up.
+#[utoipa::path(delete, path = "/api/v1/courses/{id}/topics/{topic_id}", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id"), ("topic_id" = i64, Path, description = "Topic id")),
+    responses(
+        (status = 200, description = "The course page", body = CourseDetail),
+        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course or topic", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_topic(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path((id, topic_id)): Path<(i64, i64)>,
+) -> Result<Json<CourseDetail>, ApiError> {
+    Ok(Json(
+        state.course_admin.delete_topic(who, id, topic_id).await?,
+    ))
+}
+
+/// Schedule a run of a course.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/runs", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id")),
+    request_body = RunCreateRequest,
+    responses(
+        (status = 201, description = "Scheduled; the course page", body = CourseDetail),
+        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_run(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+    extract::Json(body): extract::Json<RunCreateRequest>,
+) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
+    let new = body.parse().map_err(invalid)?;
+    let detail = state.course_admin.add_run(who, id, new).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+/// Change a run's dates or size.
+#[utoipa::path(patch, path = "/api/v1/courses/{id}/runs/{run_id}", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id"), ("run_id" = i64, Path, description = "Run id")),
+    request_body = RunUpdateRequest,
+    responses(
+        (status = 200, description = "The course page", body = CourseDetail),
+        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course or run", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer seats than already sold (`seats_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_run(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path((id, run_id)): Path<(i64, i64)>,
+    extract::Json(body): extract::Json<RunUpdateRequest>,
+) -> Result<Json<CourseDetail>, ApiError> {
+    let changes = body.parse().map_err(invalid)?;
+    Ok(Json(
+        state
+            .course_admin
+            .update_run(who, id, run_id, changes)
+            .await?,
+    ))
+}
+
+/// Delete a run; refused (409 `in_use`) once it was sold.
+#[utoipa::path(delete, path = "/api/v1/courses/{id}/runs/{run_id}", tag = "staff",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id"), ("run_id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The course page", body = CourseDetail),
+        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course or run", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The run has purchases", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_run(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path((id, run_id)): Path<(i64, i64)>,
+) -> Result<Json<CourseDetail>, ApiError> {
+    Ok(Json(state.course_admin.delete_run(who, id, run_id).await?))
+}

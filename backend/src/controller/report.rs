@@ -1,0 +1,74 @@
+//! Staff reports (cached for `redis.ttl_reports_s`).
+
+use axum::{Json, extract::State};
+
+use super::AppState;
+use super::{
+    error::{ApiError, Problem},
+    extract::{CurrentUser, Query},
+};
+use crate::entity::report::{
+    self, EmploymentParams, EmploymentRow, Report, RevenueParams, RevenueRange, RevenueRow,
+    TopCourse, TopCoursesParams,
+};
+
+/// Published courses with reviews, best average rating first (ties: more reviews, lower id).
+#[utoipa::path(get, path = "/api/v1/reports/top-courses", tag = "reports",
+    security(("bearer" = [])),
+    params(TopCoursesParams),
+    responses(
+        (status = 200, description = "The report", body = Report<TopCourse>),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit outside 1–100", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn top_courses(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Query(params): Query<TopCoursesParams>,
+) -> Result<Json<Report<TopCourse>>, ApiError> {
+    let limit = report::top_limit(params).map_err(|e| ApiError::Service(e.into()))?;
+    Ok(Json(state.reports.top_courses(who, limit).await?))
+}
+
+/// Revenue of paid purchases by month of payment (UTC) and specialization.
+#[utoipa::path(get, path = "/api/v1/reports/revenue", tag = "reports",
+    security(("bearer" = [])),
+    params(RevenueParams),
+    responses(
+        (status = 200, description = "The report, oldest month first", body = Report<RevenueRow>),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad months, from after to, or more than 120 months", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revenue(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Query(params): Query<RevenueParams>,
+) -> Result<Json<Report<RevenueRow>>, ApiError> {
+    let today = chrono::Utc::now().date_naive();
+    let range = RevenueRange::parse(params, today).map_err(|e| ApiError::Service(e.into()))?;
+    Ok(Json(state.reports.revenue(who, range).await?))
+}
+
+/// Graduates hired per course (through their career track) and company, most first.
+#[utoipa::path(get, path = "/api/v1/reports/employment", tag = "reports",
+    security(("bearer" = [])),
+    params(EmploymentParams),
+    responses(
+        (status = 200, description = "The report", body = Report<EmploymentRow>),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit outside 1–1000", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn employment(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Query(params): Query<EmploymentParams>,
+) -> Result<Json<Report<EmploymentRow>>, ApiError> {
+    let limit = report::employment_limit(params).map_err(|e| ApiError::Service(e.into()))?;
+    Ok(Json(state.reports.employment(who, limit).await?))
+}

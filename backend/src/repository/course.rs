@@ -1,0 +1,226 @@
+//! Course reads: the public list (filters, full-text search, sort orders) and the course page
+//! with its syllabus, staff, upcoming runs and statistics.
+//!
+//! `courses.search_vector` is never selected (the driver has no type for `tsvector`); it is
+//! only used in `WHERE` and `ORDER BY`.
+
+use std::collections::HashMap;
+
+use lyceum_db::DbError;
+use tokio_postgres::{Row, types::ToSql};
+
+use super::{Queries, page::fetch_page};
+use crate::entity::catalog::{
+    CourseDetail, CourseListQuery, CourseRun, CourseSort, CourseStaffMember, CourseStats,
+    CourseSummary, DifficultyRef, Project, SpecializationRef, Topic,
+};
+use crate::entity::page::Page;
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.description, \
+     s.slug AS specialization_slug, s.name AS specialization_name, d.code AS difficulty_code, \
+     d.name AS difficulty_name, c.duration_weeks, c.price, c.published, c.created_at, c.updated_at \
+     FROM courses c \
+     JOIN specializations s ON s.id = c.specialization_id \
+     JOIN difficulty_levels d ON d.id = c.difficulty_level_id";
+
+fn summary_from_row(r: &Row) -> CourseSummary {
+    CourseSummary {
+        id: r.get("id"),
+        title: r.get("title"),
+        description: r.get("description"),
+        specialization: SpecializationRef {
+            slug: r.get("specialization_slug"),
+            name: r.get("specialization_name"),
+        },
+        difficulty: DifficultyRef {
+            code: r.get("difficulty_code"),
+            name: r.get("difficulty_name"),
+        },
+        duration_weeks: r.get("duration_weeks"),
+        price: r.get("price"),
+        published: r.get("published"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+/// Published courses as learners see them (staff see drafts on the course page too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CourseRepository;
+
+impl CourseRepository {
+    /// One page of published courses.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn list(
+        &self,
+        c: &impl Queries,
+        q: &CourseListQuery,
+    ) -> Result<Page<CourseSummary>, DbError> {
+        let mut params: Vec<Param> = Vec::new();
+        let mut sql = format!("{SUMMARY_SELECT} WHERE c.published");
+        let mut bind = |sql: &mut String, clause: &str, value: Param| {
+            params.push(value);
+            sql.push_str(&clause.replace("$?", &format!("${}", params.len())));
+        };
+        if let Some(slug) = &q.specialization {
+            bind(&mut sql, " AND s.slug = $?", Box::new(slug.clone()));
+        }
+        if let Some(code) = &q.difficulty {
+            bind(&mut sql, " AND d.code = $?", Box::new(code.clone()));
+        }
+        if let Some(lo) = q.min_price {
+            bind(&mut sql, " AND c.price >= $?", Box::new(lo));
+        }
+        if let Some(hi) = q.max_price {
+            bind(&mut sql, " AND c.price <= $?", Box::new(hi));
+        }
+        let mut rank = String::new();
+        if let Some(text) = &q.q {
+            bind(
+                &mut sql,
+                " AND c.search_vector @@ websearch_to_tsquery('english', $?)",
+                Box::new(text.clone()),
+            );
+            rank = format!(
+                "ts_rank(c.search_vector, websearch_to_tsquery('english', ${})) DESC, ",
+                params.len()
+            );
+        }
+        let order = match q.sort {
+            CourseSort::Newest => "c.created_at DESC, c.id DESC".to_string(),
+            CourseSort::PriceAsc => "c.price ASC, c.id ASC".to_string(),
+            CourseSort::PriceDesc => "c.price DESC, c.id DESC".to_string(),
+            CourseSort::Title => "c.title ASC, c.id ASC".to_string(),
+            CourseSort::Difficulty => "d.sort_order ASC, c.created_at DESC, c.id DESC".to_string(),
+            CourseSort::Relevance => format!("{rank}c.created_at DESC, c.id DESC"),
+        };
+        sql.push_str(&format!(" ORDER BY {order}"));
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        fetch_page(c, &sql, &refs, q.page_request(), |r| {
+            Ok(summary_from_row(r))
+        })
+        .await
+    }
+
+    /// The full course page; unpublished courses only when `include_unpublished`.
+    #[tracing::instrument(level = "debug", skip_all, fields(course_id = id))]
+    pub async fn detail(
+        &self,
+        c: &impl Queries,
+        id: i64,
+        include_unpublished: bool,
+    ) -> Result<Option<CourseDetail>, DbError> {
+        let summary_sql = format!("{SUMMARY_SELECT} WHERE c.id = $1 AND (c.published OR $2)");
+        let by_id: [&(dyn ToSql + Sync); 1] = [&id];
+        let summary_params: [&(dyn ToSql + Sync); 2] = [&id, &include_unpublished];
+        // Independent queries on one connection: tokio-postgres pipelines them.
+        let (course, topics, projects, staff, runs, stats) = tokio::try_join!(
+            c.query_opt(&summary_sql, &summary_params),
+            c.query(
+                "SELECT id, position, name, description, technologies, effort_hours \
+                 FROM topics WHERE course_id = $1 ORDER BY position",
+                &by_id
+            ),
+            c.query(
+                "SELECT p.id, p.topic_id, p.title, p.description FROM projects p \
+                 JOIN topics t ON t.id = p.topic_id WHERE t.course_id = $1 ORDER BY p.topic_id, p.id",
+                &by_id
+            ),
+            c.query(
+                "SELECT u.id AS user_id, u.first_name, u.last_name, cs.role, \
+                        COALESCE(tp.photo_url, u.photo_url) AS photo_url, tp.workplace \
+                 FROM course_staff cs JOIN users u ON u.id = cs.user_id \
+                 LEFT JOIN teacher_profiles tp ON tp.user_id = u.id \
+                 WHERE cs.course_id = $1 \
+                 ORDER BY array_position(ARRAY['teacher','mentor','reviewer'], cs.role), \
+                          u.last_name, u.id",
+                &by_id
+            ),
+            c.query(
+                "SELECT id, start_date, sales_end_date, seats_total, seats_left FROM course_runs \
+                 WHERE course_id = $1 AND start_date >= current_date ORDER BY start_date, id",
+                &by_id
+            ),
+            c.query_one(
+                "SELECT \
+                   (SELECT count(DISTINCT p.user_id) FROM purchases p \
+                      JOIN course_runs r ON r.id = p.course_run_id \
+                     WHERE r.course_id = $1 AND p.status = 'paid') AS buyers, \
+                   (SELECT avg(rating)::float8 FROM reviews WHERE course_id = $1) AS average_rating, \
+                   (SELECT count(*) FROM reviews WHERE course_id = $1) AS review_count, \
+                   (SELECT count(DISTINCT ct.user_id) FROM career_tracks ct \
+                      JOIN job_applications ja ON ja.career_track_id = ct.id \
+                     WHERE ct.course_id = $1 AND ja.status = 'hired') AS graduates_employed",
+                &by_id
+            ),
+        )?;
+        let Some(course) = course else {
+            return Ok(None);
+        };
+        let mut projects_by_topic: HashMap<i64, Vec<Project>> = HashMap::new();
+        for r in &projects {
+            projects_by_topic
+                .entry(r.get("topic_id"))
+                .or_default()
+                .push(Project {
+                    id: r.get("id"),
+                    title: r.get("title"),
+                    description: r.get("description"),
+                });
+        }
+        let topics = topics
+            .iter()
+            .map(|r| {
+                let topic_id: i64 = r.get("id");
+                let projects = projects_by_topic.remove(&topic_id).unwrap_or_default();
+                Topic {
+                    id: topic_id,
+                    position: r.get("position"),
+                    name: r.get("name"),
+                    description: r.get("description"),
+                    technologies: r.get("technologies"),
+                    effort_hours: r.get("effort_hours"),
+                    project_count: projects.len() as i64,
+                    projects,
+                }
+            })
+            .collect();
+        Ok(Some(CourseDetail {
+            course: summary_from_row(&course),
+            topics,
+            staff: staff
+                .iter()
+                .map(|r| CourseStaffMember {
+                    user_id: r.get("user_id"),
+                    first_name: r.get("first_name"),
+                    last_name: r.get("last_name"),
+                    role: r.get("role"),
+                    photo_url: r.get("photo_url"),
+                    workplace: r.get("workplace"),
+                })
+                .collect(),
+            upcoming_runs: runs.iter().map(run_from_row).collect(),
+            stats: CourseStats {
+                buyers: stats.get("buyers"),
+                average_rating: stats.get("average_rating"),
+                review_count: stats.get("review_count"),
+                graduates_employed: stats.get("graduates_employed"),
+            },
+        }))
+    }
+}
+
+pub(super) fn run_from_row(r: &Row) -> CourseRun {
+    CourseRun {
+        id: r.get("id"),
+        start_date: r.get("start_date"),
+        sales_end_date: r.get("sales_end_date"),
+        seats_total: r.get("seats_total"),
+        seats_left: r.get("seats_left"),
+    }
+}

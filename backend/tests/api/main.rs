@@ -1,0 +1,25 @@
+//! The API's behaviour over HTTP, one app per test on its own fresh database: every feature's
+//! routes, and the security tests (tokens, login throttling, authorization matrix, hostile
+//! input). One binary, so the backend is linked once for all of them.
+//!
+//! Nothing here changes the cluster; tests that do live in the `resilience` binary, which
+//! cargo never runs at the same time as this one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod auth;
+mod blog;
+mod career;
+mod catalog;
+mod certificates;
+mod docs;
+mod purchases;
+mod reports;
+mod reviews;
+mod security_auth;
+mod security_authz;
+mod security_input;
+mod skeleton;
+mod staff;
