@@ -131,6 +131,7 @@ impl Db {
     }
 
     /// A write on the primary that is attempted once; a transient error reaches the caller.
+    /// Only getting the connection is retried (within the budget): until then nothing ran.
     pub async fn write_once<T, E>(
         &self,
         op: impl FnMut(&mut Client) -> DbFuture<'_, T, E>,
@@ -155,8 +156,14 @@ impl Db {
         let pool = self.pool(kind);
         let label = kind.label();
         let mut state = RetryState::new(policy);
+        // A failed checkout ran nothing on the server (at most the primary probe of a fresh
+        // connection), so even a write that must not run twice may try again, within the
+        // default budget: during a switchover the write port has no primary for a second or
+        // two, and a `write_once` meets that gap here, not in the middle of its statement.
+        let mut checkout = RetryState::new(self.policy);
         loop {
             let started = Instant::now();
+            let mut ran = true;
             let outcome = match pool.get().await {
                 Ok(mut client) => {
                     let result = op(&mut client).await;
@@ -172,7 +179,10 @@ impl Db {
                     }
                     result
                 }
-                Err(err) => Err(E::from(DbError::Pool(err))),
+                Err(err) => {
+                    ran = false;
+                    Err(E::from(DbError::Pool(err)))
+                }
             };
             self.metrics
                 .operation_seconds
@@ -182,7 +192,8 @@ impl Db {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            let Some(event) = state.after_failure(&err) else {
+            let decision = if ran { &mut state } else { &mut checkout };
+            let Some(event) = decision.after_failure(&err) else {
                 self.metrics
                     .errors
                     .with_label_values(&[label, "permanent"])
@@ -274,4 +285,47 @@ fn primary_check(timeout: Duration) -> Hook {
             }
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    /// Nothing listens on the write port, so every checkout fails before any statement is
+    /// sent: even a `write_once` retries that until its budget is spent, and its operation
+    /// never runs.
+    #[tokio::test]
+    async fn write_once_retries_a_checkout_that_ran_nothing() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let cfg = DbConfig {
+            write_port: port,
+            read_port: port,
+            retry_budget_ms: 700,
+            ..DbConfig::default()
+        };
+        let db = Db::new(&cfg).expect("pools");
+        let calls = AtomicU32::new(0);
+        let result: Result<(), DbError> = db
+            .write_once(|_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Box::pin(async { Ok(()) })
+            })
+            .await;
+        assert_eq!(
+            result.expect_err("nothing listens").transient(),
+            Some(crate::Transient::ConnectionLost)
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "the operation never ran");
+        let retries = db
+            .metrics()
+            .retries
+            .with_label_values(&["write", "connection_lost"])
+            .get();
+        assert!(retries >= 2, "checkout retried {retries} times");
+    }
 }

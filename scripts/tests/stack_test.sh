@@ -243,6 +243,24 @@ test_start_etcd_recovers_lost_members() {
   echo "    # sync standby named $(( ($(now_us) - t0) / 1000000 )) s after etcd's return"
 }
 
+# `set` refuses what PostgreSQL (or Patroni) would refuse, naming the reason, and applies a
+# reloadable parameter on every node. Restart-needing ones are rolled like rolling-restart,
+# which scripts/tests/maintenance_test.sh exercises under load.
+test_set_validates_and_applies() {
+  run_stack set no_such_parameter 1
+  [[ $RC != 0 && $OUT == *"unknown parameter 'no_such_parameter'"* ]] || { show_output; fail "an unknown parameter was accepted"; }
+  run_stack set work_mem 10
+  [[ $RC != 0 && $OUT == *"outside the valid range"* ]] || { show_output; fail "work_mem 10 (kB, below 64) was accepted"; }
+  run_stack set port 6000
+  [[ $RC != 0 && $OUT == *"set by Patroni itself"* ]] || { show_output; fail "port was accepted"; }
+  run_stack set work_mem 12MB
+  [[ $RC == 0 ]] || { show_output; fail "set work_mem 12MB failed (rc=$RC)"; }
+  local port
+  for port in $((5433 + OFFSET)) $((5434 + OFFSET)) $((5435 + OFFSET)); do
+    [[ $(sql "$port" 'SHOW work_mem') == 12MB ]] || fail "work_mem is not 12MB on port $port"
+  done
+}
+
 # ------------------------------------------------------------------ runner --
 
 # Each case is checked under its own name; `fail` ends only that case (tap.sh runs it in a subshell).
@@ -255,6 +273,7 @@ check test_external_etcd_unreachable_fails_fast test_external_etcd_unreachable_f
 check test_full_up_status_leader test_full_up_status_leader
 check test_down_leaves_nothing_and_up_keeps_data test_down_leaves_nothing_and_up_keeps_data
 check test_start_etcd_recovers_lost_members test_start_etcd_recovers_lost_members
+check test_set_validates_and_applies test_set_validates_and_applies
 check test_kill_leader_fails_over_and_node_rejoins test_kill_leader_fails_over_and_node_rejoins
 
 echo "$passed passed, $failed failed"

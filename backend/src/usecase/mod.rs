@@ -5,8 +5,9 @@
 //! - Reads that must see the caller's own writes (login, the profile, staff views) go through
 //!   `Db::write` on the primary: a select is idempotent, so it is retried too.
 //! - Writes that are idempotent by construction (set fields to given values, move a topic to
-//!   a position) use `Db::write`; inserts and deletes use `Db::write_once` and a transient
-//!   failure reaches the client as 503.
+//!   a position) use `Db::write`; inserts and deletes use `Db::write_once`: a failed checkout
+//!   is retried (nothing was sent yet), but a transient failure after the statement was sent
+//!   reaches the client as 503, since its commit may have happened.
 //!
 //! May depend on `entity` and `repository`; never on `controller`.
 
