@@ -18,7 +18,10 @@ run=/var/lib/lyceum
 out=$run/patroni.yml
 mkdir -p "$run/node/sock" "$run/logs"
 chmod 700 "$run/node" "$run/node/sock"
-sed -e "s|@@NAMESPACE@@|/lyceum/|g" -e "s|@@NODE@@|$node|g" \
+# The pgBackRest blocks are dropped: compose has no repository or backup service yet (issue 18),
+# and an archive_command without its wrapper would keep every WAL segment on the leader.
+sed -e '/# >>> pgbackrest/,/# <<< pgbackrest/d' \
+    -e "s|@@NAMESPACE@@|/lyceum/|g" -e "s|@@NODE@@|$node|g" \
     -e "s|@@REST_PORT@@|8008|g" -e "s|@@PG_PORT@@|5432|g" \
     -e "s|@@ETCD_HOSTS@@|${ETCD_HOSTS:-etcd1:2379,etcd2:2379,etcd3:2379}|g" \
     -e "s|@@SYNC_MODE@@|$sync|g" -e "s|@@RUN_DIR@@|$run|g" -e "s|@@NODE_DIR@@|$run/node|g" \
