@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::support::fixtures::{purchase, user_id};
+use crate::support::fixtures::{purchase, replicated, user_id};
 use crate::support::{Reply, TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -689,6 +689,10 @@ async fn nobody_reads_or_changes_another_users_data() {
         "INSERT INTO certificates (user_id, course_id, serial_number) VALUES ({alice_id}, {track_course}, 'CROSS-1')"
     ))
     .await;
+    // The fixtures went to the primary behind the API's back (no read-your-writes fence):
+    // wait until the replicas have the last of them, so Bob's 404s are refusals, not lag,
+    // and Alice's own reads find her rows (replay is in commit order).
+    replicated(&app, "certificates", 1).await;
 
     // Purchases: not readable, not listed, not payable, cancellable or refundable by Bob.
     for id in [pending, paid] {
