@@ -8,7 +8,9 @@
 //! - no fence → the read pool, as any read;
 //! - a fence → the read pool, but the chosen replica must first show that it has replayed
 //!   the fence's LSN (`pg_last_wal_replay_lsn()`, same connection); if it has not, the read
-//!   runs on the primary instead;
+//!   runs on the primary instead, and while the primary keeps it waiting (a failover) the
+//!   replicas are asked again until one has caught up — the log position decides, not the
+//!   clock, so the read succeeds while the synchronous standby is up;
 //! - fence unknowable (Redis enabled but unreachable, so another instance's fence could be
 //!   missed), or the LSN could not be read after the commit → the primary.
 //!
@@ -20,10 +22,10 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
-use lyceum_db::{Client, Db, DbFuture};
+use lyceum_db::{Client, Db, DbFuture, PoolKind, RetryPolicy};
 use prometheus::{IntCounterVec, Opts, Registry};
 
 use super::ServiceError;
@@ -35,6 +37,10 @@ use crate::repository::{
 
 /// Stored in place of an LSN when the position after a commit could not be read.
 const PRIMARY_ONLY: &str = "primary";
+
+/// How often a fenced read that is waiting for the primary asks a replica again. A healthy
+/// primary answers well within it, so the polls only start when the primary is in trouble.
+const REPLICA_POLL: Duration = Duration::from_millis(50);
 
 /// A WAL position, ordered (`16/B374D848` → 0x16_B374D848).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -113,7 +119,8 @@ pub struct ReadYourWrites {
     replication: ReplicationRepository,
     local: Arc<Mutex<LocalFences>>,
     /// Own-data reads by route: `replica` (no fence), `replica_caught_up`,
-    /// `primary_replica_behind`, `primary_fence_unknown`.
+    /// `primary_replica_behind`, `replica_caught_up_while_primary_waited`,
+    /// `primary_fence_unknown`.
     reads: IntCounterVec,
 }
 
@@ -226,34 +233,88 @@ impl ReadYourWrites {
                 self.count("primary_fence_unknown");
                 self.db.write(op).await
             }
-            Fence::AtLeast(lsn) => {
-                let lsn = lsn.text();
-                let replication = self.replication;
-                let on_replica = self
-                    .db
-                    .read(|c| {
-                        let op = op.clone();
-                        let lsn = lsn.clone();
-                        Box::pin(async move {
-                            if !replication.has_replayed(pg(c), &lsn).await? {
-                                return Ok(None);
-                            }
-                            op(c).await.map(Some)
-                        })
-                    })
-                    .await?;
-                match on_replica {
-                    Some(value) => {
-                        self.count("replica_caught_up");
-                        Ok(value)
-                    }
-                    None => {
-                        self.count("primary_replica_behind");
-                        self.db.write(op).await
-                    }
+            Fence::AtLeast(lsn) => self.read_at_least(&lsn.text(), op).await,
+        }
+    }
+
+    /// A fenced read: on a replica that has replayed `lsn`, else on the primary. While the
+    /// primary is slow to answer (no leader during a failover, when a write connection waits
+    /// out the retry budget), the replicas are asked again every [`REPLICA_POLL`] and the
+    /// first answer wins: the synchronous standby holds every acknowledged commit, so a
+    /// user's own reads do not fail while a replica is up. When the primary is healthy it
+    /// answers long before the first poll, so this costs nothing then.
+    async fn read_at_least<T, F>(&self, lsn: &str, op: F) -> Result<T, ServiceError>
+    where
+        F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T: Send,
+    {
+        if let Some(value) = self
+            .on_replica_if_replayed(lsn, &op, self.db.retry_policy())
+            .await?
+        {
+            self.count("replica_caught_up");
+            return Ok(value);
+        }
+        let primary = self.db.write(op.clone());
+        let replicas = async {
+            loop {
+                tokio::time::sleep(REPLICA_POLL).await;
+                // Errors here are the primary path's to report: keep asking until it settles.
+                if let Ok(Some(value)) = self
+                    .on_replica_if_replayed(lsn, &op, RetryPolicy::NONE)
+                    .await
+                {
+                    return value;
                 }
             }
+        };
+        tokio::select! {
+            biased;
+            answer = primary => {
+                self.count("primary_replica_behind");
+                answer
+            }
+            value = replicas => {
+                self.count("replica_caught_up_while_primary_waited");
+                Ok(value)
+            }
         }
+    }
+
+    /// One read on the read pool: `op`'s value if the replica it lands on has replayed
+    /// `lsn`, `None` if that replica is behind. Each call checks out a connection afresh, and
+    /// the pool hands them out oldest first, so repeated calls reach every replica.
+    async fn on_replica_if_replayed<T, F>(
+        &self,
+        lsn: &str,
+        op: &F,
+        policy: RetryPolicy,
+    ) -> Result<Option<T>, ServiceError>
+    where
+        F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T: Send,
+    {
+        let replication = self.replication;
+        self.db
+            .run(PoolKind::Read, policy, |c| {
+                let op = op.clone();
+                let lsn = lsn.to_owned();
+                Box::pin(async move {
+                    if !replication.has_replayed(pg(c), &lsn).await? {
+                        return Ok(None);
+                    }
+                    op(c).await.map(Some)
+                })
+            })
+            .await
     }
 }
 
