@@ -49,16 +49,16 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         .register_metrics(&registry)
         .context("registering login limiter metrics")?;
     let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth), limiter);
-    let catalog = CatalogService::new(db.clone(), cache.clone());
-    let course_admin = CourseAdmin::new(db.clone(), cache.clone());
     let ryw = ReadYourWrites::new(db.clone(), cache.clone());
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
+    let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
+    let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
     let career = CareerService::new(db.clone(), cache.clone(), ryw.clone());
-    let blog = BlogService::new(db.clone(), cache.clone());
+    let blog = BlogService::new(db.clone(), cache.clone(), ryw.clone());
     let reports = ReportService::new(db.clone(), cache.clone());
     AppState::new(AppContext {
         config,

@@ -2,13 +2,13 @@
 //!
 //! The first page of the feed (per tag filter and page size) is cached for
 //! `redis.ttl_blog_feed_s`; every post edit drops all cached feed pages and, for a few
-//! seconds, makes misses read the primary (`RecentBlogWriteKey`) so a lagging replica cannot
-//! put the old feed back. A scheduled post therefore appears in a cached first page at most
+//! seconds, makes misses read where that edit is replayed (`RecentBlogWriteKey`, a WAL
+//! position) so a lagging replica cannot put the old feed back. A scheduled post therefore appears in a cached first page at most
 //! one TTL after its publication time.
 
-use lyceum_db::{Db, DbError, PoolKind};
+use lyceum_db::{Db, DbError};
 
-use super::{Resource, ServiceError, access};
+use super::{Resource, ServiceError, access, consistency::ReadYourWrites};
 use crate::entity::page::Page;
 use crate::{
     entity::{
@@ -30,15 +30,17 @@ const EDITORS_ONLY: &str = "only smm staff and admins edit the blog";
 pub struct BlogService {
     db: Db,
     cache: Cache,
+    ryw: ReadYourWrites,
     posts: BlogRepository,
     users: UserRepository,
 }
 
 impl BlogService {
-    pub fn new(db: Db, cache: Cache) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites) -> Self {
         Self {
             db,
             cache,
+            ryw,
             posts: BlogRepository,
             users: UserRepository,
         }
@@ -61,15 +63,11 @@ impl BlogService {
         {
             return Ok(hit);
         }
-        let pool = if self.cache.get(&RecentBlogWriteKey).await.is_some() {
-            PoolKind::Write
-        } else {
-            PoolKind::Read
-        };
         let posts = self.posts;
+        let query = query.clone();
         let fresh = self
-            .db
-            .run(pool, self.db.retry_policy(), |c| {
+            .ryw
+            .read_shared(&RecentBlogWriteKey, move |c| {
                 let query = query.clone();
                 Box::pin(async move { Ok::<_, ServiceError>(posts.feed(pg(c), &query).await?) })
             })
@@ -225,7 +223,7 @@ impl BlogService {
 
     /// The fence first, then the feed pages go (see the module documentation).
     async fn after_write(&self) {
-        self.cache.replace(&RecentBlogWriteKey, &true).await;
+        self.ryw.wrote_shared(&RecentBlogWriteKey).await;
         self.cache
             .invalidate(&[Slot::Field {
                 hash: BLOG_FEED_HASH.into(),

@@ -1,15 +1,19 @@
 //! Catalog reads with cache-aside: lookups, course list pages and course pages come from
 //! Redis when present, else from the read pool, and are then stored for the next reader.
 //!
-//! Staff see unpublished courses; their course pages are read from the primary and never
-//! cached, so an editor always sees their own latest edit. For a few seconds after any
-//! catalog edit, cache misses are filled from the primary rather than a replica (see
-//! `RecentCatalogWriteKey`), so a lagging replica cannot put pre-edit data into the cache.
+//! Staff see unpublished courses; their course pages are never cached and are read where
+//! the latest catalog edit is replayed, so an editor always sees their own latest edit. For a few seconds after any
+//! catalog edit, cache misses are filled from a replica that has replayed the edit, else the
+//! primary (see `RecentCatalogWriteKey`), so a lagging replica cannot put pre-edit data into
+//! the cache.
 
 use bytes::Bytes;
-use lyceum_db::{Db, PoolKind};
+use lyceum_db::Db;
 
-use super::{Resource, ServiceError};
+use super::{
+    Resource, ServiceError,
+    consistency::{ReadOp, ReadYourWrites},
+};
 use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
@@ -32,16 +36,18 @@ use crate::{
 pub struct CatalogService {
     db: Db,
     cache: Cache,
+    ryw: ReadYourWrites,
     lookups: LookupRepository,
     courses: CourseRepository,
     teachers: TeacherRepository,
 }
 
 impl CatalogService {
-    pub fn new(db: Db, cache: Cache) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites) -> Self {
         Self {
             db,
             cache,
+            ryw,
             lookups: LookupRepository,
             courses: CourseRepository,
             teachers: TeacherRepository,
@@ -72,10 +78,9 @@ impl CatalogService {
             return Ok(hit);
         }
         let repo = self.courses;
-        let pool = self.pool_for_misses().await;
+        let query = query.clone();
         let fresh = self
-            .db
-            .run(pool, self.db.retry_policy(), |c| {
+            .read_fresh(move |c| {
                 let query = query.clone();
                 Box::pin(async move { Ok::<_, ServiceError>(repo.list(pg(c), &query).await?) })
             })
@@ -93,10 +98,11 @@ impl CatalogService {
         viewer: Option<Principal>,
     ) -> Result<CourseDetail, ServiceError> {
         if viewer.is_some_and(|p| p.is_staff()) {
+            // Drafts included and never cached; read where the latest catalog edit is replayed,
+            // so an editor sees their edit at once and a failover does not fail the read.
             let repo = self.courses;
             return self
-                .db
-                .write(|c| {
+                .read_fresh(move |c| {
                     Box::pin(
                         async move { Ok::<_, ServiceError>(repo.detail(pg(c), id, true).await?) },
                     )
@@ -159,10 +165,8 @@ impl CatalogService {
     /// an empty slot).
     async fn public_page_from_db(&self, id: i64) -> Result<Option<CourseDetail>, ServiceError> {
         let repo = self.courses;
-        let pool = self.pool_for_misses().await;
         let fresh = self
-            .db
-            .run(pool, self.db.retry_policy(), |c| {
+            .read_fresh(move |c| {
                 Box::pin(async move { Ok::<_, ServiceError>(repo.detail(pg(c), id, false).await?) })
             })
             .await?;
@@ -170,14 +174,11 @@ impl CatalogService {
         Ok(fresh)
     }
 
-    /// The read pool, except within a few seconds of a catalog edit (see
-    /// [`RecentCatalogWriteKey`]): then a cache miss is filled from the primary.
-    async fn pool_for_misses(&self) -> PoolKind {
-        if self.cache.get(&RecentCatalogWriteKey).await.is_some() {
-            PoolKind::Write
-        } else {
-            PoolKind::Read
-        }
+    /// A catalog read from the database: on the read pool, except within a few seconds of a
+    /// catalog edit (see [`RecentCatalogWriteKey`]), when it must run where that edit is
+    /// replayed.
+    async fn read_fresh<T: Send>(&self, op: impl ReadOp<T>) -> Result<T, ServiceError> {
+        self.ryw.read_shared(&RecentCatalogWriteKey, op).await
     }
 
     #[tracing::instrument(skip_all)]

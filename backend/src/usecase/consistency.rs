@@ -30,7 +30,7 @@ use prometheus::{IntCounterVec, Opts, Registry};
 
 use super::ServiceError;
 use crate::repository::{
-    cache::{Cache, Lookup, WRITE_FENCE_WINDOW, WriteFenceKey},
+    cache::{Cache, CacheKey, Lookup, WRITE_FENCE_WINDOW, WriteFenceKey},
     pg,
     replication::ReplicationRepository,
 };
@@ -41,6 +41,17 @@ const PRIMARY_ONLY: &str = "primary";
 /// How often a fenced read that is waiting for the primary asks a replica again. A healthy
 /// primary answers well within it, so the polls only start when the primary is in trouble.
 const REPLICA_POLL: Duration = Duration::from_millis(50);
+
+/// A read that may run on a replica or on the primary, and more than once.
+pub trait ReadOp<T>:
+    for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError> + Clone + Send + Sync + 'static
+{
+}
+
+impl<T, F> ReadOp<T> for F where
+    F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError> + Clone + Send + Sync + 'static
+{
+}
 
 /// A WAL position, ordered (`16/B374D848` → 0x16_B374D848).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -177,19 +188,51 @@ impl ReadYourWrites {
     /// on a fresh primary connection (at or past any commit that returned before this call).
     /// For use cases whose transaction closure does not hand the position out itself.
     pub async fn wrote_now(&self, user_ids: &[i64]) {
+        let lsn = self.position_now().await;
+        for &user_id in user_ids {
+            self.wrote(user_id, lsn.as_deref()).await;
+        }
+    }
+
+    /// The primary's WAL position now, on a fresh primary connection: at or past every commit
+    /// that returned before this call. `None` if it cannot be read.
+    async fn position_now(&self) -> Option<String> {
         let replication = self.replication;
-        let lsn = self
-            .db
+        self.db
             .write(|c| {
                 Box::pin(async move { Ok::<_, ServiceError>(replication.current_lsn(pg(c)).await?) })
             })
             .await
             .map_err(|err| {
-                tracing::warn!(error = %err, "cannot read the WAL position after a commit; the author's reads go to the primary for a while");
+                tracing::warn!(error = %err, "cannot read the WAL position after a commit; fenced reads go to the primary for a while");
             })
-            .ok();
-        for &user_id in user_ids {
-            self.wrote(user_id, lsn.as_deref()).await;
+            .ok()
+    }
+
+    /// Records a commit that every reader of some shared data must see (a catalog, blog or
+    /// review edit): `key` holds the commit's WAL position (or the "primary" marker when it
+    /// cannot be read) for its TTL. Call it after the commit, before dropping cached copies.
+    pub async fn wrote_shared<K: CacheKey<Value = String>>(&self, key: &K) {
+        let position = self
+            .position_now()
+            .await
+            .and_then(|text| Lsn::parse(&text))
+            .map_or_else(|| PRIMARY_ONLY.to_owned(), Lsn::text);
+        self.cache.replace(key, &position).await;
+    }
+
+    /// Runs the read `op` of shared data: on the read pool, except while `key` holds a recent
+    /// write's position ([`Self::wrote_shared`]); then on a replica that has replayed it, else
+    /// on the primary.
+    pub async fn read_shared<K, T, F>(&self, key: &K, op: F) -> Result<T, ServiceError>
+    where
+        K: CacheKey<Value = String>,
+        F: ReadOp<T>,
+        T: Send,
+    {
+        match self.cache.get(key).await {
+            Some(position) => self.read_behind(Fence::from_stored(&position), op).await,
+            None => self.db.read(op).await,
         }
     }
 
@@ -217,14 +260,19 @@ impl ReadYourWrites {
     /// Runs the read `op` of `user_id`'s own data where it is sure to see their writes.
     pub async fn read_own<T, F>(&self, user_id: i64, op: F) -> Result<T, ServiceError>
     where
-        F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        F: ReadOp<T>,
         T: Send,
     {
-        match self.fence(user_id).await {
+        let fence = self.fence(user_id).await;
+        self.read_behind(fence, op).await
+    }
+
+    async fn read_behind<T, F>(&self, fence: Fence, op: F) -> Result<T, ServiceError>
+    where
+        F: ReadOp<T>,
+        T: Send,
+    {
+        match fence {
             Fence::None => {
                 self.count("replica");
                 self.db.read(op).await
@@ -245,11 +293,7 @@ impl ReadYourWrites {
     /// answers long before the first poll, so this costs nothing then.
     async fn read_at_least<T, F>(&self, lsn: &str, op: F) -> Result<T, ServiceError>
     where
-        F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        F: ReadOp<T>,
         T: Send,
     {
         if let Some(value) = self
@@ -295,11 +339,7 @@ impl ReadYourWrites {
         policy: RetryPolicy,
     ) -> Result<Option<T>, ServiceError>
     where
-        F: for<'c> Fn(&'c mut Client) -> DbFuture<'c, T, ServiceError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        F: ReadOp<T>,
         T: Send,
     {
         let replication = self.replication;

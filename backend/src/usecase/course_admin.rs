@@ -4,21 +4,21 @@
 //! (a token may outlive a demotion) and locks the course row, so syllabus edits of one course
 //! take turns. After the commit the course page is read back from the primary, and the cache
 //! is brought up to date before the answer is sent:
-//! - a "recent write" marker is set for a few seconds, during which cache misses are filled
-//!   from the primary instead of a replica;
+//! - a "recent write" marker holding the edit's WAL position is set for a few seconds, during
+//!   which cache misses are filled from a replica that has replayed it, else the primary;
 //! - the list pages are dropped (any edit may change any page);
 //! - the course's page is replaced: with the fresh copy when published, with a "no such
 //!   public course" entry when unpublished or deleted.
 //!
 //! So the next read, by anyone, sees the edit even while replicas lag: the page comes from
 //! the fresh cached copy (readers only ever fill an empty slot, `SET NX`, never overwrite),
-//! and a list page is refilled from the primary.
+//! and a list page is refilled from a server that has the edit.
 
 use std::sync::Arc;
 
 use lyceum_db::{Client, Db, DbError, DbFuture};
 
-use super::{Resource, ServiceError};
+use super::{Resource, ServiceError, consistency::ReadYourWrites};
 use crate::{
     entity::{
         ValidationErrors,
@@ -53,6 +53,7 @@ enum Replay {
 pub struct CourseAdmin {
     db: Db,
     cache: Cache,
+    ryw: ReadYourWrites,
     courses: CourseAdminRepository,
     /// Reads the course page an edit answers with.
     pages: CourseRepository,
@@ -61,10 +62,11 @@ pub struct CourseAdmin {
 }
 
 impl CourseAdmin {
-    pub fn new(db: Db, cache: Cache) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites) -> Self {
         Self {
             db,
             cache,
+            ryw,
             courses: CourseAdminRepository,
             pages: CourseRepository,
             lookups: LookupRepository,
@@ -127,8 +129,8 @@ impl CourseAdmin {
             field: String::new(),
         };
         let public = detail.filter(|d| d.course.published).cloned();
-        // The fence first: from now on misses are filled from the primary.
-        self.cache.replace(&RecentCatalogWriteKey, &true).await;
+        // The fence first: from now on misses are filled where this edit is replayed.
+        self.ryw.wrote_shared(&RecentCatalogWriteKey).await;
         self.cache.invalidate(&[lists]).await;
         self.cache.replace(&CourseDetailKey(id), &public).await;
         self.cache.announce_course_change(id).await;

@@ -1,13 +1,13 @@
 //! Course reviews: public lists, the caller's own reviews, and writes by buyers.
 //!
 //! A write runs in one transaction on the primary. After it commits:
-//! - the course's review list is read from the primary for a few seconds
-//!   (`RecentReviewWriteKey`), so nobody — the author included — gets a list from a replica
-//!   that has not replayed the write yet;
+//! - for a few seconds the course's review list is read from a replica that has replayed the
+//!   write, else the primary (`RecentReviewWriteKey` holds its WAL position), so nobody — the
+//!   author included — gets a list without it;
 //! - the cached course page is replaced with a fresh copy (rating and review count changed);
 //! - the cached reports are dropped (top courses depend on ratings).
 
-use lyceum_db::{Db, DbError, PoolKind};
+use lyceum_db::{Db, DbError};
 
 use super::{
     Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
@@ -53,19 +53,9 @@ impl ReviewService {
         course_id: i64,
         page: PageRequest,
     ) -> Result<Page<Review>, ServiceError> {
-        let pool = if self
-            .cache
-            .get(&RecentReviewWriteKey(course_id))
-            .await
-            .is_some()
-        {
-            PoolKind::Write
-        } else {
-            PoolKind::Read
-        };
         let (reviews, buyers) = (self.reviews, self.buyers);
-        self.db
-            .run(pool, self.db.retry_policy(), |c| {
+        self.ryw
+            .read_shared(&RecentReviewWriteKey(course_id), move |c| {
                 Box::pin(async move {
                     if buyers.course_published(pg(c), course_id).await? != Some(true) {
                         return Err(ServiceError::NotFound(Resource::Course, course_id));
@@ -205,8 +195,8 @@ impl ReviewService {
 
     /// See the module documentation.
     async fn after_write(&self, course_id: i64) {
-        self.cache
-            .replace(&RecentReviewWriteKey(course_id), &true)
+        self.ryw
+            .wrote_shared(&RecentReviewWriteKey(course_id))
             .await;
         refresh_course_page(&self.db, &self.cache, course_id).await;
         self.cache.invalidate(&[all_reports()]).await;

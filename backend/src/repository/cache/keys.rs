@@ -72,9 +72,10 @@ impl CacheKey for CourseListKey {
     }
 }
 
-/// Present for [`RECENT_WRITE_WINDOW`] after any catalog edit. While it is, readers that miss
-/// the cache read from the primary instead of a replica, so a lagging replica cannot put
-/// pre-edit data back into the cache.
+/// Present for [`RECENT_WRITE_WINDOW`] after any catalog edit, holding the edit's WAL position
+/// (or "primary" when it could not be read). While it is, readers that miss the cache read
+/// from a replica that has replayed that position, else from the primary, so a lagging
+/// replica cannot put pre-edit data back into the cache (`usecase::consistency`).
 #[derive(Debug, Clone, Copy)]
 pub struct RecentCatalogWriteKey;
 
@@ -82,7 +83,7 @@ pub struct RecentCatalogWriteKey;
 pub const RECENT_WRITE_WINDOW: Duration = Duration::from_secs(10);
 
 impl CacheKey for RecentCatalogWriteKey {
-    type Value = bool;
+    type Value = String;
     const KIND: &'static str = "recent_write";
     fn slot(&self) -> Slot {
         Slot::Key("catalog:recent_write".into())
@@ -215,13 +216,14 @@ impl CacheKey for BlogFeedKey {
     }
 }
 
-/// Present for [`RECENT_WRITE_WINDOW`] after a post edit: feed misses are then filled from
-/// the primary, so a lagging replica cannot put the pre-edit feed back into the cache.
+/// Present for [`RECENT_WRITE_WINDOW`] after a post edit, holding its WAL position: feed misses
+/// are then filled where that edit is replayed, so a lagging replica cannot put the pre-edit
+/// feed back into the cache.
 #[derive(Debug, Clone, Copy)]
 pub struct RecentBlogWriteKey;
 
 impl CacheKey for RecentBlogWriteKey {
-    type Value = bool;
+    type Value = String;
     const KIND: &'static str = "recent_write";
     fn slot(&self) -> Slot {
         Slot::Key("blog:recent_write".into())
@@ -232,12 +234,13 @@ impl CacheKey for RecentBlogWriteKey {
 }
 
 /// Present for [`RECENT_WRITE_WINDOW`] after a review of this course was written, changed or
-/// deleted: the course's review list is then read from the primary, not a replica.
+/// deleted, holding its WAL position: the course's review list is then read where that write
+/// is replayed, not from a lagging replica.
 #[derive(Debug, Clone, Copy)]
 pub struct RecentReviewWriteKey(pub i64);
 
 impl CacheKey for RecentReviewWriteKey {
-    type Value = bool;
+    type Value = String;
     const KIND: &'static str = "recent_write";
     fn slot(&self) -> Slot {
         Slot::Key(format!("reviews:recent_write:{}", self.0))
