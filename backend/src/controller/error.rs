@@ -154,6 +154,18 @@ impl ApiError {
                         "Validation failed",
                     )
                 },
+                ServiceError::UnknownReference(v) => Answer {
+                    errors: v.0.clone(),
+                    ..answer(S::NOT_FOUND, "unknown_reference", "Unknown reference")
+                },
+                ServiceError::Conflict(v) => Answer {
+                    errors: v.0.clone(),
+                    ..answer(
+                        S::CONFLICT,
+                        "conflict",
+                        "Conflicts with the stored resource",
+                    )
+                },
                 ServiceError::EmailTaken => {
                     answer(S::CONFLICT, "email_taken", "Email already registered")
                 }
