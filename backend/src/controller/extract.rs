@@ -26,9 +26,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let axum::Json(mut value) = axum::Json::<Value>::from_request(req, state).await?;
         integral_floats_to_integers(&mut value);
-        serde_json::from_value(value)
-            .map(Self)
-            .map_err(|e| ApiError::InvalidBody(e.to_string()))
+        // Through axum again, so a wrong shape is reported with the path of the field.
+        let bytes =
+            serde_json::to_vec(&value).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let axum::Json(typed) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Self(typed))
     }
 }
 

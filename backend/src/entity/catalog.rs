@@ -1,5 +1,8 @@
 //! The catalog: lookups, courses with their syllabus, staff and runs, teacher profiles, and the
 //! rules of the course list query (filters, sort orders) and of staff edits.
+//!
+//! long: the catalog's types, its limits (shared with the OpenAPI document) and the validators
+//! that apply them stay together, so a limit is read next to the rule that enforces it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
