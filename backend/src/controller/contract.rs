@@ -22,7 +22,7 @@ use crate::entity::{
     page::{MAX_PAGE, MAX_PAGE_SIZE},
     purchase::IdempotencyKey,
     report,
-    review::MAX_BODY_CHARS,
+    review::{MAX_BODY_CHARS, MAX_RATING},
     user::{self, Email, Password},
     validation::{URL_AUTHORITY_PATTERN, URL_MAX, whitespace_class},
 };
@@ -141,78 +141,57 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-/// (component schema, property, rule).
+/// The schemas of a create and its update, which share their fields' rules.
+const COMPANY: &[&str] = &["CompanyCreateRequest", "CompanyUpdateRequest"];
+const COURSE: &[&str] = &["CourseCreateRequest", "CourseUpdateRequest"];
+const ME: &[&str] = &["RegisterRequest", "UpdateMeRequest"];
+const POST: &[&str] = &["PostCreateRequest", "PostUpdateRequest"];
+const REVIEW: &[&str] = &["ReviewCreateRequest", "ReviewUpdateRequest"];
+const RUN: &[&str] = &["RunCreateRequest", "RunUpdateRequest"];
+const TOPIC: &[&str] = &["TopicCreateRequest", "TopicUpdateRequest"];
+const TRACK: &[&str] = &["TrackCreateRequest", "TrackUpdateRequest"];
+
+/// (component schemas, property, rule).
 #[rustfmt::skip]
-const PROPERTIES: &[(&str, &str, Rule)] = &[
-    ("RegisterRequest", "email", Rule::Email),
-    ("RegisterRequest", "password", Rule::Password),
-    ("RegisterRequest", "first_name", Rule::Text(user::PERSON_NAME_MAX)),
-    ("RegisterRequest", "last_name", Rule::Text(user::PERSON_NAME_MAX)),
-    ("RegisterRequest", "birth_date", Rule::Since1900),
-    ("RegisterRequest", "phone", Rule::Phone),
-    ("RegisterRequest", "photo_url", Rule::Url),
-    ("RegisterRequest", "national_id", Rule::Text(user::NATIONAL_ID_MAX)),
-    ("UpdateMeRequest", "first_name", Rule::Text(user::PERSON_NAME_MAX)),
-    ("UpdateMeRequest", "last_name", Rule::Text(user::PERSON_NAME_MAX)),
-    ("UpdateMeRequest", "birth_date", Rule::Since1900),
-    ("UpdateMeRequest", "phone", Rule::Phone),
-    ("UpdateMeRequest", "photo_url", Rule::Url),
-    ("UpdateMeRequest", "national_id", Rule::Text(user::NATIONAL_ID_MAX)),
-    ("CourseCreateRequest", "title", Rule::Text(catalog::COURSE_TITLE_MAX)),
-    ("CourseCreateRequest", "description", Rule::LongText(catalog::DESCRIPTION_MAX)),
-    ("CourseCreateRequest", "specialization", Rule::Code { any_case: false }),
-    ("CourseCreateRequest", "difficulty", Rule::Code { any_case: false }),
-    ("CourseCreateRequest", "duration_weeks", Rule::Range(1, catalog::DURATION_WEEKS_MAX as i64)),
-    ("CourseCreateRequest", "price", Rule::Range(0, catalog::MAX_PRICE)),
-    ("CourseUpdateRequest", "title", Rule::Text(catalog::COURSE_TITLE_MAX)),
-    ("CourseUpdateRequest", "description", Rule::LongText(catalog::DESCRIPTION_MAX)),
-    ("CourseUpdateRequest", "specialization", Rule::Code { any_case: false }),
-    ("CourseUpdateRequest", "difficulty", Rule::Code { any_case: false }),
-    ("CourseUpdateRequest", "duration_weeks", Rule::Range(1, catalog::DURATION_WEEKS_MAX as i64)),
-    ("CourseUpdateRequest", "price", Rule::Range(0, catalog::MAX_PRICE)),
-    ("ProjectInput", "title", Rule::Text(catalog::TOPIC_NAME_MAX)),
-    ("ProjectInput", "description", Rule::LongText(catalog::PROJECT_DESCRIPTION_MAX)),
-    ("TopicCreateRequest", "name", Rule::Text(catalog::TOPIC_NAME_MAX)),
-    ("TopicCreateRequest", "description", Rule::LongText(catalog::DESCRIPTION_MAX)),
-    ("TopicCreateRequest", "technologies", Rule::Items(catalog::TECHNOLOGIES_MAX, Some(&TECHNOLOGY))),
-    ("TopicCreateRequest", "effort_hours", Rule::Range(1, catalog::EFFORT_HOURS_MAX as i64)),
-    ("TopicCreateRequest", "position", Rule::Range(1, catalog::POSITION_MAX as i64)),
-    ("TopicCreateRequest", "projects", Rule::Items(catalog::PROJECTS_MAX, None)),
-    ("TopicUpdateRequest", "name", Rule::Text(catalog::TOPIC_NAME_MAX)),
-    ("TopicUpdateRequest", "description", Rule::LongText(catalog::DESCRIPTION_MAX)),
-    ("TopicUpdateRequest", "technologies", Rule::Items(catalog::TECHNOLOGIES_MAX, Some(&TECHNOLOGY))),
-    ("TopicUpdateRequest", "effort_hours", Rule::Range(1, catalog::EFFORT_HOURS_MAX as i64)),
-    ("TopicUpdateRequest", "position", Rule::Range(1, catalog::POSITION_MAX as i64)),
-    ("TopicUpdateRequest", "projects", Rule::Items(catalog::PROJECTS_MAX, None)),
-    ("RunCreateRequest", "seats_total", Rule::Range(1, catalog::SEATS_TOTAL_MAX as i64)),
-    ("RunUpdateRequest", "seats_total", Rule::Range(1, catalog::SEATS_TOTAL_MAX as i64)),
-    ("PurchaseRequest", "course_run_id", Rule::AtLeast(1)),
-    ("ReviewCreateRequest", "rating", Rule::Range(1, 5)),
-    ("ReviewCreateRequest", "body", Rule::LongText(MAX_BODY_CHARS)),
-    ("ReviewUpdateRequest", "rating", Rule::Range(1, 5)),
-    ("ReviewUpdateRequest", "body", Rule::LongText(MAX_BODY_CHARS)),
-    ("CompanyCreateRequest", "short_name", Rule::Text(career::SHORT_NAME_MAX)),
-    ("CompanyCreateRequest", "legal_name", Rule::Text(career::LEGAL_NAME_MAX)),
-    ("CompanyCreateRequest", "requirements", Rule::LongText(career::REQUIREMENTS_MAX)),
-    ("CompanyUpdateRequest", "short_name", Rule::Text(career::SHORT_NAME_MAX)),
-    ("CompanyUpdateRequest", "legal_name", Rule::Text(career::LEGAL_NAME_MAX)),
-    ("CompanyUpdateRequest", "requirements", Rule::LongText(career::REQUIREMENTS_MAX)),
-    ("TrackCreateRequest", "support_start", Rule::In2000s),
-    ("TrackCreateRequest", "resume_url", Rule::Url),
-    ("TrackUpdateRequest", "resume_url", Rule::Url),
-    ("ApplicationCreateRequest", "applied_on", Rule::In2000s),
-    ("PostCreateRequest", "title", Rule::Text(blog::TITLE_MAX)),
-    ("PostCreateRequest", "topic", Rule::Text(blog::TOPIC_MAX)),
-    ("PostCreateRequest", "reading_minutes", Rule::Range(1, blog::READING_MINUTES_MAX as i64)),
-    ("PostCreateRequest", "cover_url", Rule::Url),
-    ("PostCreateRequest", "body", Rule::Text(blog::BODY_MAX)),
-    ("PostCreateRequest", "tags", Rule::Items(blog::MAX_TAGS, Some(&TAG))),
-    ("PostUpdateRequest", "title", Rule::Text(blog::TITLE_MAX)),
-    ("PostUpdateRequest", "topic", Rule::Text(blog::TOPIC_MAX)),
-    ("PostUpdateRequest", "reading_minutes", Rule::Range(1, blog::READING_MINUTES_MAX as i64)),
-    ("PostUpdateRequest", "cover_url", Rule::Url),
-    ("PostUpdateRequest", "body", Rule::Text(blog::BODY_MAX)),
-    ("PostUpdateRequest", "tags", Rule::Items(blog::MAX_TAGS, Some(&TAG))),
+const PROPERTIES: &[(&[&str], &str, Rule)] = &[
+    (&["RegisterRequest"], "email", Rule::Email),
+    (&["RegisterRequest"], "password", Rule::Password),
+    (ME, "first_name", Rule::Text(user::PERSON_NAME_MAX)),
+    (ME, "last_name", Rule::Text(user::PERSON_NAME_MAX)),
+    (ME, "birth_date", Rule::Since1900),
+    (ME, "phone", Rule::Phone),
+    (ME, "photo_url", Rule::Url),
+    (ME, "national_id", Rule::Text(user::NATIONAL_ID_MAX)),
+    (COURSE, "title", Rule::Text(catalog::COURSE_TITLE_MAX)),
+    (COURSE, "description", Rule::LongText(catalog::DESCRIPTION_MAX)),
+    (COURSE, "specialization", Rule::Code { any_case: false }),
+    (COURSE, "difficulty", Rule::Code { any_case: false }),
+    (COURSE, "duration_weeks", Rule::Range(1, catalog::DURATION_WEEKS_MAX as i64)),
+    (COURSE, "price", Rule::Range(0, catalog::MAX_PRICE)),
+    (&["ProjectInput"], "title", Rule::Text(catalog::TOPIC_NAME_MAX)),
+    (&["ProjectInput"], "description", Rule::LongText(catalog::PROJECT_DESCRIPTION_MAX)),
+    (TOPIC, "name", Rule::Text(catalog::TOPIC_NAME_MAX)),
+    (TOPIC, "description", Rule::LongText(catalog::DESCRIPTION_MAX)),
+    (TOPIC, "technologies", Rule::Items(catalog::TECHNOLOGIES_MAX, Some(&TECHNOLOGY))),
+    (TOPIC, "effort_hours", Rule::Range(1, catalog::EFFORT_HOURS_MAX as i64)),
+    (TOPIC, "position", Rule::Range(1, catalog::POSITION_MAX as i64)),
+    (TOPIC, "projects", Rule::Items(catalog::PROJECTS_MAX, None)),
+    (RUN, "seats_total", Rule::Range(1, catalog::SEATS_TOTAL_MAX as i64)),
+    (&["PurchaseRequest"], "course_run_id", Rule::AtLeast(1)),
+    (REVIEW, "rating", Rule::Range(1, MAX_RATING as i64)),
+    (REVIEW, "body", Rule::LongText(MAX_BODY_CHARS)),
+    (COMPANY, "short_name", Rule::Text(career::SHORT_NAME_MAX)),
+    (COMPANY, "legal_name", Rule::Text(career::LEGAL_NAME_MAX)),
+    (COMPANY, "requirements", Rule::LongText(career::REQUIREMENTS_MAX)),
+    (&["TrackCreateRequest"], "support_start", Rule::In2000s),
+    (TRACK, "resume_url", Rule::Url),
+    (&["ApplicationCreateRequest"], "applied_on", Rule::In2000s),
+    (POST, "title", Rule::Text(blog::TITLE_MAX)),
+    (POST, "topic", Rule::Text(blog::TOPIC_MAX)),
+    (POST, "reading_minutes", Rule::Range(1, blog::READING_MINUTES_MAX as i64)),
+    (POST, "cover_url", Rule::Url),
+    (POST, "body", Rule::Text(blog::BODY_MAX)),
+    (POST, "tags", Rule::Items(blog::MAX_TAGS, Some(&TAG))),
 ];
 
 /// (path, or `*` for every operation; parameter name; rule).
@@ -299,12 +278,13 @@ fn operations(doc: &mut Value) -> impl Iterator<Item = (String, &mut Map<String,
 /// tables and the handlers agree).
 pub fn apply(doc: &mut Value) -> Vec<String> {
     let mut missing = Vec::new();
-    for &(schema, property, rule) in PROPERTIES {
-        match doc.pointer_mut(&format!(
-            "/components/schemas/{schema}/properties/{property}"
-        )) {
-            Some(target) => rule.apply(target),
-            None => missing.push(format!("property {schema}.{property}")),
+    for &(schemas, property, rule) in PROPERTIES {
+        for schema in schemas {
+            let pointer = format!("/components/schemas/{schema}/properties/{property}");
+            match doc.pointer_mut(&pointer) {
+                Some(target) => rule.apply(target),
+                None => missing.push(format!("property {schema}.{property}")),
+            }
         }
     }
     for &(path, name, rule) in PARAMETERS {
