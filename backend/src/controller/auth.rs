@@ -1,11 +1,12 @@
 //! Accounts: register, login, and the caller's profile.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::created::Created;
 use super::{
     error::{ApiError, Problem},
     extract::{self, ClientAddress, CurrentUser},
@@ -138,12 +139,16 @@ impl TokenResponse {
 pub async fn register(
     State(state): State<AppState>,
     extract::Json(body): extract::Json<RegisterRequest>,
-) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
+) -> Result<Created<TokenResponse>, ApiError> {
     let new = body
         .parse(Utc::now().date_naive())
         .map_err(|e| ApiError::Service(e.into()))?;
     let (user, token) = state.auth.register(new).await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse::new(user, token))))
+    // The account is read and changed at `/me`.
+    Ok(Created(
+        "/api/v1/me".into(),
+        TokenResponse::new(user, token),
+    ))
 }
 
 /// Exchange email and password for an access token.

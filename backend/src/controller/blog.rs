@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::created::Created;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, MaybeUser, Path, Query},
@@ -162,19 +163,24 @@ pub async fn post(
         (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not smm or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No user `author_id` (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The author is not smm staff (`conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or the author is not smm staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_post(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<PostCreateRequest>,
-) -> Result<(StatusCode, Json<PostDetail>), ApiError> {
+) -> Result<Created<PostDetail>, ApiError> {
     let new = body.parse().map_err(invalid)?;
     let created = state.blog.create(who, new).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(Created(
+        format!("/api/v1/blog/posts/{}", created.post.id),
+        created,
+    ))
 }
 
 /// Change a post (smm, admin).

@@ -1,11 +1,12 @@
 //! The career center: partner companies, career tracks, job applications.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::created::Created;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -30,9 +31,7 @@ fn invalid(e: ValidationErrors) -> ApiError {
 pub struct CompanyListParams {
     /// Only companies whose agreement is (`true`) or is no longer (`false`) active.
     pub active: Option<bool>,
-    #[param(minimum = 1, maximum = 500)]
     pub page: Option<u32>,
-    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }
 
@@ -194,10 +193,13 @@ pub async fn create_company(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<CompanyCreateRequest>,
-) -> Result<(StatusCode, Json<Company>), ApiError> {
+) -> Result<Created<Company>, ApiError> {
     let new = body.parse().map_err(invalid)?;
     let created = state.career.create_company(who, new).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(Created(
+        format!("/api/v1/career/companies/{}", created.id),
+        created,
+    ))
 }
 
 /// Change a partner company (admin, support).
@@ -255,20 +257,24 @@ pub async fn tracks(
         (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not admin or support", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user or course (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The graduate already has a track for this course (`track_exists`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, unknown user or course, or no paid career-track purchase", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or no paid career-track purchase", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_track(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<TrackCreateRequest>,
-) -> Result<(StatusCode, Json<CareerTrack>), ApiError> {
+) -> Result<Created<CareerTrack>, ApiError> {
     let new = body.parse().map_err(invalid)?;
     let created = state.career.create_track(who, new).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(Created(
+        format!("/api/v1/career/tracks/{}", created.id),
+        created,
+    ))
 }
 
 /// Change a track: the graduate sets the resume, admin/support extend the support.
@@ -329,10 +335,11 @@ pub async fn applications(
         (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither the graduate nor career staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such track", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such track, or no partner company `company_id` (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The partnership with this company has ended (`conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown company, ended partnership, or bad date", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A date out of range", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn apply(
@@ -340,7 +347,7 @@ pub async fn apply(
     CurrentUser(who): CurrentUser,
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<ApplicationCreateRequest>,
-) -> Result<(StatusCode, Json<JobApplication>), ApiError> {
+) -> Result<Created<JobApplication>, ApiError> {
     let mut e = ValidationErrors::default();
     let applied_on = e.take_opt(body.applied_on, career::applied_on);
     e.finish(|| ()).map_err(invalid)?;
@@ -349,7 +356,10 @@ pub async fn apply(
         applied_on,
     };
     let created = state.career.apply(who, id, new).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(Created(
+        format!("/api/v1/career/applications/{}", created.id),
+        created,
+    ))
 }
 
 /// Move an application to a status (admin, support). Into `hired` adds one to the company's

@@ -1,10 +1,11 @@
 //! Certificates: issuing (admins, teachers), listing per user, public verification.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::created::Created;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -33,22 +34,26 @@ pub struct CertificateIssueRequest {
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin or teacher", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user or course (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already issued (`already_issued`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown user or course, or the user has no paid purchase of the course", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The user has no paid purchase of the course", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn issue(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<CertificateIssueRequest>,
-) -> Result<(StatusCode, Json<Certificate>), ApiError> {
+) -> Result<Created<Certificate>, ApiError> {
     let issued = state
         .certificates
         .issue(who, body.user_id, body.course_id)
         .await?;
-    Ok((StatusCode::CREATED, Json(issued)))
+    Ok(Created(
+        format!("/api/v1/certificates/{}", issued.serial_number),
+        issued,
+    ))
 }
 
 /// Your certificates, newest first.

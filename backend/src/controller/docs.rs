@@ -13,7 +13,7 @@ use utoipa::{
 };
 
 use super::{
-    auth, blog, career, catalog, certificate, course_admin, ops, purchase, report, review,
+    auth, blog, career, catalog, certificate, contract, course_admin, ops, purchase, report, review,
 };
 
 #[derive(Debug, OpenApi)]
@@ -176,11 +176,27 @@ impl Modify for CommonErrors {
     }
 }
 
+/// The version of the API contract in `info.version`: a client generated from a document of
+/// the same major version works with this server (docs/API.md).
+pub const API_VERSION: &str = "1.1.0";
+
+/// The document as served: the annotations, then the limits, `Location` headers and links of
+/// [`contract`].
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    doc["info"]["version"] = API_VERSION.into();
+    let missing = contract::apply(&mut doc);
+    if !missing.is_empty() {
+        tracing::error!(?missing, "OpenAPI contract entries without a target");
+    }
+    doc
+}
+
 /// This OpenAPI document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<serde_json::Value> {
+    Json(document())
 }
 
 const PAGE: &str = r##"<!doctype html>
@@ -236,4 +252,20 @@ pub async fn css() -> Response {
 
 pub async fn bundle_js() -> Response {
     asset(BUNDLE, "text/javascript; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contract_entry_finds_its_target() {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("document");
+        assert_eq!(contract::apply(&mut doc), Vec::<String>::new());
+        let password = &doc["components"]["schemas"]["RegisterRequest"]["properties"]["password"];
+        assert_eq!(password["minLength"], crate::entity::user::Password::MIN);
+        let run = &doc["paths"]["/api/v1/courses/{id}/runs"]["post"]["responses"]["201"];
+        assert_eq!(run["links"]["UpdateRun"]["operationId"], "update_run");
+        assert!(run["headers"]["Location"].is_object());
+    }
 }

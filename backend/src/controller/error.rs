@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    entity::FieldError,
+    entity::{FieldError, ValidationErrors},
     usecase::{ServiceError, auth::TokenError},
 };
 
@@ -131,6 +131,16 @@ struct Answer {
     errors: Vec<FieldError>,
 }
 
+impl Answer {
+    /// The answer with the rejected fields listed in `errors`.
+    fn naming(self, fields: &ValidationErrors) -> Self {
+        Self {
+            errors: fields.0.clone(),
+            ..self
+        }
+    }
+}
+
 fn answer(status: StatusCode, code: &'static str, title: &'static str) -> Answer {
     Answer {
         status,
@@ -146,14 +156,21 @@ impl ApiError {
         match self {
             Self::Service(e) => match e {
                 ServiceError::NotFound(..) => answer(S::NOT_FOUND, "not_found", "Not found"),
-                ServiceError::Invalid(v) => Answer {
-                    errors: v.0.clone(),
-                    ..answer(
-                        S::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        "Validation failed",
-                    )
-                },
+                ServiceError::Invalid(v) => answer(
+                    S::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "Validation failed",
+                )
+                .naming(v),
+                ServiceError::UnknownReference(v) => {
+                    answer(S::NOT_FOUND, "unknown_reference", "Unknown reference").naming(v)
+                }
+                ServiceError::Conflict(v) => answer(
+                    S::CONFLICT,
+                    "conflict",
+                    "Conflicts with the stored resource",
+                )
+                .naming(v),
                 ServiceError::EmailTaken => {
                     answer(S::CONFLICT, "email_taken", "Email already registered")
                 }

@@ -7,12 +7,16 @@ use axum::{
     http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
 use crate::entity::user::Principal;
 
 /// `axum::Json` with problem-details rejections (400 malformed, 422 wrong shape, 413, 415).
+///
+/// A number with a zero fraction (`4.0`) is taken as the integer it equals: JSON Schema calls
+/// it an integer, so clients and generators may send it where the document says `integer`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -20,8 +24,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Self(value))
+        let axum::Json(mut value) = axum::Json::<Value>::from_request(req, state).await?;
+        integral_floats_to_integers(&mut value);
+        // Through axum again, so a wrong shape is reported with the path of the field.
+        let bytes =
+            serde_json::to_vec(&value).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let axum::Json(typed) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Self(typed))
+    }
+}
+
+/// Replaces every float with a zero fraction that fits an `i64` by that integer.
+fn integral_floats_to_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
     }
 }
 
@@ -170,5 +197,20 @@ impl FromRequestParts<AppState> for ClientAddress {
             }
             client
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_floats_become_integers_and_others_stay() {
+        let mut v = serde_json::json!({"a": 4.0, "b": [1.5, -2.0], "c": "4.0", "d": 1e300});
+        integral_floats_to_integers(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 4, "b": [1.5, -2], "c": "4.0", "d": 1e300})
+        );
     }
 }

@@ -4,13 +4,14 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::created::Created;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -84,7 +85,9 @@ pub async fn create(
         .map_err(|e| ApiError::Service(e.into()))?;
     let placed = state.purchases.place(who, &key, &order).await?;
     let replayed = matches!(placed, Placed::Replayed(_));
-    let mut response = (StatusCode::CREATED, Json(placed.purchase().clone())).into_response();
+    let purchase = placed.purchase().clone();
+    let location = format!("/api/v1/purchases/{}", purchase.id);
+    let mut response = Created(location, purchase).into_response();
     if replayed {
         response
             .headers_mut()

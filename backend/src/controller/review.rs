@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::created::Created;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -99,10 +100,10 @@ pub async fn create_review(
     CurrentUser(who): CurrentUser,
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<ReviewCreateRequest>,
-) -> Result<(StatusCode, Json<Review>), ApiError> {
+) -> Result<Created<Review>, ApiError> {
     let new = body.parse().map_err(invalid)?;
     let created = state.reviews.create(who, id, new).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(Created(format!("/api/v1/reviews/{}", created.id), created))
 }
 
 /// Change your review.

@@ -13,6 +13,12 @@ use super::{
 
 /// At most this many tags per post.
 pub const MAX_TAGS: usize = 10;
+pub const TITLE_MAX: usize = 300;
+pub const TOPIC_MAX: usize = 100;
+pub const READING_MINUTES_MAX: i32 = 600;
+pub const BODY_MAX: usize = 200_000;
+/// Characters per tag name.
+pub const TAG_MAX: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Author {
@@ -82,10 +88,8 @@ pub struct FeedParams {
     /// Only posts with this tag (case-insensitive).
     pub tag: Option<String>,
     /// 1-based page number (at most 500).
-    #[param(minimum = 1, maximum = 500)]
     pub page: Option<u32>,
     /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }
 
@@ -131,19 +135,19 @@ pub fn may_edit(who: &Principal) -> bool {
 }
 
 pub fn title(input: &str) -> Result<String, FieldError> {
-    text("title", input, 300)
+    text("title", input, TITLE_MAX)
 }
 pub fn topic(input: &str) -> Result<String, FieldError> {
-    text("topic", input, 100)
+    text("topic", input, TOPIC_MAX)
 }
 pub fn reading_minutes(v: i32) -> Result<i32, FieldError> {
-    in_range("reading_minutes", v, 1, 600)
+    in_range("reading_minutes", v, 1, READING_MINUTES_MAX)
 }
 pub fn cover_url(input: &str) -> Result<String, FieldError> {
     url("cover_url", input)
 }
 pub fn body(input: &str) -> Result<String, FieldError> {
-    let b = long_text("body", input, 200_000)?;
+    let b = long_text("body", input, BODY_MAX)?;
     if b.is_empty() {
         return Err(FieldError::new("body", "must not be blank"));
     }
@@ -151,7 +155,7 @@ pub fn body(input: &str) -> Result<String, FieldError> {
 }
 
 fn tag_name(field: &str, input: &str) -> Result<String, FieldError> {
-    text(field, input, 50)
+    text(field, input, TAG_MAX)
 }
 
 /// Trimmed, non-blank, at most 50 characters each, at most [`MAX_TAGS`], duplicates (ignoring

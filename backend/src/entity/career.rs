@@ -144,14 +144,20 @@ pub fn may_manage(who: &Principal) -> bool {
         )
 }
 
+pub const SHORT_NAME_MAX: usize = 100;
+pub const LEGAL_NAME_MAX: usize = 300;
+pub const REQUIREMENTS_MAX: usize = 10_000;
+/// Application and support dates: `YYYY-MM-DD` from 2000-01-01 to 2099-12-31.
+pub const DATE_2000S_PATTERN: &str = "^20[0-9]{2}-";
+
 pub fn short_name(input: &str) -> Result<String, FieldError> {
-    text("short_name", input, 100)
+    text("short_name", input, SHORT_NAME_MAX)
 }
 pub fn legal_name(input: &str) -> Result<String, FieldError> {
-    text("legal_name", input, 300)
+    text("legal_name", input, LEGAL_NAME_MAX)
 }
 pub fn requirements(input: &str) -> Result<String, FieldError> {
-    long_text("requirements", input, 10_000)
+    long_text("requirements", input, REQUIREMENTS_MAX)
 }
 
 /// Application dates are plausible calendar dates, not decades off.

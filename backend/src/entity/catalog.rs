@@ -1,5 +1,8 @@
 //! The catalog: lookups, courses with their syllabus, staff and runs, teacher profiles, and the
 //! rules of the course list query (filters, sort orders) and of staff edits.
+//!
+//! long: the catalog's types, its limits (shared with the OpenAPI document) and the validators
+//! that apply them stay together, so a limit is read next to the rule that enforces it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +15,26 @@ use super::{
 
 /// Prices are minor units; one billion keeps sums far from overflow.
 pub const MAX_PRICE: i64 = 1_000_000_000;
+/// Course titles and topic names (characters, trimmed).
+pub const COURSE_TITLE_MAX: usize = 200;
+pub const TOPIC_NAME_MAX: usize = 200;
+/// Course, topic and project descriptions (characters; may be empty).
+pub const DESCRIPTION_MAX: usize = 20_000;
+pub const PROJECT_DESCRIPTION_MAX: usize = 10_000;
+/// Ten years.
+pub const DURATION_WEEKS_MAX: i32 = 520;
+/// Specialization slugs and difficulty codes (ASCII).
+pub const CODE_MAX: usize = 100;
+pub const EFFORT_HOURS_MAX: i32 = 10_000;
+pub const POSITION_MAX: i32 = 10_000;
+/// Technologies per topic, and characters per technology.
+pub const TECHNOLOGIES_MAX: usize = 50;
+pub const TECHNOLOGY_MAX: usize = 50;
+/// Projects per topic.
+pub const PROJECTS_MAX: usize = 100;
+pub const SEATS_TOTAL_MAX: i32 = 100_000;
+/// The course search text, after runs of whitespace became one space.
+pub const SEARCH_MAX: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Specialization {
@@ -196,20 +219,16 @@ pub struct CourseListParams {
     /// Difficulty code: `beginner`, `intermediate`, `advanced`.
     pub difficulty: Option<String>,
     /// Lowest price (minor units, inclusive).
-    #[param(minimum = 0)]
     pub min_price: Option<i64>,
     /// Highest price (minor units, inclusive).
-    #[param(minimum = 0)]
     pub max_price: Option<i64>,
     /// Full-text search over title and description (web search syntax: `rust -async "error handling"`).
     pub q: Option<String>,
     /// Sort order; default `relevance` with `q`, else `newest`.
     pub sort: Option<CourseSort>,
     /// 1-based page number (at most 500).
-    #[param(minimum = 1, maximum = 500)]
     pub page: Option<u32>,
     /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }
 
@@ -242,9 +261,9 @@ impl CourseListQuery {
             p.q.map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "))
                 .filter(|q| !q.is_empty());
         if let Some(q) = &q
-            && q.chars().count() > 200
+            && q.chars().count() > SEARCH_MAX
         {
-            errors.push("q", "must be at most 200 characters");
+            errors.push("q", format!("must be at most {SEARCH_MAX} characters"));
         }
         let sort = match (p.sort, &q) {
             (Some(CourseSort::Relevance), None) => {
@@ -258,7 +277,7 @@ impl CourseListQuery {
         let slug = |field: &str, v: String| -> Result<String, FieldError> {
             let v = v.trim().to_lowercase();
             if v.is_empty()
-                || v.len() > 100
+                || v.len() > CODE_MAX
                 || !v
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -374,13 +393,13 @@ pub struct RunForUpdate {
 }
 
 pub fn course_title(input: &str) -> Result<String, FieldError> {
-    text("title", input, 200)
+    text("title", input, COURSE_TITLE_MAX)
 }
 pub fn course_description(input: &str) -> Result<String, FieldError> {
-    long_text("description", input, 20_000)
+    long_text("description", input, DESCRIPTION_MAX)
 }
 pub fn duration_weeks(v: i32) -> Result<i32, FieldError> {
-    in_range("duration_weeks", v, 1, 520)
+    in_range("duration_weeks", v, 1, DURATION_WEEKS_MAX)
 }
 pub fn price(v: i64) -> Result<i64, FieldError> {
     in_range("price", v, 0, MAX_PRICE)
@@ -388,7 +407,7 @@ pub fn price(v: i64) -> Result<i64, FieldError> {
 pub fn lookup_code(field: &str, input: &str) -> Result<String, FieldError> {
     let v = input.trim();
     if v.is_empty()
-        || v.len() > 100
+        || v.len() > CODE_MAX
         || !v
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
@@ -398,24 +417,27 @@ pub fn lookup_code(field: &str, input: &str) -> Result<String, FieldError> {
     Ok(v.to_string())
 }
 pub fn topic_name(input: &str) -> Result<String, FieldError> {
-    text("name", input, 200)
+    text("name", input, TOPIC_NAME_MAX)
 }
 pub fn effort_hours(v: i32) -> Result<i32, FieldError> {
-    in_range("effort_hours", v, 1, 10_000)
+    in_range("effort_hours", v, 1, EFFORT_HOURS_MAX)
 }
 pub fn position(v: i32) -> Result<i32, FieldError> {
-    in_range("position", v, 1, 10_000)
+    in_range("position", v, 1, POSITION_MAX)
 }
 pub fn technologies(v: Vec<String>) -> Result<Vec<String>, FieldError> {
-    if v.len() > 50 {
-        return Err(FieldError::new("technologies", "at most 50 entries"));
+    if v.len() > TECHNOLOGIES_MAX {
+        return Err(FieldError::new(
+            "technologies",
+            format!("at most {TECHNOLOGIES_MAX} entries"),
+        ));
     }
     v.iter()
-        .map(|t| text("technologies", t, 50))
+        .map(|t| text("technologies", t, TECHNOLOGY_MAX))
         .collect::<Result<Vec<_>, _>>()
 }
 pub fn seats_total(v: i32) -> Result<i32, FieldError> {
-    in_range("seats_total", v, 1, 100_000)
+    in_range("seats_total", v, 1, SEATS_TOTAL_MAX)
 }
 /// The last day of sales must not be after the start.
 pub fn run_dates(start: NaiveDate, sales_end: NaiveDate) -> Result<(), FieldError> {

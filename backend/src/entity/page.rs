@@ -26,10 +26,8 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1-based page number (at most 500).
-    #[param(minimum = 1, maximum = 500)]
     pub page: Option<u32>,
     /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
 }
 

@@ -49,18 +49,24 @@ pub struct EmploymentRow {
     pub hired: i64,
 }
 
+pub const TOP_COURSES_MAX: u32 = 100;
+pub const EMPLOYMENT_ROWS_MAX: u32 = 1000;
+/// Report months: `YYYY-MM`, years 2000 to 2999.
+pub const MONTH_YEAR_MIN: i32 = 2000;
+pub const MONTH_YEAR_MAX: i32 = 2999;
+pub const MONTH_PATTERN: &str = "^2[0-9]{3}-(0[1-9]|1[0-2])$";
+
 /// Query string of the top-courses report.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TopCoursesParams {
     /// How many courses, 1 to 100 (default 10).
-    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let limit = errors.take(in_range("limit", p.limit.unwrap_or(10), 1, 100));
+    let limit = errors.take(in_range("limit", p.limit.unwrap_or(10), 1, TOP_COURSES_MAX));
     errors.finish(|| limit.unwrap_or(10))
 }
 
@@ -70,13 +76,17 @@ pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
 pub struct EmploymentParams {
     /// How many (course, company) rows, most hires first: 1 to 1000 (default 100). The full
     /// report grows with courses × companies (3 762 rows, 437 kB at seeder scale 5).
-    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 pub fn employment_limit(p: EmploymentParams) -> Result<u32, ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let limit = errors.take(in_range("limit", p.limit.unwrap_or(100), 1, 1000));
+    let limit = errors.take(in_range(
+        "limit",
+        p.limit.unwrap_or(100),
+        1,
+        EMPLOYMENT_ROWS_MAX,
+    ));
     errors.finish(|| limit.unwrap_or(100))
 }
 
@@ -115,7 +125,7 @@ impl Month {
         }
         let year: i32 = y.parse().map_err(|_| bad())?;
         let month: u32 = m.parse().map_err(|_| bad())?;
-        if !(2000..=2999).contains(&year) || !(1..=12).contains(&month) {
+        if !(MONTH_YEAR_MIN..=MONTH_YEAR_MAX).contains(&year) || !(1..=12).contains(&month) {
             return Err(bad());
         }
         Ok(Self { year, month })

@@ -11,6 +11,8 @@ use super::{
 
 /// Longest review text (the schema's `reviews_body_length`).
 pub const MAX_BODY_CHARS: usize = 10_000;
+/// Ratings are 1 to this many stars.
+pub const MAX_RATING: i32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Review {
@@ -42,7 +44,7 @@ pub struct ReviewForUpdate {
 }
 
 pub fn rating(v: i32) -> Result<i16, FieldError> {
-    in_range("rating", v, 1, 5).map(|v| v as i16)
+    in_range("rating", v, 1, MAX_RATING).map(|v| v as i16)
 }
 
 pub fn body(input: &str) -> Result<String, FieldError> {

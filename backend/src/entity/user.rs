@@ -8,6 +8,15 @@ use utoipa::ToSchema;
 
 use super::validation::{FieldError, text, url};
 
+pub const PERSON_NAME_MAX: usize = 100;
+pub const NATIONAL_ID_MAX: usize = 64;
+/// A phone number has 5 to 20 digits in at most 32 characters.
+pub const PHONE_DIGITS_MIN: usize = 5;
+pub const PHONE_DIGITS_MAX: usize = 20;
+pub const PHONE_MAX: usize = 32;
+/// Phone punctuation besides the digits.
+pub const PHONE_PUNCTUATION: &str = " +-.()";
+
 /// Student (the default) or staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -112,10 +121,13 @@ impl Principal {
 pub struct Email(String);
 
 impl Email {
+    /// Characters, after trimming.
+    pub const MAX_LEN: usize = 254;
+
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let s = input.trim();
         let bad = || FieldError::new("email", "must be an email address like name@example.com");
-        if s.len() > 254 || s.chars().any(char::is_whitespace) {
+        if s.chars().count() > Self::MAX_LEN || s.chars().any(char::is_whitespace) {
             return Err(bad());
         }
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
@@ -161,7 +173,7 @@ impl fmt::Debug for Password {
 }
 
 pub fn person_name(field: &str, input: &str) -> Result<String, FieldError> {
-    text(field, input, 100)
+    text(field, input, PERSON_NAME_MAX)
 }
 
 /// A birth date on or after 1900-01-01 and not after `today`.
@@ -182,8 +194,8 @@ pub fn phone(input: &str) -> Result<String, FieldError> {
     let digits = s.chars().filter(char::is_ascii_digit).count();
     let allowed = s
         .chars()
-        .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-    if !allowed || !(5..=20).contains(&digits) || s.len() > 32 {
+        .all(|c| c.is_ascii_digit() || PHONE_PUNCTUATION.contains(c));
+    if !allowed || !(PHONE_DIGITS_MIN..=PHONE_DIGITS_MAX).contains(&digits) || s.len() > PHONE_MAX {
         return Err(FieldError::new(
             "phone",
             "must be a phone number (5 to 20 digits, + - . ( ) and spaces allowed)",
@@ -197,7 +209,7 @@ pub fn photo_url(input: &str) -> Result<String, FieldError> {
 }
 
 pub fn national_id(input: &str) -> Result<String, FieldError> {
-    text("national_id", input, 64)
+    text("national_id", input, NATIONAL_ID_MAX)
 }
 
 /// A user as they see themselves (`GET /me`). The password hash never leaves the repository.

@@ -69,6 +69,37 @@ impl ValidationErrors {
     }
 }
 
+/// What `str::trim` removes and `char::is_whitespace` matches: Unicode White_Space, as
+/// inclusive ranges. The OpenAPI patterns are built from it ([`whitespace_class`]), so "not
+/// blank" and "no whitespace" mean the same to a client's validator as to this module.
+const WHITESPACE: &[(char, char)] = &[
+    ('\u{9}', '\u{d}'),
+    (' ', ' '),
+    ('\u{85}', '\u{85}'),
+    ('\u{a0}', '\u{a0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200a}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{202f}', '\u{202f}'),
+    ('\u{205f}', '\u{205f}'),
+    ('\u{3000}', '\u{3000}'),
+];
+
+/// The body of a regex character class matching [`WHITESPACE`], in `\uXXXX` escapes that
+/// ECMA-262 (JSON Schema), Python and Rust regexes all read alike.
+pub fn whitespace_class() -> String {
+    WHITESPACE
+        .iter()
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                format!("\\u{:04X}", u32::from(lo))
+            } else {
+                format!("\\u{:04X}-\\u{:04X}", u32::from(lo), u32::from(hi))
+            }
+        })
+        .collect()
+}
+
 /// A trimmed, non-blank text of at most `max` characters.
 pub fn text(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
     let trimmed = input.trim();
@@ -111,6 +142,28 @@ pub fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     Ok(value)
 }
 
+/// What a URL's host (and port) may be: a DNS name or IPv4 address, an optional port. The
+/// OpenAPI pattern of URL fields says the same (`controller::contract`).
+pub const URL_AUTHORITY_PATTERN: &str = "[A-Za-z0-9.-]+(:[0-9]{1,5})?";
+
+/// Whether `rest` (a URL after its scheme) starts with a host matching [`URL_AUTHORITY_PATTERN`]
+/// and then ends or goes on with a path, query or fragment.
+fn plausible_authority(rest: &str) -> bool {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Characters in a URL field.
+pub const URL_MAX: usize = 2048;
+
 /// An absolute http(s) URL without whitespace.
 pub fn url(field: &str, input: &str) -> Result<String, FieldError> {
     let s = input.trim();
@@ -118,14 +171,16 @@ pub fn url(field: &str, input: &str) -> Result<String, FieldError> {
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"));
     match rest {
-        Some(host)
-            if !host.is_empty() && !s.chars().any(char::is_whitespace) && s.len() <= 2048 =>
+        Some(rest)
+            if plausible_authority(rest)
+                && !s.chars().any(char::is_whitespace)
+                && s.chars().count() <= URL_MAX =>
         {
             Ok(s.to_string())
         }
         _ => Err(FieldError::new(
             field,
-            "must be an absolute http(s) URL of at most 2048 characters",
+            format!("must be an absolute http(s) URL of at most {URL_MAX} characters"),
         )),
     }
 }
@@ -147,6 +202,18 @@ mod tests {
         assert!(url("photo_url", "ftp://x").is_err());
         assert!(url("photo_url", "https://").is_err());
         assert!(url("photo_url", "https://a b").is_err());
+        assert!(url("photo_url", "http://[").is_err());
+        assert!(url("photo_url", "http://h:x/").is_err());
+        assert!(url("photo_url", "http://127.0.0.1:8080/a?b#c").is_ok());
+    }
+
+    #[test]
+    fn the_whitespace_ranges_are_exactly_what_trim_removes() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let listed = WHITESPACE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c));
+            assert_eq!(listed, c.is_whitespace(), "{:04X}", u32::from(c));
+        }
+        assert!(whitespace_class().starts_with("\\u0009-\\u000D\\u0020"));
     }
 
     #[test]

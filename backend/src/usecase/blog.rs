@@ -130,15 +130,24 @@ impl BlogService {
                     access::require(&tx, who, blog::may_edit, EDITORS_ONLY).await?;
                     let author_id = new.author_id.unwrap_or(who.user_id);
                     let author = users.find_by_id(&tx, author_id).await?;
-                    let is_smm =
-                        author.is_some_and(|a| a.principal().position == Some(StaffPosition::Smm));
+                    let is_smm = author
+                        .as_ref()
+                        .is_some_and(|a| a.principal().position == Some(StaffPosition::Smm));
+                    // Who the author is is stored state, not a property of the request: an
+                    // unknown id is a 404, a known one that is not smm staff a 409.
+                    if new.author_id.is_some() && author.is_none() {
+                        return Err(ServiceError::UnknownReference(ValidationErrors::single(
+                            "author_id",
+                            format!("no user {author_id}"),
+                        )));
+                    }
                     if !is_smm {
                         let message = if new.author_id.is_some() {
                             "must be the id of an smm staff member"
                         } else {
                             "posts are authored by smm staff; an admin names one with author_id"
                         };
-                        return Err(ServiceError::Invalid(ValidationErrors::single(
+                        return Err(ServiceError::Conflict(ValidationErrors::single(
                             "author_id",
                             message,
                         )));

@@ -158,7 +158,7 @@ impl CareerService {
                     if buyers.course_published(&tx, new.course_id).await?.is_none() {
                         errors.push("course_id", format!("no course {}", new.course_id));
                     }
-                    errors.finish(|| ())?;
+                    errors.finish(|| ()).map_err(ServiceError::UnknownReference)?;
                     if !buyers
                         .has_career_purchase(&tx, new.user_id, new.course_id)
                         .await?
@@ -288,13 +288,13 @@ impl CareerService {
                     }
                     match career.company(&tx, new.company_id).await? {
                         None => {
-                            return Err(ServiceError::Invalid(ValidationErrors::single(
+                            return Err(ServiceError::UnknownReference(ValidationErrors::single(
                                 "company_id",
                                 format!("no partner company {}", new.company_id),
                             )));
                         }
                         Some(company) if !company.agreement_active => {
-                            return Err(ServiceError::Invalid(ValidationErrors::single(
+                            return Err(ServiceError::Conflict(ValidationErrors::single(
                                 "company_id",
                                 "the partnership with this company has ended",
                             )));

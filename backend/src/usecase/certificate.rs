@@ -57,7 +57,9 @@ impl CertificateService {
                     if buyers.course_published(&tx, course_id).await?.is_none() {
                         errors.push("course_id", format!("no course {course_id}"));
                     }
-                    errors.finish(|| ())?;
+                    errors
+                        .finish(|| ())
+                        .map_err(ServiceError::UnknownReference)?;
                     if !buyers.has_paid_purchase(&tx, user_id, course_id).await? {
                         return Err(ServiceError::Invalid(ValidationErrors::single(
                             "user_id",

@@ -23,8 +23,8 @@ use crate::{
     entity::{
         ValidationErrors,
         catalog::{
-            CourseDetail, CourseForCreate, CourseForUpdate, RunForCreate, RunForUpdate,
-            TopicForCreate, TopicForUpdate,
+            CourseDetail, CourseForCreate, CourseForUpdate, CourseRun, RunForCreate, RunForUpdate,
+            Topic, TopicForCreate, TopicForUpdate,
         },
         user::Principal,
     },
@@ -119,7 +119,9 @@ impl CourseAdmin {
                 errors.push("difficulty", format!("no difficulty level {code:?}"));
             }
         }
-        errors.finish(|| (spec_id, diff_id)).map_err(Into::into)
+        errors
+            .finish(|| (spec_id, diff_id))
+            .map_err(ServiceError::UnknownReference)
     }
 
     /// Brings the cache in line with a committed edit; see the module documentation.
@@ -151,6 +153,31 @@ impl CourseAdmin {
             + Sync
             + 'static,
     {
+        let edit = Arc::new(edit);
+        let (detail, ()) = self
+            .edit_returning(who, course_id, replay, move |tx| {
+                let edit = Arc::clone(&edit);
+                Box::pin(async move { Ok((edit(tx).await?, ())) })
+            })
+            .await?;
+        Ok(detail)
+    }
+
+    /// [`Self::edit`] for an edit that also returns what it created (a topic's id, a run).
+    async fn edit_returning<E, T>(
+        &self,
+        who: Principal,
+        course_id: Option<i64>,
+        replay: Replay,
+        edit: E,
+    ) -> Result<(CourseDetail, T), ServiceError>
+    where
+        E: for<'t> Fn(&'t lyceum_db::Transaction<'t>) -> DbFuture<'t, (i64, T), ServiceError>
+            + Send
+            + Sync
+            + 'static,
+        T: Send + 'static,
+    {
         if !who.can_edit_catalog() {
             return Err(ServiceError::Forbidden);
         }
@@ -167,16 +194,18 @@ impl CourseAdmin {
                     {
                         return Err(ServiceError::NotFound(Resource::Course, id));
                     }
-                    let id = edit(&tx).await?;
+                    let (id, created) = edit(&tx).await?;
                     tx.commit().await.map_err(DbError::from)?;
-                    pages
+                    let detail = pages
                         .detail(pg(c), id, true)
                         .await?
-                        .ok_or(ServiceError::NotFound(Resource::Course, id))
+                        .ok_or(ServiceError::NotFound(Resource::Course, id))?;
+                    Ok((detail, created))
                 })
             })
             .await?;
-        self.refresh_cache(detail.course.id, Some(&detail)).await;
+        self.refresh_cache(detail.0.course.id, Some(&detail.0))
+            .await;
         Ok(detail)
     }
 
@@ -258,22 +287,29 @@ impl CourseAdmin {
         Ok(())
     }
 
+    /// Adds a topic; answers with it as the course page now shows it.
     #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id))]
     pub async fn add_topic(
         &self,
         who: Principal,
         course_id: i64,
         new: TopicForCreate,
-    ) -> Result<CourseDetail, ServiceError> {
+    ) -> Result<Topic, ServiceError> {
         let courses = self.courses;
-        self.edit(who, Some(course_id), Replay::Once, move |tx| {
-            let new = new.clone();
-            Box::pin(async move {
-                courses.insert_topic(tx, course_id, &new).await?;
-                Ok(course_id)
+        let (detail, topic_id) = self
+            .edit_returning(who, Some(course_id), Replay::Once, move |tx| {
+                let new = new.clone();
+                Box::pin(async move {
+                    let topic_id = courses.insert_topic(tx, course_id, &new).await?;
+                    Ok((course_id, topic_id))
+                })
             })
-        })
-        .await
+            .await?;
+        detail
+            .topics
+            .into_iter()
+            .find(|t| t.id == topic_id)
+            .ok_or(ServiceError::NotFound(Resource::Topic, topic_id))
     }
 
     #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id, topic_id))]
@@ -319,22 +355,24 @@ impl CourseAdmin {
         .await
     }
 
+    /// Schedules a run; answers with the new run (the course page lists upcoming runs only).
     #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id))]
     pub async fn add_run(
         &self,
         who: Principal,
         course_id: i64,
         new: RunForCreate,
-    ) -> Result<CourseDetail, ServiceError> {
+    ) -> Result<CourseRun, ServiceError> {
         let courses = self.courses;
-        self.edit(who, Some(course_id), Replay::Once, move |tx| {
-            let new = new.clone();
-            Box::pin(async move {
-                courses.insert_run(tx, course_id, &new).await?;
-                Ok(course_id)
+        let (_, run) = self
+            .edit_returning(who, Some(course_id), Replay::Once, move |tx| {
+                let new = new.clone();
+                Box::pin(
+                    async move { Ok((course_id, courses.insert_run(tx, course_id, &new).await?)) },
+                )
             })
-        })
-        .await
+            .await?;
+        Ok(run)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id, run_id))]

@@ -76,6 +76,14 @@ pub enum ServiceError {
     NotFound(Resource, i64),
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
+    /// Well-formed input that names something that does not exist (`course_id: 999`): 404, since
+    /// no schema can know which ids exist.
+    #[error("{0}")]
+    UnknownReference(ValidationErrors),
+    /// Well-formed input that conflicts with the stored resource (a run's new start before
+    /// its stored end of sales): 409.
+    #[error("{0}")]
+    Conflict(ValidationErrors),
     #[error("this email is already registered")]
     EmailTaken,
     #[error("this national id is already registered")]
@@ -158,7 +166,9 @@ impl From<DbError> for ServiceError {
             Some(Violation::Check(
                 "course_runs_seats_left_nonnegative" | "course_runs_seats_left_within_total",
             )) => Some(Self::SeatsTaken),
-            Some(Violation::Check("course_runs_sales_end_before_start")) => Some(Self::Invalid(
+            // The request's own dates are checked before the query; what still fires here is a
+            // new date against the one stored.
+            Some(Violation::Check("course_runs_sales_end_before_start")) => Some(Self::Conflict(
                 ValidationErrors::single("sales_end_date", "must not be after start_date"),
             )),
             // Input is validated before the query; a check that still fires names its rule.

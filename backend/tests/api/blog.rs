@@ -58,14 +58,20 @@ async fn editors_write_posts_and_readers_see_only_published_ones() {
             .assert_problem(403, "forbidden");
     }
     // An admin writes on behalf of an smm member, never as themselves or a student.
+    // (409: the request is well formed; who the author is, is stored state.)
     app.post("/api/v1/blog/posts", Some(&admin), body.clone())
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_problem(409, "conflict");
     let mut for_student = body.clone();
     for_student["author_id"] = json!(student_id);
     app.post("/api/v1/blog/posts", Some(&admin), for_student)
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_problem(409, "conflict");
+    let mut for_nobody = body.clone();
+    for_nobody["author_id"] = json!(999_999_999);
+    app.post("/api/v1/blog/posts", Some(&admin), for_nobody)
+        .await
+        .assert_problem(404, "unknown_reference");
     let r = app
         .post(
             "/api/v1/blog/posts",

@@ -272,12 +272,13 @@ async fn tracks_and_applications_follow_ownership_and_roles() {
         StatusCode::CREATED,
         "career staff may add one too"
     );
+    // Well formed; it is the stored agreement that refuses it.
     app.post(&apps, Some(&grad), json!({"company_id": ended}))
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_problem(409, "conflict");
     app.post(&apps, Some(&grad), json!({"company_id": 999_999}))
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_problem(404, "unknown_reference");
     app.post(&apps, Some(&other), json!({"company_id": acme}))
         .await
         .assert_problem(403, "forbidden");

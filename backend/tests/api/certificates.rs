@@ -48,7 +48,7 @@ async fn staff_issue_certificates_to_buyers_once_and_anyone_verifies_them() {
             json!({"user_id": 999_999, "course_id": 999_999}),
         )
         .await;
-    r.assert_problem(422, "validation_failed");
+    r.assert_problem(404, "unknown_reference");
     assert_eq!(r.body["errors"].as_array().unwrap().len(), 2);
 
     let r = app

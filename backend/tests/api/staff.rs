@@ -2,7 +2,7 @@
 //! errors, and read-your-edit through the cache.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::{TestApp, spawn_app};
+use crate::support::{Reply, TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -136,7 +136,8 @@ async fn courses_are_created_validated_updated_and_deleted() {
     bad["specialization"] = json!("astrology");
     bad["difficulty"] = json!("impossible");
     let r = app.post("/api/v1/courses", Some(&admin), bad).await;
-    r.assert_problem(422, "validation_failed");
+    // Well-formed codes that name no lookup row: the reference is unknown, not malformed.
+    r.assert_problem(404, "unknown_reference");
     assert_eq!(
         r.body["errors"].as_array().expect("errors").len(),
         2,
@@ -196,6 +197,12 @@ async fn courses_are_created_validated_updated_and_deleted() {
     app.stop().await;
 }
 
+/// The `Location` header of a 201.
+fn location(r: &Reply) -> String {
+    let value = r.headers.get("location").expect("Location header");
+    value.to_str().expect("ASCII").to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_keep_a_gap_free_order_and_runs_keep_sold_seats() {
     let app = spawn_app("staff_syllabus").await;
@@ -222,9 +229,16 @@ async fn topics_keep_a_gap_free_order_and_runs_keep_sold_seats() {
                    "projects": [{"title": "Hello"}, {"title": "World", "description": "d"}]}),
         )
         .await;
+    // A create answers with what it created and where it lives.
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["name"], "A");
+    assert_eq!(r.body["position"], 1);
+    assert_eq!(r.body["project_count"], 2);
+    let a = r.body["id"].as_i64().expect("id");
+    assert_eq!(location(&r), format!("{topics}/{a}"));
+    let r = app.get_as(&format!("/api/v1/courses/{id}"), &admin).await;
     assert_eq!(topic_names(&r.body), ["1:A", "2:B", "3:C"]);
-    assert_eq!(r.body["topics"][0]["project_count"], 2);
-    let a = r.body["topics"][0]["id"].as_i64().expect("id");
+    assert_eq!(r.body["topics"][0]["id"].as_i64(), Some(a));
     let c = r.body["topics"][2]["id"].as_i64().expect("id");
 
     // Move C to the front, then A to the end.
@@ -298,12 +312,13 @@ async fn topics_keep_a_gap_free_order_and_runs_keep_sold_seats() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let run = &r.body["upcoming_runs"][0];
+    let run = &r.body;
     assert_eq!(
         (run["seats_total"].as_i64(), run["seats_left"].as_i64()),
         (Some(5), Some(5))
     );
     let run_id = run["id"].as_i64().expect("id");
+    assert_eq!(location(&r), format!("{runs}/{run_id}"));
 
     // Three seats are sold (the purchase flow is a later issue; the seats are taken directly).
     app.sql(&format!(
@@ -339,7 +354,8 @@ async fn topics_keep_a_gap_free_order_and_runs_keep_sold_seats() {
         json!({"sales_end_date": "2099-03-01"}),
     )
     .await
-    .assert_problem(422, "validation_failed");
+    // Well-formed on its own; it is the stored start date that it contradicts.
+    .assert_problem(409, "conflict");
     app.delete(&format!("{runs}/{run_id}"), Some(&admin))
         .await
         .assert_problem(409, "in_use");
@@ -357,9 +373,8 @@ async fn topics_keep_a_gap_free_order_and_runs_keep_sold_seats() {
             json!({"start_date": "2099-05-10", "sales_end_date": "2099-05-01", "seats_total": 5}),
         )
         .await;
-    let unsold = r.body["upcoming_runs"][1]["id"]
-        .as_i64()
-        .expect("second run");
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let unsold = r.body["id"].as_i64().expect("second run");
     let r = app.delete(&format!("{runs}/{unsold}"), Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["upcoming_runs"].as_array().expect("runs").len(), 1);

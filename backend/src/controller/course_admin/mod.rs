@@ -1,10 +1,13 @@
 //! Staff-only catalog edits: courses, topics and runs. Every route needs a bearer token of a
 //! staff member whose position edits the catalog (admin or teacher); others get 403.
-//! Successful edits answer with the fresh course page, read from the primary.
+//! Creates answer 201 with what they created and its `Location`; other edits answer with the
+//! fresh course page, read from the primary.
 
 mod request;
 
 use axum::{Json, extract::State, http::StatusCode};
+
+use super::created::Created;
 
 pub use self::request::{
     CourseCreateRequest, CourseUpdateRequest, ProjectInput, RunCreateRequest, RunUpdateRequest,
@@ -15,7 +18,10 @@ use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path},
 };
-use crate::entity::{ValidationErrors, catalog::CourseDetail};
+use crate::entity::{
+    ValidationErrors,
+    catalog::{CourseDetail, CourseRun, Topic},
+};
 
 fn invalid(e: ValidationErrors) -> ApiError {
     ApiError::Service(e.into())
@@ -30,19 +36,23 @@ fn invalid(e: ValidationErrors) -> ApiError {
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff who edit the catalog (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such specialization or difficulty (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields (unknown specialization or difficulty included)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_course(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<CourseCreateRequest>,
-) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
+) -> Result<Created<CourseDetail>, ApiError> {
     let new = body.parse().map_err(invalid)?;
     let detail = state.course_admin.create_course(who, new).await?;
-    Ok((StatusCode::CREATED, Json(detail)))
+    Ok(Created(
+        format!("/api/v1/courses/{}", detail.course.id),
+        detail,
+    ))
 }
 
 /// Change a course.
@@ -55,7 +65,7 @@ pub async fn create_course(
         (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, specialization or difficulty", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -101,7 +111,7 @@ pub async fn delete_course(
     params(("id" = i64, Path, description = "Course id")),
     request_body = TopicCreateRequest,
     responses(
-        (status = 201, description = "Added; the course page", body = CourseDetail),
+        (status = 201, description = "Added; the new topic", body = Topic),
         (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
@@ -116,10 +126,13 @@ pub async fn add_topic(
     CurrentUser(who): CurrentUser,
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<TopicCreateRequest>,
-) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
+) -> Result<Created<Topic>, ApiError> {
     let new = body.parse().map_err(invalid)?;
-    let detail = state.course_admin.add_topic(who, id, new).await?;
-    Ok((StatusCode::CREATED, Json(detail)))
+    let topic = state.course_admin.add_topic(who, id, new).await?;
+    Ok(Created(
+        format!("/api/v1/courses/{id}/topics/{}", topic.id),
+        topic,
+    ))
 }
 
 /// Change or move a topic.
@@ -181,7 +194,7 @@ pub async fn delete_topic(
     params(("id" = i64, Path, description = "Course id")),
     request_body = RunCreateRequest,
     responses(
-        (status = 201, description = "Scheduled; the course page", body = CourseDetail),
+        (status = 201, description = "Scheduled; the new run", body = CourseRun),
         (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
@@ -196,10 +209,13 @@ pub async fn add_run(
     CurrentUser(who): CurrentUser,
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<RunCreateRequest>,
-) -> Result<(StatusCode, Json<CourseDetail>), ApiError> {
+) -> Result<Created<CourseRun>, ApiError> {
     let new = body.parse().map_err(invalid)?;
-    let detail = state.course_admin.add_run(who, id, new).await?;
-    Ok((StatusCode::CREATED, Json(detail)))
+    let run = state.course_admin.add_run(who, id, new).await?;
+    Ok(Created(
+        format!("/api/v1/courses/{id}/runs/{}", run.id),
+        run,
+    ))
 }
 
 /// Change a run's dates or size.
@@ -213,7 +229,7 @@ pub async fn add_run(
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such course or run", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Fewer seats than already sold (`seats_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Fewer seats than already sold (`seats_taken`), or a date that contradicts the stored one: sales must end by the start (`conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),

@@ -111,17 +111,24 @@ pub struct ProjectInput {
 }
 
 fn projects(e: &mut ValidationErrors, input: Vec<ProjectInput>) -> Option<Vec<ProjectForCreate>> {
-    if input.len() > 100 {
-        e.push("projects", "at most 100 projects");
+    if input.len() > catalog::PROJECTS_MAX {
+        e.push(
+            "projects",
+            format!("at most {} projects", catalog::PROJECTS_MAX),
+        );
         return None;
     }
     let mut out = Vec::with_capacity(input.len());
     for (i, p) in input.into_iter().enumerate() {
-        let title = e.take(text(&format!("projects[{i}].title"), &p.title, 200));
+        let title = e.take(text(
+            &format!("projects[{i}].title"),
+            &p.title,
+            catalog::TOPIC_NAME_MAX,
+        ));
         let description = e.take(long_text(
             &format!("projects[{i}].description"),
             &p.description,
-            10_000,
+            catalog::PROJECT_DESCRIPTION_MAX,
         ));
         if let (Some(title), Some(description)) = (title, description) {
             out.push(ProjectForCreate { title, description });
@@ -150,7 +157,11 @@ impl TopicCreateRequest {
     pub(super) fn parse(self) -> Result<TopicForCreate, ValidationErrors> {
         let mut e = ValidationErrors::default();
         let name = e.take(catalog::topic_name(&self.name));
-        let description = e.take(long_text("description", &self.description, 20_000));
+        let description = e.take(long_text(
+            "description",
+            &self.description,
+            catalog::DESCRIPTION_MAX,
+        ));
         let technologies = e.take(catalog::technologies(self.technologies));
         let effort_hours = e.take(catalog::effort_hours(self.effort_hours));
         let position = e.take_opt(self.position, catalog::position);
@@ -191,7 +202,9 @@ impl TopicUpdateRequest {
     pub(super) fn parse(self) -> Result<TopicForUpdate, ValidationErrors> {
         let mut e = ValidationErrors::default();
         let name = e.take_opt(self.name, |v| catalog::topic_name(&v));
-        let description = e.take_opt(self.description, |v| long_text("description", &v, 20_000));
+        let description = e.take_opt(self.description, |v| {
+            long_text("description", &v, catalog::DESCRIPTION_MAX)
+        });
         let technologies = e.take_opt(self.technologies, catalog::technologies);
         let effort_hours = e.take_opt(self.effort_hours, catalog::effort_hours);
         let position = e.take_opt(self.position, catalog::position);
