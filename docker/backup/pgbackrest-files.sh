@@ -39,7 +39,7 @@ pgbr_cipher_lines() {
 # DIR (where patroni.yml.tmpl expects it: @@NODE_DIR@@/pgbackrest-lyceum).
 # LOCK_DIR overrides the lock path (the backup service's is on the repository volume).
 pgbr_caller() {
-    who=$1 dir=$2 tmpl=$3
+    local who=$1 dir=$2 tmpl=$3  # local: dash and bash both have it
     shift 3
     mkdir -p "$dir/conf.d" "$dir/spool" "$dir/lock" "$dir/log"
     pgbr_render "$PGBR_TEMPLATES/pgbackrest.conf.tmpl" "$dir/pgbackrest.conf" \
