@@ -212,7 +212,9 @@ restorable_range() {
   as_db_user "$PYTHON" "$BACKUP_REPORT" range "$BACKUP_REPO/archive/$BACKUP_STANZA" <<<"$json"
 }
 
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC'; }
+# restore's arguments and range check, shared with compose's backup service.
+# shellcheck source=patroni/restore-target.sh
+source "$TEMPLATE_DIR/restore-target.sh"
 
 # Removes the cluster's keys from the DCS (all nodes are stopped): patronictl remove asks for
 # the scope, a confirmation and, while a leader key has not expired, the leader's name
@@ -261,24 +263,8 @@ PY
 }
 
 cmd_restore() {
-  local to="" latest=0 yes=0
-  while (( $# )); do
-    case $1 in
-      --to) to=${2:-}; [[ -n $to ]] || die "--to needs a time, e.g. --to '2026-12-06 12:34:56+00'"; shift ;;
-      --to=*) to=${1#--to=}; [[ -n $to ]] || die "--to needs a time" ;;
-      --latest) latest=1 ;;
-      --yes) yes=1 ;;
-      *) die "restore: unknown argument '$1' (restore --to 'TIMESTAMP' | --latest)" ;;
-    esac
-    shift
-  done
-  [[ -n $to || $latest == 1 ]] || die "restore needs --to 'TIMESTAMP' or --latest"
-  [[ -z $to || $latest == 0 ]] || die "restore takes --to or --latest, not both"
-  local target="" target_epoch=""
-  if [[ -n $to ]]; then
-    target_epoch=$(date -u -d "$to" +%s.%N 2>/dev/null) || die "restore: cannot read '$to' as a time (e.g. '2026-12-06 12:34:56.123+00')"
-    target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
-  fi
+  parse_restore_args "$@"
+  local target=$RESTORE_TARGET target_epoch=$RESTORE_TARGET_EPOCH yes=$RESTORE_YES
   [[ -x $RUNNER_PGBR ]] || die "no pgBackRest configuration in $RUN_DIR (run 'scripts/stack up' first)"
   [[ -n $EXTERNAL_ETCD ]] || (( $(etcd_healthy_count) >= 2 )) || die "etcd has no quorum; start it first (scripts/stack start-etcd)"
   if [[ -t 0 ]] && (( ! yes )); then
@@ -298,13 +284,11 @@ cmd_restore() {
   fi
   range=$(restorable_range) || die "no backup in the repository $BACKUP_REPO: nothing to restore from (scripts/stack backup full)"
   read -r lo hi newest <<<"$range"
+  restore_target_in_range "$lo" "$hi"
   if [[ -n $target ]]; then
-    if awk -v t="$target_epoch" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(t < lo || t > hi) }'; then
-      die "target $target is outside the archive's range: $(utc "$lo") (end of the oldest backup) .. $(utc "$hi") (newest archived WAL); nothing changed"
-    fi
-    say "restoring the cluster to $target (archive covers $(utc "$lo") .. $(utc "$hi"))"
+    say "restoring the cluster to $target (archive covers $(restore_utc "$lo") .. $(restore_utc "$hi"))"
   else
-    say "restoring the cluster to the end of the WAL archive ($(utc "$hi"))"
+    say "restoring the cluster to the end of the WAL archive ($(restore_utc "$hi"))"
   fi
 
   # 1. Every node down, the DCS forgotten, every data directory emptied: otherwise Patroni
