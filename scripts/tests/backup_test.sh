@@ -121,7 +121,7 @@ note "failover checked"
 # Not through `check`: its subshell would lose the drill's results.
 if drill_pitr; then ok "restore --to T (a DELETE and a DROP TABLE after T)"; else not_ok "restore --to T (a DELETE and a DROP TABLE after T)"; fi
 check "PITR: every write acknowledged before T present once, none after, seats consistent" pitr_ok
-check "PITR: the dropped table is back with its $REVIEWS rows" [ "$(sql 'SELECT count(*) FROM reviews')" = "$REVIEWS" ]
+check "PITR: the dropped table is back with its $REVIEWS rows" reviews_back
 
 # The check is able to fail: measured against T2, the restore to T is a restore to before
 # writes K+1..K2, and exactly those must be reported lost.
