@@ -20,7 +20,7 @@ COPY --chown=postgres:postgres patroni/patroni.yml.tmpl /etc/lyceum/patroni.yml.
 COPY --chown=postgres:postgres patroni/post_bootstrap.sh /var/lib/lyceum/post_bootstrap.sh
 COPY patroni/pgbackrest.conf.tmpl patroni/pgbackrest-node.conf.tmpl patroni/pgbackrest-runner.conf.tmpl \
      patroni/pgbackrest-wrapper.sh.tmpl patroni/ledger-invariants.sql /etc/lyceum/
-COPY patroni/pgbackrest_report.py patroni/restore-target.sh prometheus/pgbackrest_exporter.py docker/backup/pgbackrest-files.sh \
+COPY patroni/pgbackrest_report.py patroni/backup-common.sh prometheus/pgbackrest_exporter.py docker/backup/pgbackrest-files.sh \
      /usr/local/lib/lyceum/
 COPY docker/patroni/entrypoint.sh /usr/local/bin/lyceum-patroni
 COPY docker/backup/lyceum-backup /usr/local/bin/lyceum-backup

@@ -212,9 +212,10 @@ restorable_range() {
   as_db_user "$PYTHON" "$BACKUP_REPORT" range "$BACKUP_REPO/archive/$BACKUP_STANZA" <<<"$json"
 }
 
-# restore's arguments and range check, shared with compose's backup service.
-# shellcheck source=patroni/restore-target.sh
-source "$TEMPLATE_DIR/restore-target.sh"
+# restore's arguments and range check, verify-backup's report: shared with compose's backup
+# service.
+# shellcheck source=patroni/backup-common.sh
+source "$TEMPLATE_DIR/backup-common.sh"
 
 # Removes the cluster's keys from the DCS (all nodes are stopped): patronictl remove asks for
 # the scope, a confirmation and, while a leader key has not expired, the leader's name
@@ -419,19 +420,8 @@ cmd_verify_backup() {
      [[ $("${psql[@]}" -d lyceum -c "SELECT to_regclass('public.purchases') IS NOT NULL") != t ]]; then
     say "  no lyceum schema in the backup: only the instance was checked"
   else
-    local tables t line bad=0
-    tables=$("${psql[@]}" -d lyceum -c "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1")
-    say "  row counts:"
-    for t in $tables; do
-      printf '    %-22s %s\n' "$t" "$("${psql[@]}" -d lyceum -c "SELECT count(*) FROM public.\"$t\"")"
-    done
-    say "  ledger invariants:"
-    while IFS='|' read -r t line; do
-      [[ -n $t ]] || continue
-      printf '    %-34s %s\n' "$t" "$line"
-      [[ $line == 0 ]] || bad=1
-    done < <("${psql[@]}" -d lyceum -f "$BACKUP_DIR/ledger-invariants.sql")
-    (( bad == 0 )) || die "the restored backup breaks the ledger invariants (see above)"
+    ledger_report "$BACKUP_DIR/ledger-invariants.sql" "${psql[@]}" ||
+      die "the restored backup breaks the ledger invariants (see above)"
   fi
   verify_cleanup
   trap - EXIT
