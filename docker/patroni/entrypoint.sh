@@ -7,7 +7,12 @@
 # The template is written for 127.0.0.1 with per-node ports; in a container every node
 # listens on the default ports on all interfaces, advertises its service name, and pg_hba
 # admits the compose network (samenet) instead of 127.0.0.1/32.
+# The node's directory is /var/lib/lyceum/$PATRONI_NODE (its volume), not one path for all:
+# the backup service mounts all three volumes at these same paths, and pgBackRest requires
+# the path it is given to equal the server's data_directory.
 set -eu
+# shellcheck source=docker/backup/pgbackrest-files.sh
+. /usr/local/lib/lyceum/pgbackrest-files.sh
 node=${PATRONI_NODE:?set PATRONI_NODE (pg1, pg2 or pg3)}
 case ${LYCEUM_SYNC_MODE:-on} in
     on|true|1|sync) sync=true ;;
@@ -15,16 +20,17 @@ case ${LYCEUM_SYNC_MODE:-on} in
     *) echo "lyceum-patroni: LYCEUM_SYNC_MODE must be on or off" >&2; exit 2 ;;
 esac
 run=/var/lib/lyceum
+nd=$run/$node
 out=$run/patroni.yml
-mkdir -p "$run/node/sock" "$run/logs"
-chmod 700 "$run/node" "$run/node/sock"
-# The pgBackRest blocks are dropped: compose has no repository or backup service yet (issue 18),
-# and an archive_command without its wrapper would keep every WAL segment on the leader.
-sed -e '/# >>> pgbackrest/,/# <<< pgbackrest/d' \
-    -e "s|@@NAMESPACE@@|/lyceum/|g" -e "s|@@NODE@@|$node|g" \
+mkdir -p "$nd/sock" "$run/logs"
+chmod 700 "$nd" "$nd/sock"
+# pgBackRest: archive_command, restore_command and the replica method call $nd/pgbackrest-lyceum
+# (the repository is the volume at /var/lib/pgbackrest; docker/backup/pgbackrest-files.sh).
+pgbr_node "$node"
+sed -e "s|@@NAMESPACE@@|/lyceum/|g" -e "s|@@NODE@@|$node|g" \
     -e "s|@@REST_PORT@@|8008|g" -e "s|@@PG_PORT@@|5432|g" \
     -e "s|@@ETCD_HOSTS@@|${ETCD_HOSTS:-etcd1:2379,etcd2:2379,etcd3:2379}|g" \
-    -e "s|@@SYNC_MODE@@|$sync|g" -e "s|@@RUN_DIR@@|$run|g" -e "s|@@NODE_DIR@@|$run/node|g" \
+    -e "s|@@SYNC_MODE@@|$sync|g" -e "s|@@RUN_DIR@@|$run|g" -e "s|@@NODE_DIR@@|$nd|g" \
     -e "s|@@LOCAL_AUTH@@|peer|g" \
     -e "s|listen: 127\.0\.0\.1:|listen: 0.0.0.0:|" \
     -e "s|connect_address: 127\.0\.0\.1:|connect_address: $node:|" \

@@ -22,6 +22,8 @@ readonly BACKUP_REPO
 readonly BACKUP_STANZA=lyceum
 readonly BACKUP_CONF=$BACKUP_DIR/pgbackrest.conf
 readonly RUNNER_PGBR=$BACKUP_DIR/runner/pgbackrest-lyceum
+# patroni/pgbackrest_report.py, copied beside the config (the db user may not read the checkout).
+readonly BACKUP_REPORT=$BACKUP_DIR/pgbackrest_report.py
 # prometheus/pgbackrest_exporter.py (component exporter-backup).
 readonly BACKUP_EXPORTER_PORT=$((9190 + OFFSET))
 # The scratch instance of verify-backup; 5436 is the port after the three nodes'.
@@ -94,6 +96,8 @@ prepare_backup() {
   # read the checkout.
   mkdir -p "$RUN_DIR/exporters"
   install -m 755 "$REPO_DIR/prometheus/pgbackrest_exporter.py" "$RUN_DIR/exporters/pgbackrest_exporter.py"
+  install -m 755 "$TEMPLATE_DIR/pgbackrest_report.py" "$BACKUP_REPORT"
+  install -m 644 "$TEMPLATE_DIR/ledger-invariants.sql" "$BACKUP_DIR/ledger-invariants.sql"
 }
 
 # The repository's metrics for Prometheus, as the db user (the config holds the cipher pass).
@@ -184,69 +188,12 @@ cmd_backup() {
 backups_table() {
   local json
   json=$(backup_info_json) || die "pgbackrest info failed (is $BACKUP_REPO readable?)"
-  "$PYTHON" - "${1:-0}" "$json" <<'PY'
-import json, sys, time
-last = int(sys.argv[1])
-def mb(b): return "%.1f MB" % (b / 1e6)
-for st in json.loads(sys.argv[2]):
-    backups = st.get("backup", [])
-    if last:
-        backups = backups[-last:]
-    else:
-        print("stanza %s: %s" % (st["name"], st["status"]["message"]))
-        arch = [a for a in st.get("archive", []) if a.get("min")]
-        for a in arch:
-            print("WAL archive %s: %s .. %s" % (a["id"], a["min"], a["max"]))
-    if not backups:
-        print("no backups")
-        continue
-    fmt = "%-34s %-5s %-20s %8s %11s %11s %11s  %s"
-    print(fmt % ("label", "type", "start (UTC)", "seconds", "database", "repo", "repo delta", "WAL start .. stop"))
-    for b in backups:
-        ts = b["timestamp"]
-        info = b["info"]
-        print(fmt % (b["label"], b["type"],
-                     time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts["start"])),
-                     ts["stop"] - ts["start"], mb(info["size"]), mb(info["repository"]["size"]),
-                     mb(info["repository"]["delta"]),
-                     "%s .. %s" % (b["archive"]["start"], b["archive"]["stop"])))
-PY
+  "$PYTHON" "$BACKUP_REPORT" table "${1:-0}" <<<"$json"
 }
 
-# Gaps in the WAL archive: every segment between the oldest and the newest must be there on
-# some timeline (a .partial of the old timeline counts at a switch). `check`, `info` and a
-# plain `verify` all pass with a gap, so this is checked here. Prints a summary line and the
-# gaps; exit status 1 if there is one.
-wal_gaps() {
-  as_db_user "$PYTHON" - "$BACKUP_REPO/archive/$BACKUP_STANZA" <<'PY'
-import os, re, sys
-root = sys.argv[1]
-segs, tls = set(), set()
-if os.path.isdir(root):
-    for dbid in os.listdir(root):
-        d = os.path.join(root, dbid)
-        if not os.path.isdir(d):
-            continue
-        for sub, _, files in os.walk(d):
-            for f in files:
-                m = re.match(r"([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})(\.partial)?-", f)
-                if m:
-                    tls.add(int(m.group(1), 16))
-                    segs.add(int(m.group(2), 16) * 0x100 + int(m.group(3), 16))
-if not segs:
-    print("WAL archive: empty")
-    sys.exit(0)
-lo, hi = min(segs), max(segs)
-missing = [s for s in range(lo, hi + 1) if s not in segs]
-name = lambda s: "%08X%08X" % (s // 0x100, s % 0x100)
-print("WAL archive: segments %s .. %s (%d), timelines %s, %s" % (
-    name(lo), name(hi), len(segs), ",".join(str(t) for t in sorted(tls)),
-    "no gap" if not missing else "%d MISSING" % len(missing)))
-for s in missing[:20]:
-    print("  missing segment %s" % name(s))
-sys.exit(1 if missing else 0)
-PY
-}
+# Gaps in the WAL archive (patroni/pgbackrest_report.py gaps): a summary line and the gaps;
+# exit status 1 if there is one.
+wal_gaps() { as_db_user "$PYTHON" "$BACKUP_REPORT" gaps "$BACKUP_REPO/archive/$BACKUP_STANZA"; }
 
 cmd_backups() {
   (( $# == 0 )) || die "backups takes no arguments"
@@ -258,23 +205,17 @@ cmd_backups() {
 
 # ----------------------------------------------------------- restore --
 
-# "EARLIEST LATEST NEWEST_BACKUP" (epoch seconds): a time target may lie between the end of
-# the oldest backup (the first consistent point) and the newest file in the WAL archive;
-# the third is the end of the newest backup.
+# "EARLIEST LATEST NEWEST_BACKUP" (epoch seconds): patroni/pgbackrest_report.py range.
 restorable_range() {
-  local json newest
+  local json
   json=$(backup_info_json) || return 1
-  newest=$(find "$BACKUP_REPO/archive/$BACKUP_STANZA" -type f -name '0*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n1)
-  "$PYTHON" -c '
-import json, sys
-stops = [b["timestamp"]["stop"] for s in json.loads(sys.argv[1]) for b in s.get("backup", [])]
-if not stops:
-    sys.exit(1)
-print(min(stops), sys.argv[2] or min(stops), max(stops))
-' "$json" "${newest%.*}"
+  as_db_user "$PYTHON" "$BACKUP_REPORT" range "$BACKUP_REPO/archive/$BACKUP_STANZA" <<<"$json"
 }
 
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC'; }
+# restore's arguments and range check, verify-backup's report: shared with compose's backup
+# service.
+# shellcheck source=patroni/backup-common.sh
+source "$TEMPLATE_DIR/backup-common.sh"
 
 # Removes the cluster's keys from the DCS (all nodes are stopped): patronictl remove asks for
 # the scope, a confirmation and, while a leader key has not expired, the leader's name
@@ -323,24 +264,8 @@ PY
 }
 
 cmd_restore() {
-  local to="" latest=0 yes=0
-  while (( $# )); do
-    case $1 in
-      --to) to=${2:-}; [[ -n $to ]] || die "--to needs a time, e.g. --to '2026-12-06 12:34:56+00'"; shift ;;
-      --to=*) to=${1#--to=}; [[ -n $to ]] || die "--to needs a time" ;;
-      --latest) latest=1 ;;
-      --yes) yes=1 ;;
-      *) die "restore: unknown argument '$1' (restore --to 'TIMESTAMP' | --latest)" ;;
-    esac
-    shift
-  done
-  [[ -n $to || $latest == 1 ]] || die "restore needs --to 'TIMESTAMP' or --latest"
-  [[ -z $to || $latest == 0 ]] || die "restore takes --to or --latest, not both"
-  local target="" target_epoch=""
-  if [[ -n $to ]]; then
-    target_epoch=$(date -u -d "$to" +%s.%N 2>/dev/null) || die "restore: cannot read '$to' as a time (e.g. '2026-12-06 12:34:56.123+00')"
-    target=$(date -u -d "@$target_epoch" '+%Y-%m-%d %H:%M:%S.%6N+00')
-  fi
+  parse_restore_args "$@"
+  local target=$RESTORE_TARGET target_epoch=$RESTORE_TARGET_EPOCH yes=$RESTORE_YES
   [[ -x $RUNNER_PGBR ]] || die "no pgBackRest configuration in $RUN_DIR (run 'scripts/stack up' first)"
   [[ -n $EXTERNAL_ETCD ]] || (( $(etcd_healthy_count) >= 2 )) || die "etcd has no quorum; start it first (scripts/stack start-etcd)"
   if [[ -t 0 ]] && (( ! yes )); then
@@ -360,13 +285,11 @@ cmd_restore() {
   fi
   range=$(restorable_range) || die "no backup in the repository $BACKUP_REPO: nothing to restore from (scripts/stack backup full)"
   read -r lo hi newest <<<"$range"
+  restore_target_in_range "$lo" "$hi"
   if [[ -n $target ]]; then
-    if awk -v t="$target_epoch" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(t < lo || t > hi) }'; then
-      die "target $target is outside the archive's range: $(utc "$lo") (end of the oldest backup) .. $(utc "$hi") (newest archived WAL); nothing changed"
-    fi
-    say "restoring the cluster to $target (archive covers $(utc "$lo") .. $(utc "$hi"))"
+    say "restoring the cluster to $target (archive covers $(restore_utc "$lo") .. $(restore_utc "$hi"))"
   else
-    say "restoring the cluster to the end of the WAL archive ($(utc "$hi"))"
+    say "restoring the cluster to the end of the WAL archive ($(restore_utc "$hi"))"
   fi
 
   # 1. Every node down, the DCS forgotten, every data directory emptied: otherwise Patroni
@@ -445,22 +368,8 @@ cmd_restore() {
 
 # ------------------------------------------------------ verify-backup --
 
-# Row counts and the ledger invariants of the lyceum database on the scratch instance:
-# every purchase once (by id and by the client's idempotency key, counted without indexes
-# so a damaged index cannot hide a duplicate) and seats consistent for every run
-# (seats_left = seats_total - pending/paid purchases, 0 for runs the seeder sold out).
-VERIFY_SQL=$(cat <<'SQL'
-SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;
-SELECT 'purchases duplicated by id', count(*) - count(DISTINCT id) FROM purchases;
-SELECT 'purchases duplicated by key', count(*) FROM
-  (SELECT user_id, idempotency_key FROM purchases GROUP BY 1, 2 HAVING count(*) > 1) d;
-SELECT 'runs whose seats do not add up', count(*) FROM course_runs r
-  LEFT JOIN (SELECT course_run_id, count(*) AS n FROM purchases
-             WHERE status IN ('pending', 'paid') GROUP BY 1) p ON p.course_run_id = r.id
-  WHERE r.seats_left < 0 OR r.seats_left <> greatest(r.seats_total - coalesce(p.n, 0), 0);
-SQL
-)
-
+# Row counts and the ledger invariants of the restored lyceum database:
+# patroni/ledger-invariants.sql (compose's verify-backup runs the same file).
 cmd_verify_backup() {
   (( $# == 0 )) || die "verify-backup takes no arguments"
   [[ -x $RUNNER_PGBR ]] || die "no pgBackRest configuration in $RUN_DIR (run 'scripts/stack up' first)"
@@ -511,19 +420,8 @@ cmd_verify_backup() {
      [[ $("${psql[@]}" -d lyceum -c "SELECT to_regclass('public.purchases') IS NOT NULL") != t ]]; then
     say "  no lyceum schema in the backup: only the instance was checked"
   else
-    local tables t line bad=0
-    tables=$("${psql[@]}" -d lyceum -c "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1")
-    say "  row counts:"
-    for t in $tables; do
-      printf '    %-22s %s\n' "$t" "$("${psql[@]}" -d lyceum -c "SELECT count(*) FROM public.\"$t\"")"
-    done
-    say "  ledger invariants:"
-    while IFS='|' read -r t line; do
-      [[ -n $t ]] || continue
-      printf '    %-34s %s\n' "$t" "$line"
-      [[ $line == 0 ]] || bad=1
-    done < <("${psql[@]}" -d lyceum -c "$VERIFY_SQL")
-    (( bad == 0 )) || die "the restored backup breaks the ledger invariants (see above)"
+    ledger_report "$BACKUP_DIR/ledger-invariants.sql" "${psql[@]}" ||
+      die "the restored backup breaks the ledger invariants (see above)"
   fi
   verify_cleanup
   trap - EXIT

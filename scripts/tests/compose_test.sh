@@ -5,8 +5,9 @@
 # every image of docker-compose.yml, runs `--profile benchmark up` for a short benchmark with
 # the leader's container killed in the middle, waits for the load generator to finish,
 # checks its reports and the drill verdict (nothing acknowledged lost or duplicated, no 500,
-# reads and writes recovered), and tears everything down, failing if any container, network
-# or volume of the project is left.
+# reads and writes recovered), the backup service (a full backup after seeding, scheduled
+# incrementals, `pgbackrest check` and an unbroken WAL archive across the leader kill), and
+# tears everything down, failing if any container, network or volume of the project is left.
 #
 # Uses its own project name (lyceum-compose-test) and ports (16xxx on 127.0.0.1), so it
 # collides neither with `docker compose up` on the documented ports nor with scripts/stack.
@@ -17,13 +18,15 @@
 #   LYCEUM_COMPOSE_TEST_TIMEOUT        seconds allowed for `up` + the load (default 900)
 #   LYCEUM_COMPOSE_TEST_KEEP=1         leave the stack running and the reports on disk
 #   LYCEUM_COMPOSE_TEST_PORT_BASE      first of its 127.0.0.1 ports (default 16000: 16000-16404)
+#   LYCEUM_COMPOSE_TEST_PROJECT        compose project name (default lyceum-compose-test)
+#   LYCEUM_IMAGE_TAG                   tag of the lyceum/* images it builds (default latest)
 #
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
 set -euo pipefail
 
 REPO_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$REPO_DIR"
-readonly PROJECT=lyceum-compose-test
+readonly PROJECT=${LYCEUM_COMPOSE_TEST_PROJECT:-lyceum-compose-test}
 readonly CARGO_PROFILE=${LYCEUM_COMPOSE_TEST_CARGO_PROFILE:-release}
 readonly RUN_TIMEOUT=${LYCEUM_COMPOSE_TEST_TIMEOUT:-900}
 readonly KEEP=${LYCEUM_COMPOSE_TEST_KEEP:-0}
@@ -105,7 +108,7 @@ mkdir -p "$REPORT_DIR"
     cat <<EOF
 LYCEUM_GRAFANA_PROFILE=grafana
 CARGO_PROFILE=$CARGO_PROFILE
-LYCEUM_IMAGE_TAG=latest
+LYCEUM_IMAGE_TAG=${LYCEUM_IMAGE_TAG:-latest}
 LYCEUM_BACKEND_PORT=$((PORT_BASE + 80))
 LYCEUM_WRITE_PORT=$PORT_BASE
 LYCEUM_READ_PORT=$((PORT_BASE + 1))
@@ -127,6 +130,7 @@ LYCEUM_LOADTEST_STUDENTS=150
 LYCEUM_LOADTEST_DRILL=kill-leader
 LYCEUM_LOADTEST_DRILL_AT=15
 LYCEUM_REPORT_DIR=$REPORT_DIR
+LYCEUM_BACKUP_INTERVAL=20
 EOF
 } >"$ENV_FILE"
 
@@ -216,12 +220,26 @@ done | sort | tr '\n' ' ')
 check "one PostgreSQL container was killed (137), two run ($pg_states)" \
     test "$pg_states" = "exited:137 running:0 running:0 "
 
+# Backups: the full backup after seeding and the scheduled incrementals are in the repository;
+# after the leader kill `pgbackrest check` passes (the new leader archives) and the WAL archive
+# has no gap across the two timelines.
+t=$SECONDS
+compose exec -T backup lyceum-backup backups >"$WORK_DIR/backups.log" 2>&1 || true
+sed 's/^/#   /' "$WORK_DIR/backups.log"
+check "the backup service took a full backup after seeding" grep -q '^[0-9F_I-]* *full ' "$WORK_DIR/backups.log"
+check "and incrementals on its schedule (every 20 s here)" grep -q '^[0-9F_I-]* *incr ' "$WORK_DIR/backups.log"
+compose exec -T backup lyceum-backup check >"$WORK_DIR/backup-check.log" 2>&1 || true
+sed 's/^/#   /' "$WORK_DIR/backup-check.log"
+check "after the leader kill: pgbackrest check passes, the WAL archive spans both timelines with no gap" \
+    grep -q '^WAL archive: .*timelines 1,2, no gap' "$WORK_DIR/backup-check.log"
+note "backup checks took $(since "$t")"
+
 # Prometheus scraped the stack during the run.
 prom_up() { # prom_up JOB: how many of the job's targets are up now
     curl -fsS -m 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" --data-urlencode "query=sum(up{job=\"$1\"})" |
         python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
 }
-for job in backend haproxy redis etcd; do
+for job in backend haproxy redis etcd pgbackrest; do
     n=$(prom_up "$job" 2>/dev/null || echo 0)
     check "Prometheus scrapes job $job ($n up)" test "$n" -ge 1
 done

@@ -14,7 +14,13 @@
 #   5. the alerts, from Prometheus' own ALERTS series: no-leader and write-backend-down fired
 #      during the kill and not during the planned switchover, cache-bypass fired while Redis
 #      was down, multiple-leaders and etcd-no-leader never fired, nothing critical still
-#      firing at the end.
+#      firing at the end;
+#   6. the backup alerts on live metrics, with their `for` shortened to 5 s and the backup age
+#      limit to 40 s in this stack's copy of the rules (expressions unchanged; promtool's unit
+#      tests check them at full length): WalArchiveFailing fires while the repository refuses
+#      the leader's pushes and clears once they pass again; BackupTooOld (firing while there
+#      is no backup) is quiet once the exporter has seen the backup and fires once that backup
+#      is older than 40 s.
 #
 # Output is TAP-like and ends with "N passed, M failed". About 3 minutes.
 # Isolation: LYCEUM_OBS_TEST_PORT_OFFSET (default 2000) and a private run dir
@@ -169,8 +175,22 @@ STOP_FILE=$WORK/stop-load
 
 target/debug/lyceum-migrate >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; die "migrations failed"; }
 target/debug/lyceum-seeder --scale 0.05 >"$WORK/seed.log" 2>&1 || { tail "$WORK/seed.log"; die "seeding failed"; }
+# The backup alerts' durations shortened in this stack's copy of the rules (see 6. above).
+/usr/bin/python3 - "$RUN_DIR/prometheus/rules/lyceum.rules.yml" <<'PY' || die "could not shorten the backup alerts"
+import sys
+path = sys.argv[1]
+s = open(path).read()
+for name in ("LyceumWalArchiveFailing", "LyceumBackupTooOld"):
+    i = s.index("alert: " + name)
+    j = s.index("for:", i)
+    s = s[:j] + "for: 5s" + s[s.index("\n", j):]
+assert s.count("> 26 * 3600") == 1
+open(path, "w").write(s.replace("> 26 * 3600", "> 40"))
+PY
+curl -sf -m 10 -X POST "$PROM/-/reload" || die "Prometheus did not reload its rules"
 # The backup panels show the newest backup: take one (from a replica, as scheduled ones are).
 "$STACK" backup full >"$WORK/backup.log" 2>&1 || { cat "$WORK/backup.log"; die "scripts/stack backup full failed"; }
+T_BACKUP=$(date +%s)
 
 LYCEUM_HTTP__BIND=$LYCEUM_BACKEND_ADDR LYCEUM_LOG__FILTER=warn target/debug/lyceum-backend \
   >"$WORK/backend.log" 2>&1 &
@@ -227,6 +247,27 @@ T_KILL_END=$(date +%s)
   { cat "$WORK/start-node.log"; die "start-node $OLD_LEADER failed"; }
 note "$(tail -n1 "$WORK/start-node.log")"
 sleep 8
+
+# Archiving broken under the load: the repository refuses every push (as a full or unmounted
+# repository disk would), a WAL switch makes the leader try; then repaired, and a switch
+# again lets the archiver catch up.
+ARCHIVE_DIR=$RUN_DIR/backup/repo/archive
+LEADER_DSN="postgresql://postgres:postgres-dev@127.0.0.1:$LYCEUM_DB__WRITE_PORT/postgres"
+switch_wal() { /usr/lib/postgresql/15/bin/psql -X -q -At "$LEADER_DSN" -c "SELECT pg_logical_emit_message(false, 'lyceum-test', 'x'); SELECT pg_switch_wal()" >/dev/null; }
+firing_now() { [[ -n $(prom_query "ALERTS{alertname=\"$1\", alertstate=\"firing\"}") ]]; }
+archiver_ok() { [[ -z $(prom_query 'pg_archiver_failing{job="postgres"} == 1') ]]; }
+T_ARCH=$(date +%s)
+chmod 000 "$ARCHIVE_DIR"
+switch_wal || note "pg_switch_wal on the leader failed"
+wait_for 45 "LyceumWalArchiveFailing to fire" firing_now LyceumWalArchiveFailing || true
+chmod 750 "$ARCHIVE_DIR"
+T_ARCH_END=$(date +%s)
+switch_wal || note "pg_switch_wal on the leader failed"
+wait_for 60 "the leader's archiving to recover" archiver_ok || true
+# The alert fires until the archiver has recovered; +1: date +%s truncates, and a sample of
+# the last second would fall outside a window ending at the truncated time.
+T_ARCH_OK=$(( $(date +%s) + 1 ))
+note "archiving broken from +$((T_ARCH - T_START)) s for $((T_ARCH_END - T_ARCH)) s; recovered after $((T_ARCH_OK - 1 - T_ARCH_END)) s"
 
 if [[ -z $LOADTEST_ABSENT ]]; then
   # Its own verdict on the drill is its test's business (a leader kill it did not plan for
@@ -285,6 +326,34 @@ for alert in LyceumMultipleLeaders LyceumEtcdNoLeader; do
     ok "$alert never fired"
   fi
 done
+if fired_between LyceumWalArchiveFailing "$T_ARCH" "$T_ARCH_OK"; then
+  ok "LyceumWalArchiveFailing fired while the repository refused the leader's WAL"
+else
+  not_ok "LyceumWalArchiveFailing did not fire while the repository refused the leader's WAL"
+fi
+if fired_between LyceumWalArchiveFailing "$T_START" "$((T_ARCH - 1))"; then
+  not_ok "LyceumWalArchiveFailing fired before archiving was broken (switchover, kill)"
+else
+  ok "LyceumWalArchiveFailing stayed quiet through the switchover and the leader kill"
+fi
+# Before the backup there was none: the alert fired. The exporter sees the backup within its
+# cache (10 s) and scrape interval (10 s); from then until the limit it must be quiet.
+T_SEEN=$T_BACKUP
+until [[ -n $(prom_query 'max(pgbackrest_backups{job="pgbackrest"}) >= 1' "$T_SEEN") ]] || (( T_SEEN > T_BACKUP + 30 )); do
+  T_SEEN=$((T_SEEN + 1))
+done
+if (( T_SEEN > T_BACKUP + 30 )); then
+  not_ok "the backup exporter did not report the backup within 30 s"
+elif fired_between LyceumBackupTooOld "$((T_SEEN + 2))" "$((T_BACKUP + 35))"; then
+  not_ok "LyceumBackupTooOld fired between the exporter seeing the backup (+$((T_SEEN - T_BACKUP)) s) and +35 s (limit 40 s here)"
+else
+  ok "LyceumBackupTooOld quiet from the exporter seeing the backup (+$((T_SEEN - T_BACKUP)) s) while it is younger than its limit"
+fi
+if fired_between LyceumBackupTooOld "$((T_BACKUP + 40))" "$T_END"; then
+  ok "LyceumBackupTooOld fired once the newest backup was older than its limit"
+else
+  not_ok "LyceumBackupTooOld did not fire with the newest backup older than its limit"
+fi
 still=$(prom_query 'ALERTS{alertstate="firing", severity="critical"}' "$T_END")
 if [[ -z $still ]]; then
   ok "no critical alert still firing after recovery"
