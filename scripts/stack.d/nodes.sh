@@ -9,7 +9,9 @@ resolve_node() {
   case $1 in
     pg1|pg2|pg3) echo "$1" ;;
     leader) current_leader || die "no current leader" ;;
-    replica) running_replicas | head -n1 | grep . || die "no running replica" ;;
+    # Patroni lists a killed member until its key expires (ttl): skip ours that are dead.
+    replica) local r; for r in $(running_replicas); do is_running "$r" && { echo "$r"; return 0; }; done
+             die "no running replica" ;;
     sync-standby) sync_standby || die "no synchronous standby" ;;
     *) die "unknown node '$1' (expected pg1, pg2, pg3, leader, replica or sync-standby)" ;;
   esac
@@ -64,16 +66,15 @@ cmd_switchover() {
     grep -qx "$candidate" <<<"$(running_replicas)" || die "$candidate is not a running replica"
   fi
 
-  local restore_sync=0
+  local restore_sync=""
   if [[ $sync_on == true && $candidate != "$sync" ]]; then
     # Explicit non-sync target: turn synchronous mode off for the duration.
     # The old leader's clean shutdown still ships all its WAL to the
     # candidate, so a planned switchover loses nothing.
-    say "$candidate is not the sync standby ($sync); disabling synchronous_mode for this switchover"
-    curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d '{"synchronous_mode": false}' \
-      "$(rest_url "$leader")/config" >/dev/null || die "could not disable synchronous_mode"
-    restore_sync=1
-    trap 'restore_sync_mode' EXIT
+    restore_sync=$(dcs_sync_setting "$leader") || die "cannot read $(rest_url "$leader")/config"
+    say "$candidate is not the sync standby ($sync); synchronous replication off for this switchover"
+    patch_sync_mode "$leader" off || die "could not disable synchronous_mode"
+    trap 'restore_sync_mode "$restore_sync"' EXIT
     # The leader must have dropped its sync standby before Patroni accepts.
     wait_until 10 eval '! sync_standby >/dev/null' || true
   fi
@@ -89,17 +90,16 @@ cmd_switchover() {
   new=$(wait_new_writer "$leader" 30) || die "write port did not move off $leader within 30 s"
   say "switchover $leader -> $new done: write port serves from $new after $(since "$t0") s"
   [[ $new == "$candidate" ]] || warn "expected $candidate, got $new"
-  if (( restore_sync )); then restore_sync_mode; trap - EXIT; fi
+  if [[ -n $restore_sync ]]; then restore_sync_mode "$restore_sync"; trap - EXIT; fi
 }
 
-restore_sync_mode() {
+restore_sync_mode() { # MODE: the setting before the switchover
   local leader
   leader=$(current_leader 2>/dev/null) || leader=pg1
-  if curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d '{"synchronous_mode": true}' \
-      "$(rest_url "$leader")/config" >/dev/null; then
-    say "synchronous_mode re-enabled"
+  if patch_sync_mode "$leader" "$1"; then
+    say "synchronous replication $1 again"
   else
-    warn "could not re-enable synchronous_mode: PATCH $(rest_url "$leader")/config {\"synchronous_mode\": true}"
+    warn "could not restore synchronous replication: scripts/stack sync-mode $1"
   fi
 }
 
@@ -149,6 +149,15 @@ cmd_kill() {
     local new
     new=$(wait_new_writer "$n" 90) || die "no new leader on the write port within 90 s"
     say "write port serves from new leader $new after $(since "$t0") s"
+    # Until the new leader names a sync standby, Patroni would not promote anyone if it
+    # died too (the double-fault window of docs/FAULTS.md): say how long that lasted.
+    if [[ $(dcs_sync_mode "$new" 2>/dev/null) == true && -n $(running_replicas) ]]; then
+      if wait_until 30 sync_standby >/dev/null; then
+        say "sync standby $(sync_standby) named after $(since "$t0") s"
+      else
+        warn "no sync standby named within 30 s: a failure of $new now waits for a killed node"
+      fi
+    fi
   fi
 }
 
