@@ -103,11 +103,13 @@ restore_sync_mode() { # MODE: the setting before the switchover
   fi
 }
 
-parse_node_and_wait() {  # sets NODE_ARG and WAIT_FLAG
-  NODE_ARG="" WAIT_FLAG=0
+parse_node_and_wait() {  # sets NODE_ARG, WAIT_FLAG and WAIT_TIMEOUT
+  NODE_ARG="" WAIT_FLAG=0 WAIT_TIMEOUT=90
   while (( $# )); do
     case $1 in
       --wait) WAIT_FLAG=1 ;;
+      --timeout) WAIT_TIMEOUT=${2:-}; shift
+                 [[ $WAIT_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout needs whole seconds > 0" ;;
       -*) die "unknown option $1" ;;
       *) [[ -z $NODE_ARG ]] || die "one node only"; NODE_ARG=$1 ;;
     esac
@@ -147,17 +149,8 @@ cmd_kill() {
   say "killed $n ($role): ${desc[*]}"
   if (( WAIT_FLAG )) && [[ $role == leader ]]; then
     local new
-    new=$(wait_new_writer "$n" 90) || die "no new leader on the write port within 90 s"
+    new=$(wait_new_writer "$n" "$WAIT_TIMEOUT") || die "no new leader on the write port within $WAIT_TIMEOUT s"
     say "write port serves from new leader $new after $(since "$t0") s"
-    # Until the new leader names a sync standby, Patroni would not promote anyone if it
-    # died too (the double-fault window of docs/FAULTS.md): say how long that lasted.
-    if [[ $(dcs_sync_mode "$new" 2>/dev/null) == true && -n $(running_replicas) ]]; then
-      if wait_until 30 sync_standby >/dev/null; then
-        say "sync standby $(sync_standby) named after $(since "$t0") s"
-      else
-        warn "no sync standby named within 30 s: a failure of $new now waits for a killed node"
-      fi
-    fi
   fi
 }
 
@@ -235,10 +228,11 @@ help_switchover() {
 }
 
 help_kill() {
-  say "usage: scripts/stack kill NODE|leader|replica|sync-standby [--wait]
+  say "usage: scripts/stack kill NODE|leader|replica|sync-standby [--wait [--timeout S]]
   SIGKILL the node's Patroni, postmaster and all postgres children at once
   (the machine dies). --wait: when it was the leader, wait until the write
-  port serves from a new leader and print the time."
+  port serves from a new leader (at most S seconds, default 90) and print the
+  time."
 }
 
 help_kill_postgres() {
