@@ -16,12 +16,14 @@
 # Named only (not in the default run; scripts/tests/double_fault_test.sh runs them in every
 # synchronous mode, scripts/test two of them as a smoke test), each with a longer load:
 #
-#   sync-then-leader      the sync standby killed (async: a replica), 5 s later the leader;
-#                         both brought back once a new leader serves (or did not)
+#   sync-then-leader      the sync standby killed (async: a replica), 5 s later the leader; a
+#                         replica must take over (both come back after the load)
 #   replicas-then-leader  both replicas killed; a probe write 3 s later goes through (off,
-#                         on) or blocks (strict); then the leader killed; all brought back
+#                         on) or blocks (strict); then the leader killed; 5 s later the old
+#                         leader started again, then the replicas
 #   leader-twice          the leader killed, and the new leader 5 s after it serves; the
-#                         write port waited for (20 s at most); both brought back
+#                         write port waited for (20 s at most), else the last leader started
+#                         again; then the first
 #   disk                  a replica's pg_wal filesystem filled (scripts/stack fill-disk), the
 #                         leader writes 40 MB: the replica leaves the read port, a probe write
 #                         commits, the space comes back, the replica catches up by itself
@@ -41,7 +43,7 @@
 #
 # Needs a running stack (scripts/stack up); uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
 # scripts/stack, and leaves that stack healthy (every node back) when it ends. Ports: backend
-# 8380 + offset. A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
+# FAULTS_BACKEND_PORT (default 8380 + offset). A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
 #
 # Usage: scripts/tests/fault_test.sh [--write-docs] [--sync-mode off|on|strict] [FAULT...]
 #   (default: the first six, in the order above). --sync-mode sets the stack's mode for the run
@@ -73,7 +75,7 @@ case $sync_mode in "" | off | on | strict) ;; *) echo "fault_test.sh: --sync-mod
 [ ${#faults[@]} -gt 0 ] || faults=("${ALL_FAULTS[@]}")
 
 OFFSET=${LYCEUM_PORT_OFFSET:-0}
-BACKEND_ADDR=127.0.0.1:$((8380 + OFFSET))
+BACKEND_ADDR=127.0.0.1:${FAULTS_BACKEND_PORT:-$((8380 + OFFSET))}
 FAULT_DB=lyceum_faults
 WORK_DIR=$(mktemp -d /tmp/lyceum-faults.XXXXXX)
 
@@ -81,18 +83,25 @@ WORK_DIR=$(mktemp -d /tmp/lyceum-faults.XXXXXX)
 # component brought back, all while the load runs. `scripts/stack up` starts what is missing.
 # MODE is the stack's synchronous mode; TAMPER the command that deletes one purchase.
 drill_command() {
-    local back="scripts/stack up >/dev/null && echo 'nodes back'"
+    # The rest of the cluster rejoins here where writes need it, else in the restore after
+    # the load. A replica that was down while the leader changed can take a minute to stream
+    # again (docs/FAULTS.md): `up` failing on that wait does not fail the drill.
+    local rest="{ scripts/stack up >/dev/null && echo 'nodes back' || echo 'up: not every node back yet'; }"
     case $1 in
         sync-then-leader)
-            local standby=sync-standby
-            [ "$MODE" != off ] || standby=replica
-            echo "scripts/stack kill $standby && sleep 5 && scripts/stack kill leader --wait && $back && $TAMPER" ;;
+            # The killed standby comes back first, while the old leader is still down: the
+            # old leader, rejoining, archives its last segment, divergent tail included, and a
+            # replica restoring that segment can only stream again once the new leader has
+            # written past it (docs/FAULTS.md).
+            local standby="scripts/stack sync-mode | sed -n 's/.*sync standby \(pg[0-9]\).*/\1/p'"
+            [ "$MODE" != off ] || standby="scripts/stack replicas | head -n1"
+            echo "S=\$($standby) && scripts/stack kill \$S && sleep 5 && scripts/stack kill leader --wait && scripts/stack start-node \$S && $TAMPER" ;;
         replicas-then-leader)
-            echo "scripts/stack kill replica && scripts/stack kill replica && sleep 3 && { scripts/stack probe-write --timeout 4 || true; } && scripts/stack kill leader && sleep 5 && $back && $TAMPER" ;;
+            echo "L=\$(scripts/stack leader) && scripts/stack kill replica && scripts/stack kill replica && sleep 3 && { scripts/stack probe-write --timeout 4 || true; } && scripts/stack kill leader && sleep 5 && scripts/stack start-node \$L && $rest && $TAMPER" ;;
         leader-twice)
-            echo "scripts/stack kill leader --wait && sleep 5 && scripts/stack status | grep 'sync standby' && { scripts/stack kill leader --wait --timeout 20 || echo 'no new leader within 20 s'; } && $back && $TAMPER" ;;
+            echo "scripts/stack kill leader --wait && sleep 5 && scripts/stack status | grep 'sync standby' && L=\$(scripts/stack leader) && { scripts/stack kill leader --wait --timeout 20 || { echo 'no new leader within 20 s: starting the last leader again' && scripts/stack start-node \$L; }; } && $rest && $TAMPER" ;;
         disk)
-            echo "scripts/stack fill-disk && $(psql_command "CREATE TABLE fault_wal_burst AS SELECT repeat('x', 900) AS x FROM generate_series(1, 45000); DROP TABLE fault_wal_burst") && scripts/stack fill-disk --wait && scripts/stack probe-write && scripts/stack free-disk --wait --unmount && $TAMPER" ;;
+            echo "scripts/stack fill-disk && $(psql_command wal-burst "CREATE TABLE fault_wal_burst AS SELECT repeat('x', 900) AS x FROM generate_series(1, 45000); DROP TABLE fault_wal_burst;") && scripts/stack fill-disk --wait && scripts/stack probe-write && scripts/stack free-disk --wait --unmount && $TAMPER" ;;
         baseline) echo "true" ;;
         redis) echo "scripts/stack kill-redis && sleep 5 && scripts/stack start-redis" ;;
         replica) echo "scripts/stack kill sync-standby && sleep 5 && scripts/stack up >/dev/null && echo 'node back'" ;;
@@ -121,9 +130,9 @@ describe() {
 # Seconds of full load: a double fault brings two or three nodes back within the run.
 load_seconds() {
     case $1 in
-        sync-then-leader) echo 45 ;;
+        sync-then-leader) echo 40 ;;
         replicas-then-leader | leader-twice) echo 55 ;;
-        disk) echo 40 ;;
+        disk) echo 35 ;;
         *) echo 30 ;;
     esac
 }
@@ -132,20 +141,22 @@ is_more_fault() { case $1 in sync-then-leader | replicas-then-leader | leader-tw
 # leader whose acknowledged writes exist nowhere else when it dies.
 may_lose() { [ "$MODE" = off ] || { [ "$MODE" = on ] && [ "$1" = replicas-then-leader ]; }; }
 
-# psql_command SQL: a shell command running SQL on the fault database through the write port.
+# psql_command NAME SQL: a shell command (for sh, which runs the drill) running SQL, kept in
+# a file of the work dir, on the fault database through the write port.
 psql_command() {
-    printf 'psql -X -q -A -t -v ON_ERROR_STOP=1 -h %s -p %s -U %s -d %s -c %q' \
-        "$LYCEUM_DB__HOST" "$LYCEUM_DB__WRITE_PORT" "$LYCEUM_DB__USER" "$FAULT_DB" "$1"
+    printf '%s\n' "$2" >"$WORK_DIR/$1.sql"
+    printf 'psql -X -q -A -t -v ON_ERROR_STOP=1 -h %s -p %s -U %s -d %s -f %s' \
+        "$LYCEUM_DB__HOST" "$LYCEUM_DB__WRITE_PORT" "$LYCEUM_DB__USER" "$FAULT_DB" "$WORK_DIR/$1.sql"
 }
 # The tampering that shows the ledger check can fail: the first purchase of this run (id
 # above AFTER_ID) at least 10 s old, deleted, its seat given back (so only "lost" moves).
 tamper_command() {
-    psql_command "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
+    psql_command tamper "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
                     WHERE id > $1 AND created_at < now() - interval '10 seconds')
                   RETURNING id, course_run_id, status),
               s AS (UPDATE course_runs r SET seats_left = seats_left + 1 FROM v
                     WHERE r.id = v.course_run_id AND v.status IN ('pending', 'paid'))
-              SELECT 'tampered: deleted acknowledged purchase ' || id FROM v"
+              SELECT 'tampered: deleted acknowledged purchase ' || id FROM v;"
 }
 
 # shellcheck source=scripts/tests/backend_fixture.sh
@@ -295,7 +306,12 @@ for fault in "${faults[@]}"; do
     fi
     # Back to healthy (every node running, a sync standby named) before the next fault.
     restore_started=$SECONDS
-    if scripts/stack up >"$dir-up.log" 2>&1 && scripts/stack status >"$dir-status.log" 2>&1; then
+    # Once more if the first `up` gives up on a replica: after a double fault one can need
+    # more than up's 60 s to stream again (see sync-then-leader above); said, not hidden.
+    scripts/stack up >"$dir-up.log" 2>&1 ||
+        { echo "# $fault: the first 'scripts/stack up' failed: $(grep 'stack: ' "$dir-up.log" | head -n1); once more"
+          scripts/stack up >>"$dir-up.log" 2>&1; } || true
+    if scripts/stack status >"$dir-status.log" 2>&1 && scripts/stack up >/dev/null 2>&1; then
         check "$fault: the stack is healthy again ($((SECONDS - restore_started)) s)" true
     else
         check "$fault: the stack is healthy again" false
