@@ -110,15 +110,7 @@ fault at 8 s of the load; modes in the order ${modes[*]}:
 
 $tables
 <!-- double-fault-table:end -->"
-    SECTION=$section python3 - docs/FAULTS.md <<'EOF'
-import os, re, sys
-path = sys.argv[1]
-text = open(path).read()
-pattern = re.compile(r"<!-- double-fault-table:start.*?<!-- double-fault-table:end -->", re.S)
-if not pattern.search(text):
-    sys.exit(f"{path}: no double-fault-table markers")
-open(path, "w").write(pattern.sub(lambda _: os.environ["SECTION"], text))
-EOF
+    printf '%s\n' "$section" | python3 scripts/tests/docs_section.py double-fault-table docs/FAULTS.md
     echo "# wrote the tables into docs/FAULTS.md"
 fi
 echo "# $failed_runs of ${#modes[@]} fault_test.sh runs had a failed check"

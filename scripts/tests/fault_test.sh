@@ -342,15 +342,7 @@ Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores (load average $load), 
 
 $table
 <!-- fault-table:end -->"
-    SECTION=$section python3 - docs/FAULTS.md <<'EOF'
-import os, re, sys
-path = sys.argv[1]
-text = open(path).read()
-pattern = re.compile(r"<!-- fault-table:start.*?<!-- fault-table:end -->", re.S)
-if not pattern.search(text):
-    sys.exit(f"{path}: no fault-table markers")
-open(path, "w").write(pattern.sub(lambda _: os.environ["SECTION"], text))
-EOF
+    printf '%s\n' "$section" | python3 scripts/tests/docs_section.py fault-table docs/FAULTS.md
     echo "# wrote the table into docs/FAULTS.md"
 fi
 
