@@ -3,7 +3,8 @@
 # and PostgreSQL settings) for one container node, then runs Patroni in the foreground.
 #   PATRONI_NODE    this node's name, also its hostname on the compose network (pg1..pg3)
 #   ETCD_HOSTS      etcd client endpoints (default etcd1:2379,etcd2:2379,etcd3:2379)
-#   LYCEUM_SYNC_MODE on (default) | off, as for scripts/stack
+#   LYCEUM_SYNC_MODE on (default) | strict | off, as for scripts/stack (seeds a new cluster;
+#                   change a running one with PATCH /config, as scripts/stack sync-mode does)
 # The template is written for 127.0.0.1 with per-node ports; in a container every node
 # listens on the default ports on all interfaces, advertises its service name, and pg_hba
 # admits the compose network (samenet) instead of 127.0.0.1/32.
@@ -15,9 +16,10 @@ set -eu
 . /usr/local/lib/lyceum/pgbackrest-files.sh
 node=${PATRONI_NODE:?set PATRONI_NODE (pg1, pg2 or pg3)}
 case ${LYCEUM_SYNC_MODE:-on} in
-    on|true|1|sync) sync=true ;;
-    off|false|0|async) sync=false ;;
-    *) echo "lyceum-patroni: LYCEUM_SYNC_MODE must be on or off" >&2; exit 2 ;;
+    on|true|1|sync) sync=true strict=false ;;
+    strict) sync=true strict=true ;;
+    off|false|0|async) sync=false strict=false ;;
+    *) echo "lyceum-patroni: LYCEUM_SYNC_MODE must be off, on or strict" >&2; exit 2 ;;
 esac
 run=/var/lib/lyceum
 nd=$run/$node
@@ -30,7 +32,7 @@ pgbr_node "$node"
 sed -e "s|@@NAMESPACE@@|/lyceum/|g" -e "s|@@NODE@@|$node|g" \
     -e "s|@@REST_PORT@@|8008|g" -e "s|@@PG_PORT@@|5432|g" \
     -e "s|@@ETCD_HOSTS@@|${ETCD_HOSTS:-etcd1:2379,etcd2:2379,etcd3:2379}|g" \
-    -e "s|@@SYNC_MODE@@|$sync|g" -e "s|@@RUN_DIR@@|$run|g" -e "s|@@NODE_DIR@@|$nd|g" \
+    -e "s|@@SYNC_MODE@@|$sync|g" -e "s|@@SYNC_STRICT@@|$strict|g" -e "s|@@RUN_DIR@@|$run|g" -e "s|@@NODE_DIR@@|$nd|g" \
     -e "s|@@LOCAL_AUTH@@|peer|g" \
     -e "s|listen: 127\.0\.0\.1:|listen: 0.0.0.0:|" \
     -e "s|connect_address: 127\.0\.0\.1:|connect_address: $node:|" \

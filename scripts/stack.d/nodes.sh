@@ -9,7 +9,9 @@ resolve_node() {
   case $1 in
     pg1|pg2|pg3) echo "$1" ;;
     leader) current_leader || die "no current leader" ;;
-    replica) running_replicas | head -n1 | grep . || die "no running replica" ;;
+    # Patroni lists a killed member until its key expires (ttl): skip ours that are dead.
+    replica) local r; for r in $(running_replicas); do is_running "$r" && { echo "$r"; return 0; }; done
+             die "no running replica" ;;
     sync-standby) sync_standby || die "no synchronous standby" ;;
     *) die "unknown node '$1' (expected pg1, pg2, pg3, leader, replica or sync-standby)" ;;
   esac
@@ -64,16 +66,15 @@ cmd_switchover() {
     grep -qx "$candidate" <<<"$(running_replicas)" || die "$candidate is not a running replica"
   fi
 
-  local restore_sync=0
+  local restore_sync=""
   if [[ $sync_on == true && $candidate != "$sync" ]]; then
     # Explicit non-sync target: turn synchronous mode off for the duration.
     # The old leader's clean shutdown still ships all its WAL to the
     # candidate, so a planned switchover loses nothing.
-    say "$candidate is not the sync standby ($sync); disabling synchronous_mode for this switchover"
-    curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d '{"synchronous_mode": false}' \
-      "$(rest_url "$leader")/config" >/dev/null || die "could not disable synchronous_mode"
-    restore_sync=1
-    trap 'restore_sync_mode' EXIT
+    restore_sync=$(dcs_sync_setting "$leader") || die "cannot read $(rest_url "$leader")/config"
+    say "$candidate is not the sync standby ($sync); synchronous replication off for this switchover"
+    patch_sync_mode "$leader" off || die "could not disable synchronous_mode"
+    trap 'restore_sync_mode "$restore_sync"' EXIT
     # The leader must have dropped its sync standby before Patroni accepts.
     wait_until 10 eval '! sync_standby >/dev/null' || true
   fi
@@ -89,25 +90,26 @@ cmd_switchover() {
   new=$(wait_new_writer "$leader" 30) || die "write port did not move off $leader within 30 s"
   say "switchover $leader -> $new done: write port serves from $new after $(since "$t0") s"
   [[ $new == "$candidate" ]] || warn "expected $candidate, got $new"
-  if (( restore_sync )); then restore_sync_mode; trap - EXIT; fi
+  if [[ -n $restore_sync ]]; then restore_sync_mode "$restore_sync"; trap - EXIT; fi
 }
 
-restore_sync_mode() {
+restore_sync_mode() { # MODE: the setting before the switchover
   local leader
   leader=$(current_leader 2>/dev/null) || leader=pg1
-  if curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d '{"synchronous_mode": true}' \
-      "$(rest_url "$leader")/config" >/dev/null; then
-    say "synchronous_mode re-enabled"
+  if patch_sync_mode "$leader" "$1"; then
+    say "synchronous replication $1 again"
   else
-    warn "could not re-enable synchronous_mode: PATCH $(rest_url "$leader")/config {\"synchronous_mode\": true}"
+    warn "could not restore synchronous replication: scripts/stack sync-mode $1"
   fi
 }
 
-parse_node_and_wait() {  # sets NODE_ARG and WAIT_FLAG
-  NODE_ARG="" WAIT_FLAG=0
+parse_node_and_wait() {  # sets NODE_ARG, WAIT_FLAG and WAIT_TIMEOUT
+  NODE_ARG="" WAIT_FLAG=0 WAIT_TIMEOUT=90
   while (( $# )); do
     case $1 in
       --wait) WAIT_FLAG=1 ;;
+      --timeout) WAIT_TIMEOUT=${2:-}; shift
+                 [[ $WAIT_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout needs whole seconds > 0" ;;
       -*) die "unknown option $1" ;;
       *) [[ -z $NODE_ARG ]] || die "one node only"; NODE_ARG=$1 ;;
     esac
@@ -147,7 +149,7 @@ cmd_kill() {
   say "killed $n ($role): ${desc[*]}"
   if (( WAIT_FLAG )) && [[ $role == leader ]]; then
     local new
-    new=$(wait_new_writer "$n" 90) || die "no new leader on the write port within 90 s"
+    new=$(wait_new_writer "$n" "$WAIT_TIMEOUT") || die "no new leader on the write port within $WAIT_TIMEOUT s"
     say "write port serves from new leader $new after $(since "$t0") s"
   fi
 }
@@ -226,10 +228,11 @@ help_switchover() {
 }
 
 help_kill() {
-  say "usage: scripts/stack kill NODE|leader|replica|sync-standby [--wait]
+  say "usage: scripts/stack kill NODE|leader|replica|sync-standby [--wait [--timeout S]]
   SIGKILL the node's Patroni, postmaster and all postgres children at once
   (the machine dies). --wait: when it was the leader, wait until the write
-  port serves from a new leader and print the time."
+  port serves from a new leader (at most S seconds, default 90) and print the
+  time."
 }
 
 help_kill_postgres() {

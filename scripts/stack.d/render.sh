@@ -27,7 +27,8 @@ prepare_run_dir() {
     chmod 700 "$RUN_DIR/$n" "$RUN_DIR/$n/sock"
     render "$TEMPLATE_DIR/patroni.yml.tmpl" "$RUN_DIR/$n/patroni.yml" \
       NODE="$n" NAMESPACE="$ETCD_NAMESPACE" REST_PORT="$(rest_port "$n")" \
-      PG_PORT="$(pg_port "$n")" ETCD_HOSTS="$(etcd_endpoints)" SYNC_MODE="$SYNC_MODE" \
+      PG_PORT="$(pg_port "$n")" ETCD_HOSTS="$(etcd_endpoints)" \
+      SYNC_MODE="$(sync_flag synchronous_mode "$SYNC_MODE")" SYNC_STRICT="$(sync_flag synchronous_mode_strict "$SYNC_MODE")" \
       RUN_DIR="$RUN_DIR" NODE_DIR="$RUN_DIR/$n" LOCAL_AUTH="$local_auth"
     chmod 600 "$RUN_DIR/$n/patroni.yml"
     (( EUID == 0 )) && chown postgres:postgres "$RUN_DIR/$n" "$RUN_DIR/$n/sock" "$RUN_DIR/$n/patroni.yml"

@@ -54,14 +54,10 @@ check_external_etcd() {
 # explicitly, also apply it to an existing cluster.
 apply_sync_mode() {
   [[ -n ${LYCEUM_SYNC_MODE:-} ]] || return 0
-  local leader current
+  local leader
   leader=$(current_leader) || return 0
-  current=$(dcs_sync_mode "$leader") || return 0
-  [[ $current == "$SYNC_MODE" ]] && return 0
-  curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' \
-    -d "{\"synchronous_mode\": $SYNC_MODE}" "$(rest_url "$leader")/config" >/dev/null ||
-    die "could not set synchronous_mode=$SYNC_MODE via $(rest_url "$leader")/config"
-  say "  synchronous_mode set to $SYNC_MODE"
+  [[ $(dcs_sync_setting "$leader") != "$SYNC_MODE" ]] || return 0
+  set_sync_mode "$SYNC_MODE" | sed 's/^/  /'
 }
 
 cmd_up() {
@@ -160,6 +156,7 @@ cmd_down() {
   stop_everything || rc=1
   say "stopped Lyceum stack in $RUN_DIR ($(since "$t0") s)"
   (( rc == 0 )) || die "some processes could not be stopped"
+  release_wal_tmpfs
   if (( purge )); then
     if [[ -n $EXTERNAL_ETCD ]]; then
       etcdctl_ del --prefix "${ETCD_NAMESPACE%/}/$SCOPE/" >/dev/null 2>&1 ||

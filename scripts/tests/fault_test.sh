@@ -13,6 +13,27 @@
 #   postgres      the leader's postmaster SIGKILLed; Patroni restarts it in place
 #   leader        the leader's machine killed; a replica takes over; brought back afterwards
 #
+# Named only (not in the default run; scripts/tests/double_fault_test.sh runs them in every
+# synchronous mode, scripts/test two of them as a smoke test), each with a longer load:
+#
+#   sync-then-leader      the sync standby killed (async: a replica), 5 s later the leader; a
+#                         replica must take over (both come back after the load)
+#   replicas-then-leader  both replicas killed; a probe write 3 s later goes through (off,
+#                         on) or blocks (strict); then the leader killed; 5 s later the old
+#                         leader started again, then the replicas
+#   leader-twice          the leader killed, and the new leader 5 s after it serves; the
+#                         write port waited for (20 s at most), else the last leader started
+#                         again; then the first
+#   disk                  a replica's pg_wal filesystem filled (scripts/stack fill-disk), the
+#                         leader writes 40 MB: the replica leaves the read port, a probe write
+#                         commits, the space comes back, the replica catches up by itself
+#   baseline              no fault: the throughput and latency of the mode
+#
+# Each of these ends its drill command by deleting one purchase the load made at least 10 s
+# before (its seat given back): the ledger check must report exactly that purchase lost,
+# besides any loss of the mode's own (asserted 0 where the mode promises it: strict always;
+# on for every fault but replicas-then-leader, where the lone leader acknowledged writes).
+#
 # For each fault it asserts: the load generator's verdict passed (no 500, the drill command
 # succeeded, reads and writes recovered, ledger checked), no 5xx other than 503, every 503 a
 # problem document of the outage kind, purchases acknowledged and 0 lost, 0 duplicated, 0 runs
@@ -22,36 +43,66 @@
 #
 # Needs a running stack (scripts/stack up); uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
 # scripts/stack, and leaves that stack healthy (every node back) when it ends. Ports: backend
-# 8380 + offset. A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
+# FAULTS_BACKEND_PORT (default 8380 + offset). A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
 #
-# Usage: scripts/tests/fault_test.sh [--write-docs] [FAULT...]   (default: all, in the order above)
+# Usage: scripts/tests/fault_test.sh [--write-docs] [--sync-mode off|on|strict] [FAULT...]
+#   (default: the first six, in the order above). --sync-mode sets the stack's mode for the run
+#   and restores the previous one afterwards. FAULTS_ROWS_FILE=PATH appends each fault's
+#   result row (mode, fault, figures) to PATH, for double_fault_test.sh.
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
 set -euo pipefail
 
 REPO_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$REPO_DIR"
 ALL_FAULTS=(redis replica etcd haproxy postgres leader)
+MORE_FAULTS=(sync-then-leader replicas-then-leader leader-twice disk baseline)
 write_docs=0
+sync_mode=""
 faults=()
-for arg in "$@"; do
-    case $arg in
+while [ $# -gt 0 ]; do
+    case $1 in
         --write-docs) write_docs=1 ;;
+        --sync-mode) sync_mode=${2:-}; shift ;;
+        --sync-mode=*) sync_mode=${1#--sync-mode=} ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
-        redis | replica | etcd | haproxy | postgres | leader) faults+=("$arg") ;;
-        *) echo "fault_test.sh: unknown fault or option '$arg' (faults: ${ALL_FAULTS[*]})" >&2; exit 2 ;;
+        redis | replica | etcd | haproxy | postgres | leader) faults+=("$1") ;;
+        sync-then-leader | replicas-then-leader | leader-twice | disk | baseline) faults+=("$1") ;;
+        *) echo "fault_test.sh: unknown fault or option '$1' (faults: ${ALL_FAULTS[*]} ${MORE_FAULTS[*]})" >&2; exit 2 ;;
     esac
+    shift
 done
+case $sync_mode in "" | off | on | strict) ;; *) echo "fault_test.sh: --sync-mode must be off, on or strict" >&2; exit 2 ;; esac
 [ ${#faults[@]} -gt 0 ] || faults=("${ALL_FAULTS[@]}")
 
 OFFSET=${LYCEUM_PORT_OFFSET:-0}
-BACKEND_ADDR=127.0.0.1:$((8380 + OFFSET))
+BACKEND_ADDR=127.0.0.1:${FAULTS_BACKEND_PORT:-$((8380 + OFFSET))}
 FAULT_DB=lyceum_faults
 WORK_DIR=$(mktemp -d /tmp/lyceum-faults.XXXXXX)
 
 # The drill command of each fault: the fault, then (where it is not self-healing) the
 # component brought back, all while the load runs. `scripts/stack up` starts what is missing.
+# MODE is the stack's synchronous mode; TAMPER the command that deletes one purchase.
 drill_command() {
+    # The rest of the cluster rejoins here where writes need it, else in the restore after
+    # the load. A replica that was down while the leader changed can take a minute to stream
+    # again (docs/FAULTS.md): `up` failing on that wait does not fail the drill.
+    local rest="{ scripts/stack up >/dev/null && echo 'nodes back' || echo 'up: not every node back yet'; }"
     case $1 in
+        sync-then-leader)
+            # The killed standby comes back first, while the old leader is still down: the
+            # old leader, rejoining, archives its last segment, divergent tail included, and a
+            # replica restoring that segment can only stream again once the new leader has
+            # written past it (docs/FAULTS.md).
+            local standby="scripts/stack sync-mode | sed -n 's/.*sync standby \(pg[0-9]\).*/\1/p'"
+            [ "$MODE" != off ] || standby="scripts/stack replicas | head -n1"
+            echo "S=\$($standby) && scripts/stack kill \$S && sleep 5 && scripts/stack kill leader --wait && scripts/stack start-node \$S && $TAMPER" ;;
+        replicas-then-leader)
+            echo "L=\$(scripts/stack leader) && scripts/stack kill replica && scripts/stack kill replica && sleep 3 && { scripts/stack probe-write --timeout 4 || true; } && scripts/stack kill leader && sleep 5 && scripts/stack start-node \$L && $rest && $TAMPER" ;;
+        leader-twice)
+            echo "scripts/stack kill leader --wait && sleep 5 && scripts/stack status | grep 'sync standby' && L=\$(scripts/stack leader) && { scripts/stack kill leader --wait --timeout 20 || { echo 'no new leader within 20 s: starting the last leader again' && scripts/stack start-node \$L; }; } && $rest && $TAMPER" ;;
+        disk)
+            echo "scripts/stack fill-disk && $(psql_command wal-burst "CREATE TABLE fault_wal_burst AS SELECT repeat('x', 900) AS x FROM generate_series(1, 45000); DROP TABLE fault_wal_burst;") && scripts/stack fill-disk --wait && scripts/stack probe-write && scripts/stack free-disk --wait --unmount && $TAMPER" ;;
+        baseline) echo "true" ;;
         redis) echo "scripts/stack kill-redis && sleep 5 && scripts/stack start-redis" ;;
         replica) echo "scripts/stack kill sync-standby && sleep 5 && scripts/stack up >/dev/null && echo 'node back'" ;;
         etcd) echo "scripts/stack kill-etcd leader && sleep 5 && scripts/stack start-etcd" ;;
@@ -68,7 +119,44 @@ describe() {
         haproxy) echo "HAProxy restarted" ;;
         postgres) echo "leader's PostgreSQL killed (Patroni restarts it)" ;;
         leader) echo "leader node killed (Patroni + PostgreSQL), a replica promoted" ;;
+        sync-then-leader) echo "sync standby killed, the leader 5 s later" ;;
+        replicas-then-leader) echo "both replicas killed, the leader 3-7 s later" ;;
+        leader-twice) echo "leader killed, the new leader 5 s after it serves" ;;
+        disk) echo "a replica's pg_wal filesystem full, then space back" ;;
+        baseline) echo "no fault" ;;
     esac
+}
+
+# Seconds of full load: a double fault brings two or three nodes back within the run.
+load_seconds() {
+    case $1 in
+        sync-then-leader) echo 40 ;;
+        replicas-then-leader | leader-twice) echo 55 ;;
+        disk) echo 35 ;;
+        *) echo 30 ;;
+    esac
+}
+is_more_fault() { case $1 in sync-then-leader | replicas-then-leader | leader-twice | disk) return 0 ;; *) return 1 ;; esac; }
+# Acknowledged writes may be lost by design: asynchronous replication, and a lone non-strict
+# leader whose acknowledged writes exist nowhere else when it dies.
+may_lose() { [ "$MODE" = off ] || { [ "$MODE" = on ] && [ "$1" = replicas-then-leader ]; }; }
+
+# psql_command NAME SQL: a shell command (for sh, which runs the drill) running SQL, kept in
+# a file of the work dir, on the fault database through the write port.
+psql_command() {
+    printf '%s\n' "$2" >"$WORK_DIR/$1.sql"
+    printf 'psql -X -q -A -t -v ON_ERROR_STOP=1 -h %s -p %s -U %s -d %s -f %s' \
+        "$LYCEUM_DB__HOST" "$LYCEUM_DB__WRITE_PORT" "$LYCEUM_DB__USER" "$FAULT_DB" "$WORK_DIR/$1.sql"
+}
+# The tampering that shows the ledger check can fail: the first purchase of this run (id
+# above AFTER_ID) at least 10 s old, deleted, its seat given back (so only "lost" moves).
+tamper_command() {
+    psql_command tamper "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
+                    WHERE id > $1 AND created_at < now() - interval '10 seconds')
+                  RETURNING id, course_run_id, status),
+              s AS (UPDATE course_runs r SET seats_left = seats_left + 1 FROM v
+                    WHERE r.id = v.course_run_id AND v.status IN ('pending', 'paid'))
+              SELECT 'tampered: deleted acknowledged purchase ' || id FROM v;"
 }
 
 # shellcheck source=scripts/tests/backend_fixture.sh
@@ -78,6 +166,9 @@ cleanup() {
     # Whatever failed, the stack goes back to healthy (later steps of scripts/test use it),
     # first: dropping the database needs the write port.
     scripts/stack up >"$WORK_DIR/final-up.log" 2>&1 || { echo "# cleanup: scripts/stack up failed:" >&2; tail -20 "$WORK_DIR/final-up.log" >&2; }
+    if [ -n "${previous_mode:-}" ]; then
+        scripts/stack sync-mode "$previous_mode" >/dev/null || echo "# cleanup: could not restore sync-mode $previous_mode" >&2
+    fi
     fixture_cleanup
     if [ -n "${FAULTS_KEEP_REPORTS:-}" ]; then echo "# reports kept in $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
 }
@@ -90,12 +181,19 @@ cargo build --locked -q --workspace --bins
 echo "# the stack must be healthy before the first fault"
 scripts/stack up >"$WORK_DIR/up.log" 2>&1 || { tail -30 "$WORK_DIR/up.log" >&2; exit 1; }
 
+if [ -n "$sync_mode" ]; then
+    previous_mode=$(scripts/stack sync-mode | cut -d' ' -f1)
+    scripts/stack sync-mode "$sync_mode" | sed 's/^/# /'
+fi
+MODE=$(scripts/stack sync-mode | cut -d' ' -f1)
+echo "# synchronous replication: $MODE"
+
 fresh_seeded_db "$FAULT_DB"
 start_backend "$BACKEND_ADDR" "lyceum-faults-$$"
 
 # Prints one fact of a drill.json: a Python expression over r (the report) and ledger (the
 # ledger verdict, None when it was not checked); row(DESCRIPTION) is the docs table's row.
-report() { # report DRILL_JSON EXPRESSION [DESCRIPTION]
+report() { # report DRILL_JSON EXPRESSION [ARG...] (sys.argv[3:])
     python3 - "$@" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -116,19 +214,43 @@ def row(desc):
         writes = "%d (%d acknowledged purchases, %d duplicated)" % (
             len(ledger["lost"]), ledger["acknowledged_purchases"], len(ledger["duplicated"]))
     return "| %s | %s | %s | %s | %s |" % (desc, secs(r["reads"]), secs(r["writes"]), failed, writes)
+def lost_ids():
+    return sorted(f["ack"]["purchase_id"] for f in ledger["lost"]) if ledger else []
+def tx(name):
+    return next((t for t in r["transactions"] if t["name"] == name), None)
+def mode_row(mode, desc, tampered):
+    # Double faults and the full disk: the mode, the write outage, and the losses with the
+    # tampered purchase counted apart (it shows the check can fail, it is not the fault's).
+    by = r["failed_requests_by_status"]
+    failed = "%d of %d" % (sum(by.values()), r["requests"])
+    if by:
+        failed += " (" + ", ".join("%s x%d" % kv for kv in sorted(by.items())) + ")"
+    if desc == "no fault":
+        p = tx("student: purchase") or {}
+        return "| %s | %s | %.1f req/s | purchase p50 %.0f ms, p99 %.0f ms (%d) | %s |" % (
+            mode, desc, r["requests_per_second"], p.get("p50_ms", 0), p.get("p99_ms", 0), p.get("count", 0), failed)
+    lost = [i for i in lost_ids() if str(i) != tampered]
+    writes = "%d of %d acknowledged purchases" % (len(lost), ledger["acknowledged_purchases"]) if ledger else "ledger not checked"
+    seen = "yes (%s reported lost)" % tampered if tampered and int(tampered) in lost_ids() else "NO"
+    return "| %s | %s | %s | %s | %s | %s |" % (mode, desc, secs(r["writes"]), failed, writes, seen)
 print(eval(sys.argv[2]))
 EOF
 }
 
 rows=()
+mode_rows=()
 for fault in "${faults[@]}"; do
-    echo "# fault: $fault: $(describe "$fault")"
+    echo "# fault: $fault: $(describe "$fault") (synchronous replication $MODE)"
     dir=$WORK_DIR/$fault
     status=0
-    # 2 s up, 30 s full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
-    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 12 --ramp-up 2 --duration 30 \
+    TAMPER=true
+    if is_more_fault "$fault"; then
+        TAMPER=$(tamper_command "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM purchases')")
+    fi
+    # 2 s up, 30 s (or more) full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
+    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 12 --ramp-up 2 --duration "$(load_seconds "$fault")" \
         --ramp-down 2 --think-scale 0.3 --students 150 --weights student=50,staff=10 \
-        --drill-command "$(drill_command "$fault")" --drill-at 8 --drill-timeout 60 \
+        --drill-command "$(drill_command "$fault")" --drill-at 8 --drill-timeout 90 \
         --metrics-addr off --report-dir "$dir" >"$dir.log" 2>&1 || status=$?
     sed -n '/^Answers other than 2xx/,$p' "$dir.log" | sed 's/^/#   /'
     if [ ! -s "$dir/drill.json" ]; then
@@ -136,7 +258,8 @@ for fault in "${faults[@]}"; do
         tail -30 "$dir.log" | sed 's/^/#   /'
     else
         j=$dir/drill.json
-        check "$fault: verdict passed (exit $status)" test "$status" = 0
+        log=$dir/drill-command.log
+        is_more_fault "$fault" || check "$fault: verdict passed (exit $status)" test "$status" = 0
         check "$fault: the drill command succeeded" test "$(report "$j" 'r["drill"]["succeeded"]')" = True
         check "$fault: no 5xx other than 503" \
             test "$(report "$j" 'sorted(s for s in r["failed_requests_by_status"] if s not in ("503", "error"))')" = "[]"
@@ -146,14 +269,49 @@ for fault in "${faults[@]}"; do
             test "$(report "$j" 'r["reads"]["recovery_s"] is not None and r["writes"]["recovery_s"] is not None')" = True
         check "$fault: purchases were acknowledged and checked" \
             test "$(report "$j" 'bool(ledger) and ledger["acknowledged_purchases"] > 0')" = True
-        check "$fault: 0 writes lost, 0 duplicated, 0 runs oversold" \
-            test "$(report "$j" 'bool(ledger) and ledger["passed"] and not (ledger["lost"] or ledger["duplicated"] or ledger["oversold"])')" = True
-        rows+=("$(report "$j" 'row(sys.argv[3])' "$(describe "$fault")")")
-        [ "$status" = 0 ] || tail -40 "$dir.log" | sed 's/^/#   /'
+        if ! is_more_fault "$fault"; then
+            check "$fault: 0 writes lost, 0 duplicated, 0 runs oversold" \
+                test "$(report "$j" 'bool(ledger) and ledger["passed"] and not (ledger["lost"] or ledger["duplicated"] or ledger["oversold"])')" = True
+            if [ "$fault" = baseline ]; then
+                mode_rows+=("$(report "$j" 'mode_row(*sys.argv[3:])' "$MODE" "$(describe "$fault")" "")")
+            else
+                rows+=("$(report "$j" 'row(sys.argv[3])' "$(describe "$fault")")")
+            fi
+        else
+            tampered=$(sed -n 's/.*tampered: deleted acknowledged purchase \([0-9]*\).*/\1/p' "$log" | head -n1)
+            check "$fault: the drill deleted an acknowledged purchase (${tampered:-none})" test -n "$tampered"
+            check "$fault: the ledger check reports it lost (verdict failed, exit $status)" \
+                test "$(report "$j" '[int(sys.argv[3]) in lost_ids(), r["passed"]]' "${tampered:-0}")" = "[True, False]"
+            others=$(report "$j" 'len([i for i in lost_ids() if i != int(sys.argv[3])])' "${tampered:-0}")
+            if may_lose "$fault"; then
+                echo "# $fault ($MODE): $others other acknowledged purchases lost (allowed by the mode; measured)"
+            else
+                check "$fault: no other acknowledged purchase lost ($MODE)" test "$others" = 0
+            fi
+            check "$fault: 0 duplicated, 0 runs oversold" \
+                test "$(report "$j" 'bool(ledger) and not (ledger["duplicated"] or ledger["oversold"])')" = True
+            case $fault in
+                replicas-then-leader)
+                    expect="write committed"
+                    [ "$MODE" != strict ] || expect="write blocked"
+                    check "$fault: with both replicas down the probe write says '$expect' ($MODE)" grep -q "$expect" "$log" ;;
+                disk)
+                    check "$fault: the replica left the read port" grep -q "out of the read port after" "$log"
+                    check "$fault: the leader went on writing" grep -q "write committed" "$log"
+                    check "$fault: the replica caught up by itself and is back in the read port" grep -q "back in the read port after" "$log" ;;
+            esac
+            grep -E '^(killed|write |pg[123]:|no new leader|patroni:|nodes back|tampered)' "$log" | sed 's/^/#   drill: /' || true
+            mode_rows+=("$(report "$j" 'mode_row(*sys.argv[3:])' "$MODE" "$(describe "$fault")" "$tampered")")
+        fi
     fi
     # Back to healthy (every node running, a sync standby named) before the next fault.
     restore_started=$SECONDS
-    if scripts/stack up >"$dir-up.log" 2>&1 && scripts/stack status >"$dir-status.log" 2>&1; then
+    # Once more if the first `up` gives up on a replica: after a double fault one can need
+    # more than up's 60 s to stream again (see sync-then-leader above); said, not hidden.
+    scripts/stack up >"$dir-up.log" 2>&1 ||
+        { echo "# $fault: the first 'scripts/stack up' failed: $(grep 'stack: ' "$dir-up.log" | head -n1); once more"
+          scripts/stack up >>"$dir-up.log" 2>&1; } || true
+    if scripts/stack status >"$dir-status.log" 2>&1 && scripts/stack up >/dev/null 2>&1; then
         check "$fault: the stack is healthy again ($((SECONDS - restore_started)) s)" true
     else
         check "$fault: the stack is healthy again" false
@@ -164,10 +322,18 @@ done
 table="| fault | reads: recovery (since the first failed request was sent) | writes: recovery (since sent) | requests failed | writes lost |
 | --- | --- | --- | --- | --- |
 $(printf '%s\n' "${rows[@]}")"
-echo "# results ($(date -u +%Y-%m-%d), debug backend, 12 users, the fault at 8 s of 34 s):"
-printf '%s\n' "$table" | sed 's/^/#   /'
+if [ "${#rows[@]}" -gt 0 ]; then
+    echo "# results ($(date -u +%Y-%m-%d), debug backend, 12 users, the fault at 8 s of 34 s):"
+    printf '%s\n' "$table" | sed 's/^/#   /'
+fi
+if [ "${#mode_rows[@]}" -gt 0 ]; then
+    echo "# results ($(date -u +%Y-%m-%d), debug backend, 12 users, the fault at 8 s):"
+    echo "#   | mode | fault | writes: recovery (since sent) | requests failed | acknowledged purchases lost | the deleted purchase reported lost |"
+    printf '#   %s\n' "${mode_rows[@]}"
+    [ -z "${FAULTS_ROWS_FILE:-}" ] || printf '%s\n' "${mode_rows[@]}" >>"$FAULTS_ROWS_FILE"
+fi
 
-if [ "$write_docs" = 1 ]; then
+if [ "$write_docs" = 1 ] && [ "${#rows[@]}" -gt 0 ]; then
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     section="<!-- fault-table:start (written by scripts/tests/fault_test.sh --write-docs; edit the script, not this section) -->
 Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores (load average $load), local stack
@@ -176,15 +342,7 @@ Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores (load average $load), 
 
 $table
 <!-- fault-table:end -->"
-    SECTION=$section python3 - docs/FAULTS.md <<'EOF'
-import os, re, sys
-path = sys.argv[1]
-text = open(path).read()
-pattern = re.compile(r"<!-- fault-table:start.*?<!-- fault-table:end -->", re.S)
-if not pattern.search(text):
-    sys.exit(f"{path}: no fault-table markers")
-open(path, "w").write(pattern.sub(lambda _: os.environ["SECTION"], text))
-EOF
+    printf '%s\n' "$section" | python3 scripts/tests/docs_section.py fault-table docs/FAULTS.md
     echo "# wrote the table into docs/FAULTS.md"
 fi
 
