@@ -103,7 +103,9 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
     lines.push(format!(
         "  reports: {dir}/summary.txt  (every figure: {dir}/drill.json)"
     ));
-    lines.push(format!("           {dir}/report.html  (goose's report)"));
+    lines.push(format!(
+        "           {dir}/index.html  (charts of the run; opens offline)"
+    ));
     lines.push(rule);
     lines.join("\n")
 }
@@ -144,7 +146,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("reports/compose/summary.txt"), "{text}");
-        assert!(text.contains("reports/compose/report.html"), "{text}");
+        assert!(text.contains("reports/compose/index.html"), "{text}");
         assert!(!text.contains("drill:"), "no drill, no drill line: {text}");
 
         let text = banner(&report(3), "/reports");
