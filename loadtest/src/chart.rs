@@ -67,11 +67,12 @@ fn draw<DB: DrawingBackend>(
     rates
         .configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(2)
         .y_desc("per second")
         .label_style(("sans-serif", 12))
         .draw()?;
     if let Some(d) = drill {
-        shade(&mut rates, d, y_top)?;
+        shade(&mut rates, d, y_top, true)?;
     }
     if has_data {
         rates
@@ -140,6 +141,7 @@ fn draw<DB: DrawingBackend>(
     latency
         .configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(2)
         .x_desc("seconds since the load started")
         .y_desc("latency, ms")
         .y_label_formatter(&|v| {
@@ -152,7 +154,7 @@ fn draw<DB: DrawingBackend>(
         .label_style(("sans-serif", 12))
         .draw()?;
     if let Some(d) = drill {
-        shade(&mut latency, d, y_hi)?;
+        shade(&mut latency, d, y_hi, false)?;
     }
     if !answered.is_empty() {
         for (label, color, pick) in [
@@ -183,11 +185,12 @@ fn draw<DB: DrawingBackend>(
 }
 
 /// The drill window shaded and the leader change as a vertical line, on one panel whose y
-/// axis ends at `y_top`; the labels only where the bottom of the panel has room for them.
+/// axis ends at `y_top`; with `labels`, their names at the top (once per chart is enough).
 fn shade<DB: DrawingBackend, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     drill: &DrillMarks,
     y_top: f64,
+    labels: bool,
 ) -> Drawn<DB>
 where
     Y: Ranged<ValueType = f64>,
@@ -197,21 +200,25 @@ where
         [(drill.started_s, y_floor), (drill.until_s, y_top)],
         DRILL.mix(0.22).filled(),
     )))?;
-    chart.draw_series(std::iter::once(Text::new(
-        format!("{} at {:.0} s", drill.what, drill.started_s),
-        (drill.started_s, y_top),
-        ("sans-serif", 12).into_font().color(&DRILL.mix(1.0)),
-    )))?;
+    if labels {
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{} at {:.0} s", drill.what, drill.started_s),
+            (drill.started_s, y_top),
+            ("sans-serif", 12).into_font().color(&RGBColor(204, 102, 0)),
+        )))?;
+    }
     if let Some((at, name)) = &drill.leader_change {
         chart.draw_series(std::iter::once(PathElement::new(
             [(*at, y_floor), (*at, y_top)],
             LEADER.stroke_width(2),
         )))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("  new leader {name} at {at:.1} s"),
-            (*at, y_top),
-            ("sans-serif", 12).into_font().color(&LEADER),
-        )))?;
+        if labels {
+            chart.draw_series(std::iter::once(Text::new(
+                format!("  new leader {name} at {at:.1} s"),
+                (*at, y_top),
+                ("sans-serif", 12).into_font().color(&LEADER),
+            )))?;
+        }
     }
     Ok(())
 }
