@@ -98,13 +98,7 @@ fn draw<DB: DrawingBackend>(
             )?
             .label("failed/s (5xx, no answer)")
             .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 18, y + 4)], FAILED.filled()));
-        rates
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        legend(&mut rates)?;
     } else {
         top.draw(&Text::new(
             "no requests",
@@ -173,15 +167,22 @@ fn draw<DB: DrawingBackend>(
                     PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
                 });
         }
-        latency
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        legend(&mut latency)?;
     }
     root.present()
+}
+
+/// The series' names in the panel's upper right corner.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Drawn<DB> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 12))
+        .draw()
 }
 
 /// The drill window shaded and the leader change as a vertical line, on one panel whose y

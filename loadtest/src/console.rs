@@ -113,17 +113,10 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{drill::RecoveryClock, recorder::Tally};
+    use crate::recorder::Tally;
 
     fn report(internal_errors: u64) -> RunReport {
-        let mut t = Tally {
-            total: 10,
-            first_sent_s: Some(0.0),
-            last_done_s: 5.0,
-            reads: RecoveryClock::watch_from(0.0),
-            writes: RecoveryClock::watch_from(0.0),
-            ..Tally::default()
-        };
+        let mut t = Tally::finished(10);
         if internal_errors > 0 {
             t.problems
                 .insert(("500".into(), "internal".into()), internal_errors);

@@ -126,18 +126,14 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{drill::RecoveryClock, recorder::Tally, summary::LedgerOutcome};
+    use crate::{recorder::Tally, summary::LedgerOutcome};
 
     fn report() -> RunReport {
-        let t = Tally {
-            total: 10,
-            first_sent_s: Some(0.0),
-            last_done_s: 5.0,
-            reads: RecoveryClock::watch_from(0.0),
-            writes: RecoveryClock::watch_from(0.0),
-            ..Tally::default()
-        };
-        RunReport::new(&t, None, LedgerOutcome::Failed("db <down>".into()))
+        RunReport::new(
+            &Tally::finished(10),
+            None,
+            LedgerOutcome::Failed("db <down>".into()),
+        )
     }
 
     #[test]

@@ -74,6 +74,22 @@ impl Tally {
     }
 }
 
+#[cfg(test)]
+impl Tally {
+    /// A run of `total` requests over 5 s, watched from the start, nothing failed: for the
+    /// tests of what is made of a tally.
+    pub fn finished(total: u64) -> Self {
+        Self {
+            total,
+            first_sent_s: Some(0.0),
+            last_done_s: 5.0,
+            reads: RecoveryClock::watch_from(0.0),
+            writes: RecoveryClock::watch_from(0.0),
+            ..Self::default()
+        }
+    }
+}
+
 /// Shared by every goose user; cheap to call from the request path.
 #[derive(Debug)]
 pub struct Recorder {
