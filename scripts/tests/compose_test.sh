@@ -17,13 +17,15 @@
 #   LYCEUM_COMPOSE_TEST_TIMEOUT        seconds allowed for `up` + the load (default 900)
 #   LYCEUM_COMPOSE_TEST_KEEP=1         leave the stack running and the reports on disk
 #   LYCEUM_COMPOSE_TEST_PORT_BASE      first of its 127.0.0.1 ports (default 16000: 16000-16404)
+#   LYCEUM_COMPOSE_TEST_PROJECT        compose project name (default lyceum-compose-test)
+#   LYCEUM_IMAGE_TAG                   tag of the lyceum/* images it builds (default latest)
 #
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
 set -euo pipefail
 
 REPO_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$REPO_DIR"
-readonly PROJECT=lyceum-compose-test
+readonly PROJECT=${LYCEUM_COMPOSE_TEST_PROJECT:-lyceum-compose-test}
 readonly CARGO_PROFILE=${LYCEUM_COMPOSE_TEST_CARGO_PROFILE:-release}
 readonly RUN_TIMEOUT=${LYCEUM_COMPOSE_TEST_TIMEOUT:-900}
 readonly KEEP=${LYCEUM_COMPOSE_TEST_KEEP:-0}
@@ -105,7 +107,7 @@ mkdir -p "$REPORT_DIR"
     cat <<EOF
 LYCEUM_GRAFANA_PROFILE=grafana
 CARGO_PROFILE=$CARGO_PROFILE
-LYCEUM_IMAGE_TAG=latest
+LYCEUM_IMAGE_TAG=${LYCEUM_IMAGE_TAG:-latest}
 LYCEUM_BACKEND_PORT=$((PORT_BASE + 80))
 LYCEUM_WRITE_PORT=$PORT_BASE
 LYCEUM_READ_PORT=$((PORT_BASE + 1))
