@@ -24,13 +24,15 @@ pub struct Timelines {
 }
 
 impl Timelines {
+    /// Every chart spans the whole run, so the drill is at the same place in each.
     pub fn from_tally(tally: &Tally) -> Self {
+        let seconds = tally.timeline.seconds().len();
         Self {
-            all: tally.timeline.per_second(),
+            all: tally.timeline.per_second(seconds),
             groups: tally
                 .groups
                 .iter()
-                .map(|(name, t)| (name.clone(), t.per_second()))
+                .map(|(name, t)| (name.clone(), t.per_second(seconds)))
                 .collect(),
         }
     }
@@ -171,8 +173,14 @@ mod tests {
             let at = f64::from(i) / 10.0;
             let failed = (12.0..14.0).contains(&at);
             t.timeline.record(at, 5_000 + 100 * i, failed);
+            // `student` stops half way; its chart still spans the run.
+            let group = if i % 3 == 0 && i < 150 {
+                "student"
+            } else {
+                "browse"
+            };
             t.groups
-                .entry(if i % 3 == 0 { "student" } else { "browse" }.to_owned())
+                .entry(group.to_owned())
                 .or_default()
                 .record(at, 5_000, failed);
             t.writes.observe(at - 0.1, at, !failed);
@@ -238,6 +246,8 @@ mod tests {
             assert!(html.contains(&format!("href=\"{file}\"")), "{file}");
         }
         assert_eq!(html.matches("<figure class=\"chart\"").count(), 3);
+        let timelines = Timelines::from_tally(&t);
+        assert!(timelines.groups.iter().all(|(_, s)| s.len() == 30));
         assert!(
             html.contains("new leader pg2 serving writes at 13.0 s"),
             "{html}"

@@ -57,11 +57,10 @@ impl Timeline {
         &self.seconds
     }
 
-    /// Every second from the start to the last one a request completed in, summarised.
-    pub fn per_second(&self) -> Vec<Window> {
-        (0..self.seconds.len())
-            .map(|i| self.window(i, i + 1))
-            .collect()
+    /// The first `seconds` seconds from the start, each summarised (one chart's points: a
+    /// group's charts span the whole run, not only the seconds the group had requests in).
+    pub fn per_second(&self, seconds: usize) -> Vec<Window> {
+        (0..seconds).map(|i| self.window(i, i + 1)).collect()
     }
 
     /// Seconds `from..to` (seconds without a request count as empty ones).
@@ -128,8 +127,9 @@ mod tests {
         let w = t.window(5, 15);
         assert_eq!((w.requests, w.p99_ms), (0, 0.0));
         assert_eq!(w.seconds, 10.0);
-        let each = t.per_second();
-        assert_eq!(each.len(), 3);
+        let each = t.per_second(5);
+        assert_eq!(each.len(), 5);
+        assert_eq!((each[2].requests, each[4].requests), (1, 0));
         assert_eq!(
             (each[0].requests, each[0].failures, each[1].requests),
             (2, 1, 0)
