@@ -38,8 +38,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/tap.sh"
 if ! command -v chromium >/dev/null; then
     echo "# installing Debian's chromium (headless use only)"
     t=$SECONDS
-    install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-    install 2>/dev/null || { apt-get update -qq && install; } ||
+    install_chromium() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+    install_chromium 2>/dev/null || { apt-get update -qq && install_chromium; } ||
         { echo "report_test: could not install chromium (apt-get)" >&2; exit 1; }
     echo "# chromium installed in $((SECONDS - t)) s"
 fi
