@@ -23,6 +23,7 @@ use crate::{
     ledger,
     metrics::LoadMetrics,
     recorder::Recorder,
+    report::{self, Timelines},
     summary::{LedgerOutcome, RunReport},
 };
 
@@ -41,8 +42,11 @@ DRILL    --drill switchover|kill-leader runs `scripts/stack switchover` or
 LEDGER   Purchases answered 503 or not answered are retried with the same key. Every purchase
          acknowledged with a 2xx is checked afterwards on the primary (LYCEUM_DB__* variables):
          it exists exactly once, and no run tried is oversold.
-REPORTS  --report-dir (default reports/loadtest-<UTC time>/): goose's report.html and
-         report.json, summary.txt, drill.json (the verdict), ledger.json, drill-command.log.
+REPORTS  --report-dir (default reports/loadtest-<UTC time>/): index.html (the verdict, a
+         timeline chart of the run with the drill shaded and the leader change marked, one
+         chart per transaction group, the summary; needs no network), charts/*.svg,
+         summary.txt, drill.json (the verdict), ledger.json, drill-command.log, and goose's
+         report.html and report.json.
 CONSOLE  A progress line every --progress-every seconds on stderr (requests/s, p50 and p99
          of those seconds, failed requests, users, drill phase); the summary, then a verdict
          banner with the report paths last.
@@ -343,7 +347,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .with_tally(|tally| RunReport::new(tally, drill_run, ledger_outcome));
     let text = report.render();
     println!("\n{text}");
-    write_reports(&report_dir, &report, &text, &acks)?;
+    let timelines = ctx.recorder.with_tally(Timelines::from_tally);
+    report::write_folder(&report_dir, &report, &text, &acks, &timelines)?;
     let shown_as = args
         .report_dir_shown_as
         .clone()
@@ -459,21 +464,6 @@ async fn load_students(db: &Db, limit: i64) -> Result<Vec<Account>, DbError> {
         .await?;
     accounts.extend(emails.iter().map(|e| Account::new(e, "lyceum-password")));
     Ok(accounts)
-}
-
-fn write_reports(
-    dir: &Path,
-    report: &RunReport,
-    text: &str,
-    acks: &[ledger::Ack],
-) -> anyhow::Result<()> {
-    std::fs::write(dir.join("summary.txt"), text)?;
-    std::fs::write(
-        dir.join("drill.json"),
-        serde_json::to_string_pretty(report)?,
-    )?;
-    std::fs::write(dir.join("ledger.json"), serde_json::to_string_pretty(acks)?)?;
-    Ok(())
 }
 
 #[cfg(test)]

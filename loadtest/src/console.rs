@@ -103,7 +103,9 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
     lines.push(format!(
         "  reports: {dir}/summary.txt  (every figure: {dir}/drill.json)"
     ));
-    lines.push(format!("           {dir}/report.html  (goose's report)"));
+    lines.push(format!(
+        "           {dir}/index.html  (charts of the run; opens offline)"
+    ));
     lines.push(rule);
     lines.join("\n")
 }
@@ -111,17 +113,10 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{drill::RecoveryClock, recorder::Tally};
+    use crate::recorder::Tally;
 
     fn report(internal_errors: u64) -> RunReport {
-        let mut t = Tally {
-            total: 10,
-            first_sent_s: Some(0.0),
-            last_done_s: 5.0,
-            reads: RecoveryClock::watch_from(0.0),
-            writes: RecoveryClock::watch_from(0.0),
-            ..Tally::default()
-        };
+        let mut t = Tally::finished(10);
         if internal_errors > 0 {
             t.problems
                 .insert(("500".into(), "internal".into()), internal_errors);
@@ -144,7 +139,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("reports/compose/summary.txt"), "{text}");
-        assert!(text.contains("reports/compose/report.html"), "{text}");
+        assert!(text.contains("reports/compose/index.html"), "{text}");
         assert!(!text.contains("drill:"), "no drill, no drill line: {text}");
 
         let text = banner(&report(3), "/reports");

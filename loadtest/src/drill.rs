@@ -141,8 +141,26 @@ pub struct DrillRun {
     pub finished_s: f64,
     pub exit_code: Option<i32>,
     pub succeeded: bool,
+    /// The node that leads after the fault, as the command's output names it (the local
+    /// runner and the compose drill wait for it and print it); at `finished_s`.
+    pub new_leader: Option<String>,
     /// Where the command's output went.
     pub log: PathBuf,
+}
+
+/// The new leader named in a drill command's output: `scripts/stack kill leader --wait`
+/// prints "write port serves from new leader pg2 after ...", `scripts/stack switchover`
+/// "... done: write port serves from pg2 after ...", the compose drill "new leader pg2 after ...".
+pub fn new_leader_in(output: &str) -> Option<String> {
+    output.lines().rev().find_map(|line| {
+        ["new leader ", "serves from "].iter().find_map(|marker| {
+            let (_, rest) = line.split_once(marker)?;
+            // "NAME after N s": the success line, not an error that mentions a new leader.
+            let mut words = rest.split_whitespace();
+            let name = words.next()?;
+            (words.next() == Some("after")).then(|| name.to_owned())
+        })
+    })
 }
 
 /// Runs `command` with `sh -c` (inheriting the environment, so `LYCEUM_RUN_DIR` and
@@ -192,6 +210,7 @@ pub async fn run_command(
         finished_s,
         exit_code,
         succeeded: exit_code == Some(0),
+        new_leader: new_leader_in(&text),
         log: log.to_path_buf(),
     }
 }
@@ -238,6 +257,22 @@ mod tests {
         clock.observe(0.0, 0.1, true);
         assert_eq!(clock.recovery_seconds(), Some(0.0));
         assert!(clock.recovered());
+    }
+
+    #[test]
+    fn the_new_leader_is_read_from_each_drill_commands_output() {
+        let local_kill =
+            "killed pg1 (SIGKILL)\nwrite port serves from new leader pg2 after 9.8 s\n";
+        assert_eq!(new_leader_in(local_kill).as_deref(), Some("pg2"));
+        let switchover = "switchover pg2 -> pg3 ...\nswitchover pg2 -> pg3 done: write port serves from pg3 after 3.1 s\n";
+        assert_eq!(new_leader_in(switchover).as_deref(), Some("pg3"));
+        let compose = "killed pg1 (leader; container 0123456789ab of project p)\nnew leader pg2 after 11.2 s\n";
+        assert_eq!(new_leader_in(compose).as_deref(), Some("pg2"));
+        assert_eq!(
+            new_leader_in("kill-leader: no new leader within 90 s\n"),
+            None
+        );
+        assert_eq!(new_leader_in(""), None);
     }
 
     #[test]

@@ -12,14 +12,19 @@
 //! - [`summary`]: percentiles and the console/JSON summary of a run.
 //! - [`timeline`]: requests by the second they completed in.
 //! - [`console`]: the progress line during the load and the verdict banner at the end.
+//! - [`report`]: the report folder's files; [`chart`] draws its SVG charts, [`page`] its
+//!   `index.html`.
 
 pub mod api;
+pub mod chart;
 pub mod cli;
 pub mod console;
 pub mod drill;
 pub mod journeys;
 pub mod ledger;
 pub mod metrics;
+pub mod page;
 pub mod recorder;
+pub mod report;
 pub mod summary;
 pub mod timeline;

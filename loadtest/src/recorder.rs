@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::{
     drill::{RecoveryClock, RequestClass},
     metrics::LoadMetrics,
-    timeline::Timeline,
+    timeline::{Timeline, group_of},
 };
 
 /// How a request ended.
@@ -59,6 +59,8 @@ pub struct Tally {
     pub fault_done: bool,
     /// Every request by the second it completed in.
     pub timeline: Timeline,
+    /// The same, per transaction group (`student`, `browse`, ...: [`group_of`]).
+    pub groups: BTreeMap<String, Timeline>,
 }
 
 impl Tally {
@@ -69,6 +71,22 @@ impl Tally {
             .filter(|((status, _), _)| status == "500")
             .map(|(_, n)| n)
             .sum()
+    }
+}
+
+#[cfg(test)]
+impl Tally {
+    /// A run of `total` requests over 5 s, watched from the start, nothing failed: for the
+    /// tests of what is made of a tally.
+    pub fn finished(total: u64) -> Self {
+        Self {
+            total,
+            first_sent_s: Some(0.0),
+            last_done_s: 5.0,
+            reads: RecoveryClock::watch_from(0.0),
+            writes: RecoveryClock::watch_from(0.0),
+            ..Self::default()
+        }
     }
 }
 
@@ -184,6 +202,15 @@ impl Recorder {
         }
         let ok = outcome.is_available();
         tally.timeline.record(done_s, micros, !ok);
+        let group = group_of(transaction);
+        match tally.groups.get_mut(group) {
+            Some(timeline) => timeline.record(done_s, micros, !ok),
+            None => {
+                let mut timeline = Timeline::default();
+                timeline.record(done_s, micros, !ok);
+                tally.groups.insert(group.to_owned(), timeline);
+            }
+        }
         match class {
             RequestClass::Read => tally.reads.observe(sent_s, done_s, ok),
             RequestClass::Write => tally.writes.observe(sent_s, done_s, ok),
@@ -239,6 +266,12 @@ mod tests {
             assert_eq!(tally.latencies_us.get("a").map(Vec::len), Some(3));
             let second = tally.timeline.window(0, 1);
             assert_eq!((second.requests, second.failures), (5, 3));
+            let groups: Vec<(&str, u64)> = tally
+                .groups
+                .iter()
+                .map(|(g, t)| (g.as_str(), t.window(0, 1).requests))
+                .collect();
+            assert_eq!(groups, [("a", 3), ("b", 2)]);
             // 409 is an answer; 503, 500 and the transport error are failures.
             assert_eq!(tally.writes.failures, 1);
             assert_eq!(tally.reads.failures, 2);

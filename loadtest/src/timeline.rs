@@ -1,5 +1,5 @@
 //! Requests by the second they completed in: the load's course over time, for the progress
-//! line on the console (the last ten seconds) and for anything drawn over the whole run.
+//! line on the console (the last ten seconds) and for the report's charts (every second).
 
 use crate::summary::percentile;
 
@@ -57,6 +57,12 @@ impl Timeline {
         &self.seconds
     }
 
+    /// The first `seconds` seconds from the start, each summarised (one chart's points: a
+    /// group's charts span the whole run, not only the seconds the group had requests in).
+    pub fn per_second(&self, seconds: usize) -> Vec<Window> {
+        (0..seconds).map(|i| self.window(i, i + 1)).collect()
+    }
+
     /// Seconds `from..to` (seconds without a request count as empty ones).
     pub fn window(&self, from: usize, to: usize) -> Window {
         let to = to.max(from);
@@ -80,9 +86,25 @@ impl Timeline {
     }
 }
 
+/// The group a transaction belongs to: its name up to the colon (`student: buy` is in
+/// `student`, the journey that sends it; `auth: login` in `auth`, which every journey uses).
+pub fn group_of(transaction: &str) -> &str {
+    transaction
+        .split_once(':')
+        .map_or(transaction, |(group, _)| group)
+        .trim()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transaction_group_is_the_name_up_to_the_colon() {
+        assert_eq!(group_of("student: buy"), "student");
+        assert_eq!(group_of("auth: login"), "auth");
+        assert_eq!(group_of("healthz"), "healthz");
+    }
 
     #[test]
     fn buckets_by_completion_second_and_summarises_a_window() {
@@ -105,5 +127,12 @@ mod tests {
         let w = t.window(5, 15);
         assert_eq!((w.requests, w.p99_ms), (0, 0.0));
         assert_eq!(w.seconds, 10.0);
+        let each = t.per_second(5);
+        assert_eq!(each.len(), 5);
+        assert_eq!((each[2].requests, each[4].requests), (1, 0));
+        assert_eq!(
+            (each[0].requests, each[0].failures, each[1].requests),
+            (2, 1, 0)
+        );
     }
 }

@@ -5,7 +5,8 @@
 # mixed load with a planned switchover in the middle. Asserts that the reports exist, that
 # the metrics endpoint served the contract's names during the run, that no request was
 # answered 500, and that the drill's ledger check passed (no acknowledged purchase lost or
-# duplicated, no run oversold).
+# duplicated, no run oversold). Then the report as a person opens it, offline: index.html in
+# headless Chromium, every chart drawn with data (scripts/tests/report_test.sh).
 #
 # Needs a running stack (scripts/stack up) and uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
 # scripts/stack. Ports: backend 8180 + offset, metrics 9195 + offset. The database
@@ -90,6 +91,8 @@ for name in lyceum_loadtest_requests_total lyceum_loadtest_request_duration_seco
     lyceum_loadtest_users_active lyceum_loadtest_drill_phase; do
     check "live metrics served $name" grep -q "^$name" "$WORK_DIR/metrics.txt"
 done
+report_test() { scripts/tests/report_test.sh "$REPORT_DIR" 2>&1 | sed 's/^/#   /'; }
+check "the report's index.html shows every chart with data in Chromium (report_test.sh)" report_test
 if [ "$failed" -gt 0 ]; then
     echo "# loadtest log: $WORK_DIR/loadtest.log (tail)"
     tail -40 "$WORK_DIR/loadtest.log" | sed 's/^/#   /'
