@@ -70,14 +70,22 @@ login() { # login EMAIL PASSWORD: prints the access token
         python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
 
-fuzz() { # fuzz NAME TOKEN SEED: one schemathesis pass (no token: anonymous); console output in WORK_DIR/NAME.txt
-    local name=$1 token=$2 seed=$3 status=0 auth=()
+# The coverage phase runs every check but negative_data_rejection and positive_data_acceptance:
+# schemathesis 4.32.5's coverage generator builds "missing required property" cases for
+# properties no schema requires (PATCH /me without national_id, a company update without
+# legal_name) and sends a bare `0` as a "valid" object body, so in those two checks it judges
+# its own generator, not the API (seen in a run of 2026-12-06 with the served document listing
+# no `required` and `type: object`; another run with the same seed passed). The other phases
+# (examples, fuzzing, stateful) run every check.
+fuzz() { # fuzz NAME TOKEN SEED PHASES [ARGS...]: one schemathesis run (no token: anonymous); console output in WORK_DIR/NAME.txt
+    local name=$1 token=$2 seed=$3 phases=$4 status=0 auth=()
+    shift 4
     [ -z "$token" ] || auth=(--header "Authorization: Bearer $token")
     SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH=$REPO_DIR/scripts/tests \
     "$VENV/bin/schemathesis" --config-file scripts/tests/fuzz_schemathesis.toml \
         run "$BASE/api/v1/openapi.json" "${auth[@]}" \
-        --checks all --max-examples "$MAX_EXAMPLES" --seed "$seed" \
-        --phases examples,coverage,fuzzing,stateful --workers 2 --request-timeout 30 \
+        --checks all "$@" --max-examples "$MAX_EXAMPLES" --seed "$seed" \
+        --phases "$phases" --workers 2 --request-timeout 30 \
         --suppress-health-check all --no-color \
         --report junit --report-dir "$WORK_DIR/$name-report" >"$WORK_DIR/$name.txt" 2>&1 || status=$?
     grep -E '^(Test cases:|  [0-9]+ generated)' -A1 "$WORK_DIR/$name.txt" | sed "s/^/# $name: /"
@@ -104,8 +112,10 @@ for pass in "admin admin1@lyceum.test admin-password" "student student1@lyceum.t
         [ -n "$token" ] || continue
     fi
     started=$SECONDS
-    check "$name: all $operations operations fuzzed, no 5xx, every answer as documented" \
-        fuzz "$name" "$token" "$SEED"
+    check "$name: all $operations operations fuzzed (examples, fuzzing, stateful), every check passed" \
+        fuzz "$name" "$token" "$SEED" examples,fuzzing,stateful
+    check "$name: coverage phase (boundary and invalid values), every check but the two above" \
+        fuzz "$name-coverage" "$token" "$SEED" coverage --exclude-checks negative_data_rejection,positive_data_acceptance
     echo "# $name pass: $((SECONDS - started)) s"
     # schemathesis leaves out the operation that serves the document itself.
     check "$name: every operation but the document's own was tested" \
