@@ -74,13 +74,26 @@ drill_fixture() { # TAG
 # The dropped table is back with the drill's reviews.
 reviews_back() { [ "$(sql "$DRILL_REVIEWS")" = "$REVIEWS" ]; }
 
+# "K T": the first pause between two of the pitr writer's writes after now. Asked again for up to
+# 30 s: right after a failover the writer may not have acknowledged anything since (a CI run
+# picked no T at all when it asked once).
+gap_after_now() {
+  local after
+  after=$(now)
+  for _ in $(seq 60); do
+    "${DRILL_PY[@]}" gap --log "$DRILL_DIR/pitr.log" --after "$after" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "- -"
+}
+
 # The PITR drill (writer "pitr" already running). Returns the restore's status.
 drill_pitr() {
   # T: a pause between two writes a moment from now; T2: a later pause, still before the
   # destructive statements.
-  read -r PITR_K PITR_T < <(sleep 1; "${DRILL_PY[@]}" gap --log "$DRILL_DIR/pitr.log" --after "$(now)" || echo "- -")
+  read -r PITR_K PITR_T < <(sleep 1; gap_after_now)
   wait_acks pitr 15 || true
-  read -r PITR_K2 PITR_T2 < <("${DRILL_PY[@]}" gap --log "$DRILL_DIR/pitr.log" --after "$(now)" || echo "- -")
+  read -r PITR_K2 PITR_T2 < <(gap_after_now)
   wait_acks pitr 3 || true
   PITR_DELETED=$(sql "WITH d AS (DELETE FROM purchases WHERE id % ${DRILL_DELETE_MODULO:-3} = 0 RETURNING 1) SELECT count(*) FROM d")
   wait_acks pitr 5 || true
