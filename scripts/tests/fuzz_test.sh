@@ -78,6 +78,24 @@ login() { # login EMAIL PASSWORD: prints the access token
 # no `required` and `type: object`; another run with the same seed passed). The other phases
 # (examples, fuzzing, stateful) run every check.
 fuzz() { # fuzz NAME TOKEN SEED PHASES [ARGS...]: one schemathesis run (no token: anonymous); console output in WORK_DIR/NAME.txt
+    local name=$1 token=$2 seed=$3 phases=$4 status=0
+    shift 4
+    fuzz_once "$name" "$token" "$seed" "$phases" "$@" || status=$?
+    # schemathesis 4.32.5 now and then stops one operation of the admin coverage run with an
+    # internal "Runtime Error" (3 of 6 runs on 2026-12-06, no check failed): hypothesis'
+    # "AST constructor recursion depth mismatch" while describing a lambda, a race between the
+    # two workers' threads. That is the tool, not the API. Such a run (errors, no failure) is printed and run once more;
+    # any check failure fails at once.
+    if [ "$status" != 0 ] && grep -q 'Errored: [1-9]' "$WORK_DIR/$name.txt" &&
+        ! grep -q '^=* FAILURES =*$' "$WORK_DIR/$name.txt"; then
+        echo "# $name: schemathesis stopped with an internal error and no failed check; running it once more"
+        status=0
+        fuzz_once "$name" "$token" "$seed" "$phases" "$@" || status=$?
+    fi
+    return "$status"
+}
+
+fuzz_once() { # the arguments of fuzz: one schemathesis run, its failures and errors printed
     local name=$1 token=$2 seed=$3 phases=$4 status=0 auth=()
     shift 4
     [ -z "$token" ] || auth=(--header "Authorization: Bearer $token")
@@ -91,7 +109,7 @@ fuzz() { # fuzz NAME TOKEN SEED PHASES [ARGS...]: one schemathesis run (no token
     grep -E '^(Test cases:|  [0-9]+ generated)' -A1 "$WORK_DIR/$name.txt" | sed "s/^/# $name: /"
     if [ "$status" != 0 ]; then
         echo "# $name: schemathesis exited $status; its failures:"
-        sed -n '/^=* FAILURES =*$/,/^=* SUMMARY =*$/p' "$WORK_DIR/$name.txt" | head -150 | sed 's/^/#   /'
+        sed -n '/^=* \(FAILURES\|ERRORS\) =*$/,/^=* SUMMARY =*$/p' "$WORK_DIR/$name.txt" | head -150 | sed 's/^/#   /'
         tail -25 "$WORK_DIR/$name.txt" | sed 's/^/#   /'
     fi
     return "$status"
