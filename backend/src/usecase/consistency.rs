@@ -86,6 +86,14 @@ impl Fence {
         Lsn::parse(text).map_or(Self::PrimaryOnly, Self::AtLeast)
     }
 
+    /// The text kept in Redis: the LSN, or the "primary" marker ([`Self::from_stored`]'s inverse).
+    fn stored(self) -> String {
+        match self {
+            Self::AtLeast(lsn) => lsn.text(),
+            Self::PrimaryOnly | Self::None => PRIMARY_ONLY.to_owned(),
+        }
+    }
+
     /// The stricter of two fences.
     fn max(self, other: Self) -> Self {
         match (self, other) {
@@ -129,7 +137,8 @@ pub struct ReadYourWrites {
     cache: Cache,
     replication: ReplicationRepository,
     local: Arc<Mutex<LocalFences>>,
-    /// Own-data reads by route: `replica` (no fence), `replica_caught_up`,
+    /// Fenced reads (own data, and shared data under a recent-write marker) by route:
+    /// `replica` (own data, no fence), `replica_caught_up`,
     /// `primary_replica_behind`, `replica_caught_up_while_primary_waited`,
     /// `primary_fence_unknown`.
     reads: IntCounterVec,
@@ -140,7 +149,7 @@ impl ReadYourWrites {
         let reads = IntCounterVec::new(
             Opts::new(
                 "lyceum_read_your_writes_reads_total",
-                "Reads of a user's own data, by where they were served and why",
+                "Reads that must see a recent write (a user's own data; shared data right after an edit), by where they were served and why",
             ),
             &["route"],
         )
@@ -177,11 +186,9 @@ impl ReadYourWrites {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .raise(user_id, fence, Instant::now());
-        let stored = match fence {
-            Fence::AtLeast(lsn) => lsn.text(),
-            Fence::PrimaryOnly | Fence::None => PRIMARY_ONLY.to_owned(),
-        };
-        self.cache.replace(&WriteFenceKey(user_id), &stored).await;
+        self.cache
+            .replace(&WriteFenceKey(user_id), &fence.stored())
+            .await;
     }
 
     /// Records a write that has just committed for each of `user_ids`, reading the WAL position
@@ -213,12 +220,11 @@ impl ReadYourWrites {
     /// review edit): `key` holds the commit's WAL position (or the "primary" marker when it
     /// cannot be read) for its TTL. Call it after the commit, before dropping cached copies.
     pub async fn wrote_shared<K: CacheKey<Value = String>>(&self, key: &K) {
-        let position = self
-            .position_now()
-            .await
-            .and_then(|text| Lsn::parse(&text))
-            .map_or_else(|| PRIMARY_ONLY.to_owned(), Lsn::text);
-        self.cache.replace(key, &position).await;
+        let position = self.position_now().await;
+        let fence = position
+            .as_deref()
+            .map_or(Fence::PrimaryOnly, Fence::from_stored);
+        self.cache.replace(key, &fence.stored()).await;
     }
 
     /// Runs the read `op` of shared data: on the read pool, except while `key` holds a recent
