@@ -57,3 +57,16 @@ ledger_report() {
   done < <("$@" -d lyceum -f "$sql")
   (( bad == 0 ))
 }
+
+# verify_repository PGBACKREST...: `pgbackrest verify`. In 2.45 it reports an invalid or
+# missing file at INFO level ("invalid checksum '<label>/pg_data/...'", "file missing '...'",
+# "status: error") and still exits 0, so its findings are read here: each is printed, and any
+# one fails. A clean repository prints nothing between the command's begin and end.
+verify_repository() {
+  local out findings
+  out=$("$@" --log-level-console=info verify 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+  findings=$(grep -vE 'verify command (begin|end)' <<<"$out" | sed -E 's/^[0-9-]+ [0-9:.]+ P[0-9]+ +[A-Z]+: //; s/^ {30,}/  /' || true)
+  [[ -n $findings ]] || return 0
+  printf '%s\n' "$findings" >&2
+  ! grep -qE 'status: (error|invalid)|invalid checksum|file missing|missing: [1-9]' <<<"$findings"
+}

@@ -166,7 +166,7 @@ cmd_backup() {
   esac
   [[ -x $RUNNER_PGBR ]] || die "no pgBackRest configuration in $RUN_DIR (run 'scripts/stack up' first)"
   current_leader >/dev/null || die "no leader: a backup needs the primary running (is the stack up? 'scripts/stack status')"
-  local flags=() t0 out
+  local flags=() t0 out archiving
   # backup-standby needs a running standby in pgBackRest 2.45 (falling back to the primary
   # only came in 2.54): without one, say so and back up from the primary.
   if [[ -z $(streaming_members) ]]; then
@@ -175,8 +175,15 @@ cmd_backup() {
   fi
   say "$type backup of stanza $BACKUP_STANZA ..."
   t0=$(now_us)
-  out=$(pgbr "${flags[@]}" --type="$type" backup 2>&1) ||
-    { printf '%s\n' "$out" >&2; die "$type backup failed (log: $LOG_DIR/pgbackrest-runner/$BACKUP_STANZA-backup.log)"; }
+  if ! out=$(pgbr "${flags[@]}" --type="$type" backup 2>&1); then
+    printf '%s\n' "$out" >&2
+    # A backup waits (archive-timeout, 60 s) for its WAL to reach the repository: when that is
+    # what failed, the archiver's own reason is the one to read (a full repository disk, say).
+    if ! archiving=$(archiving_status) && [[ $archiving == *FAILING* ]]; then
+      die "$type backup failed: its WAL could not be archived: ${archiving#wal archiving: }"
+    fi
+    die "$type backup failed (log: $LOG_DIR/pgbackrest-runner/$BACKUP_STANZA-backup.log)"
+  fi
   [[ -z $out ]] || printf '%s\n' "$out"
   say "$type backup done in $(since "$t0") s:"
   backups_table 1
@@ -201,6 +208,31 @@ cmd_backups() {
   backups_table 0
   say "repository on disk: $(du -sh "$BACKUP_REPO" 2>/dev/null | cut -f1) in $BACKUP_REPO"
   wal_gaps
+}
+
+# One line on the leader's WAL archiving (pg_stat_archiver): when it last succeeded, or since
+# when it fails, why (the last error of the leader's archive-push log) and how much WAL waits in
+# pg_wal meanwhile (what fills the leader's disk if the repository stays full or unreachable).
+# Status 0 when archiving works, 1 when it fails, 2 when the leader cannot be asked.
+archiving_status() {
+  local leader row state last_wal last_t failed fail_wal fail_t waiting wal_size why
+  leader=$(current_leader 2>/dev/null) || { say "wal archiving: unknown (no leader)"; return 2; }
+  row=$(sql_super "$leader" "SELECT CASE WHEN last_failed_time > coalesce(last_archived_time, '-infinity') THEN 'FAILING' ELSE 'ok' END,
+      coalesce(last_archived_wal, '-'), coalesce(to_char(last_archived_time AT TIME ZONE 'UTC', 'HH24:MI:SS'), '-'),
+      failed_count, coalesce(last_failed_wal, '-'), coalesce(to_char(last_failed_time AT TIME ZONE 'UTC', 'HH24:MI:SS'), '-'),
+      (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'),
+      (SELECT pg_size_pretty(sum(size)) FROM pg_ls_waldir())
+    FROM pg_stat_archiver") || { say "wal archiving: unknown ($leader does not answer)"; return 2; }
+  IFS='|' read -r state last_wal last_t failed fail_wal fail_t waiting wal_size <<<"$row"
+  if [[ $state == ok ]]; then
+    say "wal archiving: ok on $leader, last segment $last_wal at $last_t UTC; $waiting waiting, pg_wal $wal_size"
+    return 0
+  fi
+  # pgBackRest's reason, e.g. "[FileWriteError] unable to write '...': [28] No space left on device".
+  why=$(grep -ho 'repo1: \[[A-Za-z]*\] .*' "$LOG_DIR/pgbackrest-$leader"/*archive-push*.log 2>/dev/null | tail -n1)
+  say "wal archiving: FAILING on $leader since $fail_t UTC (segment $fail_wal; $failed failures in all; last success $last_t UTC)," \
+    "$waiting segments waiting in pg_wal ($wal_size); ${why:-see $LOG_DIR/pgbackrest-$leader/}"
+  return 1
 }
 
 # ----------------------------------------------------------- restore --
@@ -261,6 +293,22 @@ PY
   (( EUID != 0 )) || chown postgres:postgres "$RUN_DIR/pg1/patroni.yml.tmp"
   chmod 600 "$RUN_DIR/pg1/patroni.yml.tmp"
   mv -f "$RUN_DIR/pg1/patroni.yml.tmp" "$RUN_DIR/pg1/patroni.yml"
+}
+
+# What NODE's logs say of its last bootstrap from the repository: PostgreSQL's recovery (which
+# WAL it restored last, where it stopped, why it gave up) and Patroni's errors. A failed
+# restore's cause is in them; the log tails before are mostly Patroni's traceback.
+recovery_story() {
+  local pg=$LOG_DIR/$1-postgresql.log patroni=$LOG_DIR/$1-patroni.log
+  if [[ -s $pg ]]; then
+    printf -- '--- recovery of %s (%s) ---\n' "$1" "$pg" >&2
+    grep -E 'FATAL|PANIC|point-in-time recovery|recovery stopping|recovery ended|redo (starts|done)|consistent recovery state|selected new timeline|restored log file|could not|invalid|shut down|ready to accept' "$pg" |
+      grep -vE 'is (starting up|shutting down|not yet accepting|not accepting)' | tail -n 30 >&2 || true
+  fi
+  if [[ -s $patroni ]]; then
+    printf -- '--- errors of %s'"'"'s Patroni (%s) ---\n' "$1" "$patroni" >&2
+    grep -E 'ERROR|CRITICAL|WARNING|bootstrap' "$patroni" | tail -n 15 >&2 || true
+  fi
 }
 
 cmd_restore() {
@@ -332,10 +380,15 @@ cmd_restore() {
   # line is ours and is_running would call it dead.
   wait_until 10 is_running pg1 || { log_tail pg1; die "pg1's Patroni did not start"; }
   # shellcheck disable=SC2317
-  restored() { is_running pg1 || { log_tail pg1; die "pg1's Patroni exited during the restore"; }; current_leader >/dev/null && write_port_ok; }
+  restored() {
+    is_running pg1 || { mv -f "$RUN_DIR/pg1/patroni.yml.normal" "$RUN_DIR/pg1/patroni.yml"; log_tail pg1; recovery_story pg1
+                        die "pg1's Patroni gave up bootstrapping from the repository (its log and PostgreSQL's recovery above)"; }
+    current_leader >/dev/null && write_port_ok
+  }
   if ! wait_until "$RESTORE_TIMEOUT" restored; then
     mv -f "$RUN_DIR/pg1/patroni.yml.normal" "$RUN_DIR/pg1/patroni.yml"
     log_tail pg1
+    recovery_story pg1
     die "pg1 did not come up as leader within ${RESTORE_TIMEOUT}s (LYCEUM_RESTORE_TIMEOUT)"
   fi
   # The method only matters for a bootstrap; the normal config is back for the next start.
@@ -376,8 +429,7 @@ cmd_verify_backup() {
   local t0 out dir=$BACKUP_DIR/verify
   t0=$(now_us)
   say "pgbackrest verify (checksums of every backup file and WAL segment) ..."
-  out=$(pgbr --log-level-console=warn verify 2>&1) || { printf '%s\n' "$out" >&2; die "pgbackrest verify failed"; }
-  [[ -z $out ]] || printf '%s\n' "$out"
+  verify_repository pgbr || die "pgbackrest verify found damaged or missing files in $BACKUP_REPO (above)"
   say "  verify passed after $(since "$t0") s"
   wal_gaps || die "the WAL archive has a gap: point-in-time recovery across it is impossible"
   [[ -z $(ss -ltnH "sport = :$VERIFY_PORT" 2>/dev/null) ]] || die "port $VERIFY_PORT (scratch instance) is in use"

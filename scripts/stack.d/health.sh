@@ -57,6 +57,12 @@ sql_at() {
     "host=127.0.0.1 port=$1 user=lyceum dbname=lyceum" -c "$2" 2>/dev/null
 }
 
+# SQL as the superuser on one node's own port (pg_stat_replication's LSNs and pg_ls_waldir need it).
+sql_super() {
+  PGPASSWORD=postgres-dev PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -A -t -q \
+    "host=127.0.0.1 port=$(pg_port "$1") user=postgres dbname=postgres" -c "$2" 2>/dev/null
+}
+
 write_port_ok() { [[ $(sql_at "$WRITE_PORT" 'SELECT pg_is_in_recovery()') == f ]]; }
 read_port_ok()  { [[ $(sql_at "$READ_PORT" 'SELECT pg_is_in_recovery()') == t ]]; }
 redis_ok()      { [[ $(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }

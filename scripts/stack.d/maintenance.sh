@@ -22,12 +22,6 @@ MAINT_T0=0
 # One line of the maintenance log, stamped with the seconds since the roll began.
 step() { say "[$(printf '%6s' "$(since "$MAINT_T0")") s] $*"; }
 
-# SQL as the superuser on one node's own port (pg_stat_replication's LSNs need it).
-sql_super() {
-  PGPASSWORD=postgres-dev PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -A -t -q \
-    "host=127.0.0.1 port=$(pg_port "$1") user=postgres dbname=postgres" -c "$2" 2>/dev/null
-}
-
 # One command on HAProxy's admin socket (level admin); prints its answer.
 haproxy_admin() {
   "$PYTHON" - "$RUN_DIR/haproxy/admin.sock" "$1" <<'EOF'
