@@ -240,7 +240,7 @@ else
   not_ok "the repository on a tmpfs to fill"
 fi
 
-note "RTO: PITR ${PITR_RTO:-?} s (writes accepted after ${PITR_WRITE_S:-?} s); total loss ${LOSS_RTO:-?} s (writes after ${LOSS_WRITE_S:-?} s), $(json_field "$LOSS_CHECK" lost) acknowledged writes lost (oldest $(json_field "$LOSS_CHECK" oldest_lost_ack_age) s before the loss)"
+note "RTO: PITR ${PITR_RTO:-?} s (writes accepted after ${PITR_WRITE_S:-?} s; restore attempts: ${PITR_ATTEMPTS:-?}); total loss ${LOSS_RTO:-?} s (writes after ${LOSS_WRITE_S:-?} s), $(json_field "$LOSS_CHECK" lost) acknowledged writes lost (oldest $(json_field "$LOSS_CHECK" oldest_lost_ack_age) s before the loss)"
 note "whole drill $(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
