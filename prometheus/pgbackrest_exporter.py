@@ -16,6 +16,14 @@ index, cheap but not free on 2 cores. Series (all gauges):
   pgbackrest_repo_size_bytes                   files in the repository (backups and WAL)
   pgbackrest_wal_archive_last_timestamp_seconds  when the newest WAL file reached the repo
   pgbackrest_wal_archive_missing_segments      gaps between the oldest and newest segment
+  pgbackrest_verify_bad_files                  invalid or missing files the last periodic
+                                               `pgbackrest verify` found (after the first one)
+  pgbackrest_verify_last_timestamp_seconds     when that verify finished
+
+The periodic verify (--verify-every, every 6 hours by default, the first one at start) reads
+every file of the repository, which is why it is not done per scrape. pgBackRest 2.45's verify
+reports a damaged file at INFO level and exits 0, so its findings are counted here.
+--once prints the metrics once (after a verify, if --verify-every is not 0) and exits.
 """
 import argparse
 import json
@@ -47,7 +55,36 @@ def repo_facts(repo, stanza):
     return total, newest, missing
 
 
-def collect(args):
+# One finding of `pgbackrest verify` about a file: "invalid checksum '<label>/pg_data/...'",
+# "file missing '...'", "invalid size '...'" and the like.
+BAD_FILE = re.compile(r"\b(invalid [a-z ]+|file missing) '[^']+'")
+
+
+def verify(args):
+    """Runs `pgbackrest verify` once: the bad files it found, or None if it did not run."""
+    try:
+        out = subprocess.run([args.pgbackrest, "--log-level-console=info", "verify"], capture_output=True,
+                             text=True, timeout=args.verify_timeout, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    bad = len(BAD_FILE.findall(out))
+    return 1 if bad == 0 and "status: error" in out else bad  # another kind of finding counts
+
+
+def verify_forever(args, state):
+    """state gets bad_files and at after each verify. A verify that cannot run (the stanza not
+    created yet, right after `up`) is retried every minute and reported (-1) only after three
+    failures in a row."""
+    failures = 0
+    while True:
+        bad = verify(args)
+        failures = failures + 1 if bad is None else 0
+        if bad is not None or failures >= 3:
+            state["bad_files"], state["at"] = (-1 if bad is None else bad), time.time()
+        time.sleep(args.verify_every if bad is not None else min(60, args.verify_every))
+
+
+def collect(args, verified=None):
     lines = []
 
     def gauge(name, value, labels=""):
@@ -81,17 +118,35 @@ def collect(args):
     if newest_wal:
         gauge("pgbackrest_wal_archive_last_timestamp_seconds", "%.3f" % newest_wal)
     gauge("pgbackrest_wal_archive_missing_segments", missing)
+    if verified and "at" in verified:
+        gauge("pgbackrest_verify_bad_files", verified["bad_files"])
+        gauge("pgbackrest_verify_last_timestamp_seconds", "%.3f" % verified["at"])
     return "\n".join(lines) + "\n"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--listen", required=True, help="host:port")
+    p.add_argument("--listen", help="host:port (required unless --once)")
     p.add_argument("--pgbackrest", required=True, help="pgbackrest or a wrapper with the config flags")
     p.add_argument("--repo", required=True, help="repository path (repo1-path)")
     p.add_argument("--stanza", default="lyceum")
     p.add_argument("--cache", type=float, default=10)
+    p.add_argument("--verify-every", type=float, default=6 * 3600,
+                   help="seconds between two `pgbackrest verify` runs (0: never)")
+    p.add_argument("--verify-timeout", type=float, default=3600)
+    p.add_argument("--once", action="store_true", help="print the metrics once and exit")
     args = p.parse_args()
+    if not args.once and not args.listen:
+        p.error("--listen is required (or --once)")
+    verified = {}
+    if args.once:
+        if args.verify_every:
+            bad = verify(args)
+            verified.update(bad_files=-1 if bad is None else bad, at=time.time())
+        print(collect(args, verified), end="")
+        return
+    if args.verify_every:
+        threading.Thread(target=verify_forever, args=(args, verified), daemon=True).start()
     lock, cached = threading.Lock(), {"at": 0.0, "text": ""}
 
     class Handler(BaseHTTPRequestHandler):
@@ -101,7 +156,7 @@ def main():
             else:
                 with lock:
                     if time.time() - cached["at"] > args.cache:
-                        cached["text"], cached["at"] = collect(args), time.time()
+                        cached["text"], cached["at"] = collect(args, verified), time.time()
                     body = cached["text"].encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")

@@ -18,7 +18,7 @@
 #                acknowledged within archive_timeout (60 s) of the loss, none duplicated
 #   verify       scripts/stack verify-backup on the restored cluster
 #   bad input    a corrupted and a missing backup file: verify-backup fails naming both,
-#                writes go on, it passes with them back; a full repository disk (a filled
+#                the exporter's verify counts them, writes go on, it passes with them back; a full repository disk (a filled
 #                tmpfs, so root): the backup fails saying so, `status` says archiving fails,
 #                writes go on, and with space again the archive catches up without a gap
 #
@@ -183,11 +183,24 @@ verify_names_damage() {
   done
   return "$rc"
 }
+# What the exporter's periodic verify reports (the series LyceumBackupCorrupted fires on).
+verify_metric() { # EXPECTED
+  local got
+  # A copy the database's user can read, wherever the checkout is.
+  install -m 755 prometheus/pgbackrest_exporter.py "$TEST_DIR/pgbackrest_exporter.py"
+  got=$(setpriv --reuid=postgres --regid=postgres --init-groups -- /usr/bin/python3 "$TEST_DIR/pgbackrest_exporter.py" --once \
+          --pgbackrest "$LYCEUM_RUN_DIR/backup/runner/pgbackrest-lyceum" --repo "$REPO" --verify-every 1 |
+        awk '$1 == "pgbackrest_verify_bad_files" { print $2 }')
+  note "exporter: pgbackrest_verify_bad_files ${got:-absent}"
+  [[ $got == "$1" ]]
+}
 if damage_repository; then
   check "verify-backup fails on a corrupted and a missing backup file, naming both" verify_names_damage
+  check "the exporter's periodic verify counts the two bad files (LyceumBackupCorrupted)" verify_metric 2
   check "writes go on while the repository is damaged" stack probe-write
   repair_repository
   check "verify-backup passes with the files put back" stack verify-backup
+  check "the exporter's verify counts none with the files put back" verify_metric 0
 else
   not_ok "a backup file to damage"
 fi
