@@ -308,6 +308,12 @@ def cluster() -> dict:
         panel("Connections per node (database lyceum)",
               [('sum by (member) (pg_stat_database_numbackends{job="postgres", datname="lyceum"})', "{{member}}")],
               w=8),
+        panel("Top statements by execution time (all nodes)",
+              [(f'topk(10, sum by (query) (rate(pg_stat_statements_top_exec_seconds{{job="postgres"}}[{RATE}])))',
+                "{{query}}")], unit="s", w=24, h=10,
+              description="Seconds of execution per second, summed over the nodes, of the statements "
+                          "pg_stat_statements ranks highest on each node (its normalized text). Where the "
+                          "database's CPU goes; the statements' text is in the legend."),
         panel("PostgreSQL reachable", [('pg_up{job="postgres"}', "{{member}}")], kind="state-timeline", w=8,
               mappings=up_down),
         panel("etcd: member sees a leader", [('etcd_server_has_leader{job="etcd"}', "{{member}}")],

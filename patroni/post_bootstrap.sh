@@ -21,6 +21,8 @@ BEGIN
     END IF;
 END
 $$;
+-- The view the exporters read top statements from (in the database they connect to).
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 -- CREATE DATABASE cannot run inside DO/a transaction block, hence \gexec.
 SELECT 'CREATE DATABASE lyceum OWNER lyceum ENCODING ''UTF8'''
 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = 'lyceum')

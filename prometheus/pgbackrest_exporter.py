@@ -21,7 +21,8 @@ index, cheap but not free on 2 cores. Series (all gauges):
   pgbackrest_verify_last_timestamp_seconds     when that verify finished
 
 The periodic verify (--verify-every, every 6 hours by default, the first one at start) reads
-every file of the repository, which is why it is not done per scrape. pgBackRest 2.45's verify
+every file of the repository, which is why it is not done per scrape. Findings count only when
+a second run a minute later confirms them. pgBackRest 2.45's verify
 reports a damaged file at INFO level and exits 0, so its findings are counted here.
 --once prints the metrics once (after a verify, if --verify-every is not 0) and exits.
 """
@@ -30,6 +31,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,7 +70,21 @@ def verify(args):
     except (subprocess.SubprocessError, OSError):
         return None
     bad = len(BAD_FILE.findall(out))
-    return 1 if bad == 0 and "status: error" in out else bad  # another kind of finding counts
+    bad = 1 if bad == 0 and "status: error" in out else bad  # another kind of finding counts
+    if bad:
+        sys.stderr.write(out)  # the exporter's log says which files
+    return bad
+
+
+def verify_confirmed(args):
+    """A verify whose findings (or failure) a second run a minute later confirms: one run
+    beside a stanza-create, a backup or an expire can see a half-written repository (a fresh
+    stack's first verify reported "status: error" that way); damage stays."""
+    bad = verify(args)
+    if bad is None or bad > 0:
+        time.sleep(min(60, args.verify_every))
+        bad = verify(args)
+    return bad
 
 
 def verify_forever(args, state):
@@ -77,7 +93,7 @@ def verify_forever(args, state):
     failures in a row."""
     failures = 0
     while True:
-        bad = verify(args)
+        bad = verify_confirmed(args)
         failures = failures + 1 if bad is None else 0
         if bad is not None or failures >= 3:
             state["bad_files"], state["at"] = (-1 if bad is None else bad), time.time()

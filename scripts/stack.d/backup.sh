@@ -122,12 +122,12 @@ ensure_archiving() {
   [[ $("$PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("postgresql",{}).get("parameters",{}).get("archive_mode",""))' <<<"$json") == on ]] &&
     return 0
   say "  enabling WAL archiving in the DCS config (archive_mode needs a restart of every node)"
-  curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' \
+  rest_curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' \
     -d '{"postgresql": {"parameters": {"archive_mode": "on", "archive_timeout": 60}}}' \
     "$(rest_url "$leader")/config" >/dev/null || { warn "could not PATCH $(rest_url "$leader")/config"; return 0; }
   sleep 4  # loop_wait 2 s: let every member see the change and flag pending_restart
   for n in $(running_replicas) "$leader"; do
-    curl -sf -m 60 -X POST -H 'Content-Type: application/json' -d '{"restart_pending": true}' \
+    rest_curl -sf -m 60 -X POST -H 'Content-Type: application/json' -d '{"restart_pending": true}' \
       "$(rest_url "$n")/restart" >/dev/null || warn "restart of $n for archive_mode failed"
   done
   wait_until 60 write_port_ok || warn "write port not back within 60 s after the restarts"
@@ -144,6 +144,11 @@ backup_after_up() {
     count=$(pgbr info --output=json 2>/dev/null | "$PYTHON" -c 'import json,sys; print(sum(len(s.get("backup",[])) for s in json.load(sys.stdin)))' 2>/dev/null || echo "?")
     say "  pgBackRest stanza $BACKUP_STANZA ready after $(since "$t0") s: repository $BACKUP_REPO ($count backups$([[ -s $BACKUP_DIR/cipher-pass ]] && echo ', encrypted'))"
     [[ $count != 0 ]] || say "  no backup yet: 'scripts/stack backup full' makes the first one"
+    # The leader tried to archive before the stanza existed, failed and waits up to a minute
+    # before trying again; `check` switches WAL, which wakes its archiver now, and waits until
+    # the segment is in the repository.
+    pgbr --archive-timeout=30 check >/dev/null 2>&1 ||
+      warn "pgbackrest check failed after stanza-create: WAL archiving is not working ('scripts/stack status')"
   else
     warn "pgBackRest stanza-create failed; WAL is NOT being archived and no backup can be taken:"
     printf '%s\n' "$out" >&2

@@ -66,6 +66,16 @@ start_pg_exporter() {
     --log.level=warn
 }
 
+# pg_stat_statements' view in the postgres database, where the exporters read the top
+# statements: post_bootstrap.sh makes it in a new cluster, this in one bootstrapped before.
+# (Its numbers come once the library is loaded, at each node's next restart.)
+ensure_statement_stats() {
+  local leader
+  leader=$(current_leader 2>/dev/null) || return 0
+  sql_super "$leader" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null ||
+    warn "could not create the pg_stat_statements extension on $leader; the top-statements panel stays empty"
+}
+
 start_redis_exporter() {
   launch exporter-redis "$LOG_DIR/exporter-redis.log" /usr/bin/prometheus-redis-exporter \
     -redis.addr "redis://127.0.0.1:$REDIS_PORT" -redis.password-file "$RUN_DIR/exporters/redis-passwords.json" \

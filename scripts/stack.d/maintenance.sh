@@ -108,7 +108,7 @@ restart_replica() {
   # again for a few seconds.
   local tries
   for tries in 1 2 3 4 5; do
-    out=$(curl -s -m "$RESTART_TIMEOUT" -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+    out=$(rest_curl -s -m "$RESTART_TIMEOUT" -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
       -d '{}' "$(rest_url "$n")/restart") || true
     code=${out##*$'\n'}
     [[ $code == 200 ]] && break
@@ -233,7 +233,7 @@ cmd_set() {
   t0=$(now_us)
   MAINT_T0=$t0
   body=$(jq -cn --arg p "$param" --arg v "$value" '{postgresql: {parameters: {($p): $v}}}')
-  curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d "$body" "$(rest_url "$leader")/config" >/dev/null ||
+  rest_curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d "$body" "$(rest_url "$leader")/config" >/dev/null ||
     die "PATCH $(rest_url "$leader")/config failed"
   step "PATCH /config: $param = $value"
   if [[ $context == postmaster ]]; then

@@ -83,7 +83,7 @@ cmd_switchover() {
   local t0 out code new
   t0=$(now_us)
   # POST /switchover returns only when the switchover is done: allow 30 s.
-  out=$(curl -s -m 30 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+  out=$(rest_curl -s -m 30 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
     -d "{\"leader\": \"$leader\", \"candidate\": \"$candidate\"}" "$(rest_url "$leader")/switchover") || true
   code=${out##*$'\n'}
   [[ $code == 200 ]] || die "switchover refused or failed (HTTP ${code:-none}): ${out%$'\n'*}"

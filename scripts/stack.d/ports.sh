@@ -15,6 +15,10 @@ rest_port()        { echo $((8008 + $(node_index "$1") + OFFSET)); }
 etcd_client_port() { echo $((23790 + $(node_index "$1") + OFFSET)); }
 etcd_peer_port()   { echo $((23800 + $(node_index "$1") + OFFSET)); }
 rest_url()         { echo "http://127.0.0.1:$(rest_port "$1")"; }
+# curl with the credentials of Patroni's unsafe endpoints (restapi.authentication in
+# patroni/patroni.yml.tmpl), passed as a config file so they stay off the command line.
+readonly REST_AUTH=patroni:patroni-rest-dev
+rest_curl()        { curl -K <(printf 'user = "%s"\n' "$REST_AUTH") "$@"; }
 # postgres_exporter of a node (pg1 or exporter-pg1).
 pg_exporter_port() { echo $((9187 + $(node_index "$1") + OFFSET)); }
 

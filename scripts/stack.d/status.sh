@@ -41,7 +41,8 @@ cmd_status() {
     say "patroni: no REST endpoint answers"
     ok=0
   fi
-  [[ ${leader:-none} == none ]] || archiving_status
+  # Informational: failing archiving is said loudly but is not "the stack is down".
+  [[ ${leader:-none} == none ]] || archiving_status || true
   say "haproxy (server=status(sessions)):"
   haproxy_states || { say "  not reachable on 127.0.0.1:$STATS_PORT"; ok=0; }
   if redis_ok; then say "redis: up (127.0.0.1:$REDIS_PORT)"; else say "redis: down (127.0.0.1:$REDIS_PORT)"; fi

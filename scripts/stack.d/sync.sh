@@ -26,7 +26,7 @@ patch_sync_mode() { # NODE MODE
   local body
   body=$(jq -cn --argjson m "$(sync_flag synchronous_mode "$2")" --argjson s "$(sync_flag synchronous_mode_strict "$2")" \
     '{synchronous_mode: $m, synchronous_mode_strict: $s}')
-  curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d "$body" "$(rest_url "$1")/config" >/dev/null
+  rest_curl -sf -m 10 -X PATCH -H 'Content-Type: application/json' -d "$body" "$(rest_url "$1")/config" >/dev/null
 }
 
 # synchronous_standby_names as the leader has it now ('' when commits wait for nobody).

@@ -131,6 +131,7 @@ cmd_up() {
   UP_IN_PROGRESS=0
   trap - EXIT INT TERM
   backup_after_up
+  ensure_statement_stats
   local kind=restart
   (( fresh )) && kind="cold start (fresh data)"
   say "Lyceum stack up in $(since "$t0") s [$kind]: write port after $WRITE_READY s, read port after $READ_READY s"

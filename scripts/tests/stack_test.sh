@@ -152,6 +152,27 @@ test_full_up_status_leader() {
     { show_output; fail "env does not reflect the port offset"; }
 }
 
+# Patroni's unsafe endpoints refuse a caller without the credentials (and with wrong ones);
+# `scripts/stack switchover`, which sends them, goes through.
+test_patroni_unsafe_endpoints_need_credentials() {
+  stack_healthy_or_up
+  local leader url code
+  leader=$("$STACK" leader) || fail "no leader"
+  url="http://127.0.0.1:$((8008 + ${leader#pg} - 1 + OFFSET))"
+  code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d "{\"leader\": \"$leader\"}" "$url/switchover")
+  [[ $code == 401 ]] || fail "POST /switchover without credentials answered $code, expected 401"
+  code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' -u patroni:wrong -X POST -d '{}' "$url/restart")
+  [[ $code == 401 ]] || fail "POST /restart with a wrong password answered $code, expected 401"
+  code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' -X PATCH -d '{"ttl": 5}' "$url/config")
+  [[ $code == 401 ]] || fail "PATCH /config without credentials answered $code, expected 401"
+  [[ $("$STACK" leader) == "$leader" ]] || fail "the leader changed after refused requests"
+  code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$url/primary")
+  [[ $code == 200 ]] || fail "GET /primary (HAProxy's health check) answered $code, expected 200"
+  run_stack switchover
+  [[ $RC == 0 ]] || { show_output; fail "scripts/stack switchover (with the credentials) failed"; }
+}
+
 test_down_leaves_nothing_and_up_keeps_data() {
   stack_healthy_or_up
   sql "$WRITE_PORT" "CREATE TABLE IF NOT EXISTS stack_test_marker (v text); INSERT INTO stack_test_marker VALUES ('kept')" ||
@@ -271,6 +292,7 @@ echo "# scripts/stack tests: run dir $RUN_DIR, port offset $OFFSET"
 check test_port_taken_fails_fast test_port_taken_fails_fast
 check test_external_etcd_unreachable_fails_fast test_external_etcd_unreachable_fails_fast
 check test_full_up_status_leader test_full_up_status_leader
+check test_patroni_unsafe_endpoints_need_credentials test_patroni_unsafe_endpoints_need_credentials
 check test_down_leaves_nothing_and_up_keeps_data test_down_leaves_nothing_and_up_keeps_data
 check test_start_etcd_recovers_lost_members test_start_etcd_recovers_lost_members
 check test_set_validates_and_applies test_set_validates_and_applies
