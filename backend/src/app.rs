@@ -21,6 +21,7 @@ use crate::{
         consistency::ReadYourWrites,
         course_admin::CourseAdmin,
         login_limit::LoginLimiter,
+        lookup_admin::LookupAdmin,
         purchase::PurchaseService,
         report::ReportService,
         review::ReviewService,
@@ -54,6 +55,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         .context("registering read-your-writes metrics")?;
     let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
+    let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
@@ -68,6 +70,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         auth,
         catalog,
         course_admin,
+        lookup_admin,
         purchases,
         reviews,
         certificates,

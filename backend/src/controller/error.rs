@@ -193,7 +193,9 @@ impl ApiError {
                     answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")
                 }
                 ServiceError::Forbidden => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
-                ServiceError::InUse => answer(S::CONFLICT, "in_use", "Still in use"),
+                ServiceError::InUse | ServiceError::LookupInUse(_) => {
+                    answer(S::CONFLICT, "in_use", "Still in use")
+                }
                 ServiceError::SeatsTaken => answer(S::CONFLICT, "seats_taken", "Seats taken"),
                 ServiceError::SoldOut => answer(S::CONFLICT, "sold_out", "Sold out"),
                 ServiceError::SalesClosed => answer(S::CONFLICT, "sales_closed", "Sales closed"),

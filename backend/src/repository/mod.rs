@@ -19,6 +19,7 @@ pub mod local_pages;
 pub mod login_attempts;
 pub mod lookup;
 pub mod page;
+pub mod plan;
 pub mod purchase;
 pub mod replication;
 pub mod report;

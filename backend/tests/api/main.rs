@@ -15,6 +15,8 @@ mod career;
 mod catalog;
 mod certificates;
 mod docs;
+mod lookups;
+mod prices;
 mod purchases;
 mod reports;
 mod reviews;

@@ -53,6 +53,7 @@ const TOKEN: &[&str] = &[
 const CATALOG: &[&str] = &["teacher", "admin"];
 const CAREER: &[&str] = &["support", "admin"];
 const BLOG: &[&str] = &["smm", "admin"];
+const ADMIN: &[&str] = &["admin"];
 
 const MATRIX: &[Row] = &[
     Row {
@@ -69,6 +70,36 @@ const MATRIX: &[Row] = &[
         route: "PATCH /api/v1/me",
         allowed: TOKEN,
         refused: 0,
+    },
+    Row {
+        route: "POST /api/v1/specializations",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "PATCH /api/v1/specializations/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "DELETE /api/v1/specializations/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "POST /api/v1/difficulty-levels",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "PATCH /api/v1/difficulty-levels/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "DELETE /api/v1/difficulty-levels/{id}",
+        allowed: ADMIN,
+        refused: 403,
     },
     Row {
         route: "POST /api/v1/courses",
@@ -332,6 +363,42 @@ async fn prepare(
             Some(json!({"phone": "+15550100"})),
             None,
         ),
+        // Each cell on its own unused row, so a delete is never refused for being in use.
+        "POST /api/v1/specializations" => (
+            "/api/v1/specializations".into(),
+            Some(json!({"slug": format!("matrix-{n}"), "name": format!("Matrix {n}")})),
+            None,
+        ),
+        "PATCH /api/v1/specializations/{id}" | "DELETE /api/v1/specializations/{id}" => {
+            let s = app
+                .scalar_i64(&format!(
+                    "INSERT INTO specializations (slug, name) VALUES ('cell-{n}', 'Cell {n}') RETURNING id::bigint"
+                ))
+                .await;
+            let body = route
+                .starts_with("PATCH")
+                .then(|| json!({"name": format!("Renamed {n}")}));
+            (format!("/api/v1/specializations/{s}"), body, None)
+        }
+        "POST /api/v1/difficulty-levels" => (
+            "/api/v1/difficulty-levels".into(),
+            Some(
+                json!({"code": format!("matrix_{n}"), "name": "Matrix", "sort_order": 4 + n % 400}),
+            ),
+            None,
+        ),
+        "PATCH /api/v1/difficulty-levels/{id}" | "DELETE /api/v1/difficulty-levels/{id}" => {
+            let d = app
+                .scalar_i64(&format!(
+                    "INSERT INTO difficulty_levels (code, name, sort_order) VALUES ('cell_{n}', 'Cell', {}) RETURNING id::bigint",
+                    600 + n
+                ))
+                .await;
+            let body = route
+                .starts_with("PATCH")
+                .then(|| json!({"name": format!("Renamed {n}")}));
+            (format!("/api/v1/difficulty-levels/{d}"), body, None)
+        }
         "POST /api/v1/courses" => ("/api/v1/courses".into(), Some(course_body), None),
         "PATCH /api/v1/courses/{id}" => {
             let c = new_course(app).await;
