@@ -49,10 +49,16 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     limiter
         .register_metrics(&registry)
         .context("registering login limiter metrics")?;
-    let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth), limiter);
     let ryw = ReadYourWrites::new(db.clone(), cache.clone());
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
+    let auth = AuthService::new(
+        db.clone(),
+        ryw.clone(),
+        hasher,
+        TokenService::new(&config.auth),
+        limiter,
+    );
     let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());

@@ -166,6 +166,7 @@ const TRACK: &[&str] = &["TrackCreateRequest", "TrackUpdateRequest"];
 const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (&["RegisterRequest"], "email", Rule::Email),
     (&["RegisterRequest"], "password", Rule::Password),
+    (&["ChangePasswordRequest"], "new_password", Rule::Password),
     (ME, "first_name", Rule::Text(user::PERSON_NAME_MAX)),
     (ME, "last_name", Rule::Text(user::PERSON_NAME_MAX)),
     (ME, "birth_date", Rule::Since1900),

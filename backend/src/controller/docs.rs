@@ -27,7 +27,8 @@ use super::{
     ),
     paths(
         ops::healthz, ops::readyz, ops::metrics,
-        auth::register, auth::login, auth::me, auth::update_me,
+        auth::register, auth::login, auth::logout, auth::me, auth::update_me,
+        auth::change_password,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
         catalog::course, catalog::teachers, catalog::teacher, catalog::plans,
         lookup_admin::create_specialization, lookup_admin::update_specialization,

@@ -24,6 +24,7 @@ pub mod purchase;
 pub mod replication;
 pub mod report;
 pub mod review;
+pub mod session;
 pub mod teacher;
 pub mod user;
 

@@ -95,6 +95,12 @@ pub enum ServiceError {
     NationalIdTaken,
     #[error("wrong email or password")]
     InvalidCredentials,
+    /// A password change with the wrong current password (counted like a failed login).
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A bearer token that is not (or no longer) good.
+    #[error(transparent)]
+    Token(#[from] auth::TokenError),
     #[error("too many failed logins; retry in {} s", .retry_after.as_secs())]
     TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]

@@ -14,6 +14,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/me/password"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("get", "/api/v1/specializations"),
@@ -129,8 +131,8 @@ async fn openapi_document_covers_every_route_parameter_and_error() {
                 );
             }
         }
-        // Status moves of a purchase are POSTs without a body.
-        let action = ["/pay", "/cancel", "/refund"]
+        // Status moves of a purchase and logging out are POSTs without a body.
+        let action = ["/pay", "/cancel", "/refund", "/auth/logout"]
             .iter()
             .any(|a| path.ends_with(a));
         let writes_body = matches!(*method, "post" | "patch") && !action;

@@ -23,5 +23,6 @@ mod reviews;
 mod security_auth;
 mod security_authz;
 mod security_input;
+mod sessions;
 mod skeleton;
 mod staff;

@@ -71,6 +71,17 @@ const MATRIX: &[Row] = &[
         allowed: TOKEN,
         refused: 0,
     },
+    // These two end the caller's session(s): each cell runs as a fresh user of the role.
+    Row {
+        route: "POST /api/v1/auth/logout",
+        allowed: TOKEN,
+        refused: 0,
+    },
+    Row {
+        route: "POST /api/v1/me/password",
+        allowed: TOKEN,
+        refused: 0,
+    },
     Row {
         route: "POST /api/v1/specializations",
         allowed: ADMIN,
@@ -358,6 +369,13 @@ async fn prepare(
             Some(json!({"email": w.owner, "password": "correct horse battery"})),
             None,
         ),
+        "POST /api/v1/auth/logout" => ("/api/v1/auth/logout".into(), None, None),
+        "POST /api/v1/me/password" => (
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": "correct horse battery",
+                        "new_password": "another horse battery"})),
+            None,
+        ),
         "PATCH /api/v1/me" => (
             "/api/v1/me".into(),
             Some(json!({"phone": "+15550100"})),
@@ -597,6 +615,24 @@ async fn prepare(
     }
 }
 
+/// For the routes that revoke the caller's tokens, a new user of `role` and their token, so
+/// the world's tokens stay good for the other cells.
+async fn fresh_session(app: &TestApp, route: &str, role: &str) -> Option<String> {
+    let ends_sessions = matches!(
+        route,
+        "POST /api/v1/auth/logout" | "POST /api/v1/me/password"
+    );
+    if !ends_sessions || role == "anonymous" {
+        return None;
+    }
+    let email = format!("fresh{}@matrix.test", unique());
+    Some(if role == "student" {
+        app.register(&email).await
+    } else {
+        app.staff(&email, role).await
+    })
+}
+
 async fn send(
     app: &TestApp,
     method: Method,
@@ -688,7 +724,9 @@ async fn every_role_on_every_write_route() {
                 row.refused
             };
             let (path, body, header) = prepare(&app, &w, route, role).await;
-            let r = send(&app, method.clone(), &path, w.token(role), body, header).await;
+            let fresh = fresh_session(&app, route, role).await;
+            let token = fresh.as_deref().or(w.token(role));
+            let r = send(&app, method.clone(), &path, token, body, header).await;
             cells += 1;
             if r.status.as_u16() != expected {
                 wrong.push(format!(
