@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use lyceum_db::{Client, Db, DbError, DbFuture};
 
-use super::{Resource, ServiceError, consistency::ReadYourWrites};
+use super::{Resource, ServiceError, access, consistency::ReadYourWrites};
 use crate::{
     entity::{
         catalog::{DifficultyLevel, Specialization},
@@ -26,13 +26,11 @@ use crate::{
         user::Principal,
     },
     repository::{
-        Queries,
         cache::{
             COURSE_LISTS_HASH, Cache, CacheKey, CourseDetailKey, LookupsKey, RecentCatalogWriteKey,
             Slot,
         },
         lookup::LookupRepository,
-        user::UserRepository,
     },
 };
 
@@ -45,7 +43,6 @@ pub struct LookupAdmin {
     cache: Cache,
     ryw: ReadYourWrites,
     lookups: LookupRepository,
-    users: UserRepository,
 }
 
 impl LookupAdmin {
@@ -55,20 +52,6 @@ impl LookupAdmin {
             cache,
             ryw,
             lookups: LookupRepository,
-            users: UserRepository,
-        }
-    }
-
-    /// The token says admin; the database must agree.
-    async fn authorize(
-        users: UserRepository,
-        c: &impl Queries,
-        who: Principal,
-    ) -> Result<(), ServiceError> {
-        match users.find_by_id(c, who.user_id).await? {
-            Some(user) if user.principal().can_edit_lookups() => Ok(()),
-            Some(_) => Err(ServiceError::Denied(ADMINS_ONLY)),
-            None => Err(ServiceError::AccountGone),
         }
     }
 
@@ -154,12 +137,13 @@ impl LookupAdmin {
             + 'static,
         T: Send + 'static,
     {
-        let (lookups, users) = (self.lookups, self.users);
+        let lookups = self.lookups;
         move |c| {
             let edit = Arc::clone(&edit);
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(DbError::from)?;
-                Self::authorize(users, &tx, who).await?;
+                // The token says admin; the database must agree.
+                access::require(&tx, who, Principal::can_edit_lookups, ADMINS_ONLY).await?;
                 let done = edit(lookups, &tx).await?;
                 tx.commit().await.map_err(DbError::from)?;
                 Ok(done)

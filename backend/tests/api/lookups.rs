@@ -134,6 +134,17 @@ async fn admins_create_change_and_delete_specializations() {
     app.delete(&format!("/api/v1/specializations/{id}"), Some(&admin))
         .await
         .assert_problem(404, "not_found");
+
+    // Demoted while the token lives: the position is re-read inside the edit.
+    app.sql("UPDATE users SET staff_position = 'teacher' WHERE email = 'admin@lookups.test'")
+        .await;
+    app.post(
+        "/api/v1/specializations",
+        Some(&admin),
+        json!({"slug": "late", "name": "Late"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
     app.stop().await;
 }
 
