@@ -21,6 +21,7 @@ use crate::{
         consistency::ReadYourWrites,
         course_admin::CourseAdmin,
         login_limit::LoginLimiter,
+        lookup_admin::LookupAdmin,
         purchase::PurchaseService,
         report::ReportService,
         review::ReviewService,
@@ -48,12 +49,19 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     limiter
         .register_metrics(&registry)
         .context("registering login limiter metrics")?;
-    let auth = AuthService::new(db.clone(), hasher, TokenService::new(&config.auth), limiter);
     let ryw = ReadYourWrites::new(db.clone(), cache.clone());
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
+    let auth = AuthService::new(
+        db.clone(),
+        ryw.clone(),
+        hasher,
+        TokenService::new(&config.auth),
+        limiter,
+    );
     let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
+    let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
@@ -68,6 +76,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         auth,
         catalog,
         course_admin,
+        lookup_admin,
         purchases,
         reviews,
         certificates,

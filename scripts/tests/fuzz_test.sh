@@ -129,15 +129,19 @@ for pass in "admin admin1@lyceum.test admin-password" "student student1@lyceum.t
         check "$name: logged in as $email" test -n "$token"
         [ -n "$token" ] || continue
     fi
+    # Logging out and changing the password end the pass's own session (its one token would
+    # answer 401 from then on); with a token they are left to backend/tests/api/sessions.rs.
+    ends_session=()
+    [ -z "$token" ] || ends_session=(--exclude-operation-id logout --exclude-operation-id change_password)
     started=$SECONDS
     check "$name: all $operations operations fuzzed (examples, fuzzing, stateful), every check passed" \
-        fuzz "$name" "$token" "$SEED" examples,fuzzing,stateful
+        fuzz "$name" "$token" "$SEED" examples,fuzzing,stateful "${ends_session[@]}"
     check "$name: coverage phase (boundary and invalid values), every check but the two above" \
-        fuzz "$name-coverage" "$token" "$SEED" coverage --exclude-checks negative_data_rejection,positive_data_acceptance
+        fuzz "$name-coverage" "$token" "$SEED" coverage --exclude-checks negative_data_rejection,positive_data_acceptance "${ends_session[@]}"
     echo "# $name pass: $((SECONDS - started)) s"
     # schemathesis leaves out the operation that serves the document itself.
-    check "$name: every operation but the document's own was tested" \
-        grep -q "Tested: $((operations - 1))\$" "$WORK_DIR/$name.txt"
+    check "$name: every operation but the document's own (and the excluded) was tested" \
+        grep -q "Tested: $((operations - 1 - ${#ends_session[@]} / 2))\$" "$WORK_DIR/$name.txt"
 done
 check "the backend logged no panic" bash -c "! grep -qi 'panicked' '$WORK_DIR/backend.log'"
 

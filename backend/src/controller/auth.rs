@@ -1,6 +1,6 @@
-//! Accounts: register, login, and the caller's profile.
+//! Accounts: register, login, log out, change the password, and the caller's profile.
 
-use axum::{Json, extract::State};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use super::AppState;
 use super::created::Created;
 use super::{
     error::{ApiError, Problem},
-    extract::{self, ClientAddress, CurrentUser},
+    extract::{self, ClientAddress, CurrentSession, CurrentUser},
 };
 use crate::{
     entity::{
@@ -72,6 +72,14 @@ impl RegisterRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
 }
 
 /// Profile changes; absent (or null) fields stay as they are.
@@ -215,4 +223,54 @@ pub async fn update_me(
         .parse(Utc::now().date_naive())
         .map_err(|e| ApiError::Service(e.into()))?;
     Ok(Json(state.auth.update_me(who, changes).await?))
+}
+
+/// Log out: the presented token is refused from the next request on, by every instance.
+/// Other sessions' tokens stay valid (change the password to end them too). Logging out a
+/// token twice is impossible: the second call's token is already refused (401).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out; the token no longer works"),
+        (status = 401, description = "Missing, invalid, expired or already revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    CurrentSession(token): CurrentSession,
+) -> Result<StatusCode, ApiError> {
+    state.auth.logout(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the caller's password. Needs the current password: a wrong one answers 403
+/// `wrong_password` and counts as a failed login (past the limit: 429 `too_many_attempts`).
+/// Every token issued before the change stops working, the presented one included; the
+/// answer carries a fresh token for this session.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed; a fresh token (earlier ones are revoked)", body = TokenResponse),
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or an invalid new password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins or password checks for this account or from this address (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the failure window ends"))),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    ClientAddress(client): ClientAddress,
+    extract::Json(body): extract::Json<ChangePasswordRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let new = Password::parse(&body.new_password).map_err(|e| {
+        ApiError::Service(ValidationErrors::single("new_password", e.message).into())
+    })?;
+    let (user, token) = state
+        .auth
+        .change_password(who, &body.current_password, &new, client)
+        .await?;
+    Ok(Json(TokenResponse::new(user, token)))
 }

@@ -17,6 +17,7 @@ use crate::entity::catalog::{
     Specialization, TeacherProfile, TeacherSummary,
 };
 use crate::entity::page::{Page, PageParams, PageRequest};
+use crate::entity::plan::Plan;
 
 /// All specializations, by name.
 #[utoipa::path(get, path = "/api/v1/specializations", tag = "catalog",
@@ -42,7 +43,23 @@ pub async fn difficulty_levels(
     Ok(Json(state.catalog.lookups().await?.difficulty_levels))
 }
 
-/// Published courses: filter, search, sort, paginate (at most 100 per page).
+/// The plans a purchase can name, and what each charges: a course of price `p` costs
+/// `floor(p × percent_of_base_price / 100)` minor units on a plan, computed by the function the
+/// purchase charges with. Course pages and their runs list the resulting prices.
+#[utoipa::path(get, path = "/api/v1/plans", tag = "catalog",
+    responses(
+        (status = 200, description = "Every plan", body = Vec<Plan>),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn plans(State(state): State<AppState>) -> Result<Json<Vec<Plan>>, ApiError> {
+    Ok(Json(state.catalog.plans().await?))
+}
+
+/// Published courses: filter, search, sort, paginate (at most 100 per page). `on_sale=true`
+/// keeps courses with a run on sale (last day of sales today or later, seats left);
+/// `sort=next_start` orders by the soonest start of such a run, courses without one last.
+/// List pages are cached for up to `ttl_course_list_s` (60 s), so a run that sells its last
+/// seat may stay listed as on sale that long; the purchase itself always decides on the primary.
 #[utoipa::path(get, path = "/api/v1/courses", tag = "catalog",
     params(CourseListParams),
     responses(

@@ -18,7 +18,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::entity::{
-    blog, career, catalog,
+    blog, career, catalog, lookup,
     page::{MAX_PAGE, MAX_PAGE_SIZE},
     purchase::IdempotencyKey,
     report,
@@ -51,6 +51,9 @@ pub enum Rule {
     Phone,
     /// Characters `[a-z0-9_-]` (`catalog::lookup_code`), or any case (the list filters).
     Code { any_case: bool },
+    /// A lookup row's own slug or code: this pattern, at most `catalog::CODE_MAX` characters
+    /// (`lookup::specialization_slug`, `lookup::level_code`).
+    Identifier(&'static str),
     /// `purchase::IdempotencyKey`: visible ASCII.
     Key,
     /// `report::Month`.
@@ -104,6 +107,11 @@ impl Rule {
                 "maxLength": catalog::CODE_MAX,
                 "pattern": if any_case { "^[A-Za-z0-9_-]+$" } else { "^[a-z0-9_-]+$" },
             }),
+            Self::Identifier(pattern) => json!({
+                "minLength": 1,
+                "maxLength": catalog::CODE_MAX,
+                "pattern": pattern,
+            }),
             Self::Key => json!({
                 "minLength": 1,
                 "maxLength": IdempotencyKey::MAX_LEN,
@@ -144,6 +152,8 @@ fn regex_escape(s: &str) -> String {
 /// The schemas of a create and its update, which share their fields' rules.
 const COMPANY: &[&str] = &["CompanyCreateRequest", "CompanyUpdateRequest"];
 const COURSE: &[&str] = &["CourseCreateRequest", "CourseUpdateRequest"];
+const DIFFICULTY: &[&str] = &["DifficultyCreateRequest", "DifficultyUpdateRequest"];
+const SPECIALIZATION: &[&str] = &["SpecializationCreateRequest", "SpecializationUpdateRequest"];
 const ME: &[&str] = &["RegisterRequest", "UpdateMeRequest"];
 const POST: &[&str] = &["PostCreateRequest", "PostUpdateRequest"];
 const REVIEW: &[&str] = &["ReviewCreateRequest", "ReviewUpdateRequest"];
@@ -156,6 +166,7 @@ const TRACK: &[&str] = &["TrackCreateRequest", "TrackUpdateRequest"];
 const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (&["RegisterRequest"], "email", Rule::Email),
     (&["RegisterRequest"], "password", Rule::Password),
+    (&["ChangePasswordRequest"], "new_password", Rule::Password),
     (ME, "first_name", Rule::Text(user::PERSON_NAME_MAX)),
     (ME, "last_name", Rule::Text(user::PERSON_NAME_MAX)),
     (ME, "birth_date", Rule::Since1900),
@@ -168,6 +179,12 @@ const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (COURSE, "difficulty", Rule::Code { any_case: false }),
     (COURSE, "duration_weeks", Rule::Range(1, catalog::DURATION_WEEKS_MAX as i64)),
     (COURSE, "price", Rule::Range(0, catalog::MAX_PRICE)),
+    (SPECIALIZATION, "slug", Rule::Identifier(lookup::SLUG_PATTERN)),
+    (SPECIALIZATION, "name", Rule::Text(lookup::LOOKUP_NAME_MAX)),
+    (SPECIALIZATION, "description", Rule::LongText(lookup::LOOKUP_DESCRIPTION_MAX)),
+    (DIFFICULTY, "code", Rule::Identifier(lookup::LEVEL_CODE_PATTERN)),
+    (DIFFICULTY, "name", Rule::Text(lookup::LOOKUP_NAME_MAX)),
+    (DIFFICULTY, "sort_order", Rule::Range(1, lookup::SORT_ORDER_MAX as i64)),
     (&["ProjectInput"], "title", Rule::Text(catalog::TOPIC_NAME_MAX)),
     (&["ProjectInput"], "description", Rule::LongText(catalog::PROJECT_DESCRIPTION_MAX)),
     (TOPIC, "name", Rule::Text(catalog::TOPIC_NAME_MAX)),
@@ -240,6 +257,10 @@ const LINKS: &[Link] = &[
     ("add_topic", "DeleteTopic", "delete_topic", NEW_TOPIC),
     ("add_run", "UpdateRun", "update_run", NEW_RUN),
     ("add_run", "DeleteRun", "delete_run", NEW_RUN),
+    ("create_specialization", "UpdateSpecialization", "update_specialization", NEW_ID),
+    ("create_specialization", "DeleteSpecialization", "delete_specialization", NEW_ID),
+    ("create_difficulty_level", "UpdateDifficultyLevel", "update_difficulty_level", NEW_ID),
+    ("create_difficulty_level", "DeleteDifficultyLevel", "delete_difficulty_level", NEW_ID),
     ("create", "GetPurchase", "get_one", NEW_ID),
     ("create", "PayPurchase", "pay", NEW_ID),
     ("create", "CancelPurchase", "cancel", NEW_ID),

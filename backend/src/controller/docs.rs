@@ -13,7 +13,8 @@ use utoipa::{
 };
 
 use super::{
-    auth, blog, career, catalog, certificate, contract, course_admin, ops, purchase, report, review,
+    auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin, ops, purchase,
+    report, review,
 };
 
 #[derive(Debug, OpenApi)]
@@ -26,9 +27,13 @@ use super::{
     ),
     paths(
         ops::healthz, ops::readyz, ops::metrics,
-        auth::register, auth::login, auth::me, auth::update_me,
+        auth::register, auth::login, auth::logout, auth::me, auth::update_me,
+        auth::change_password,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
-        catalog::course, catalog::teachers, catalog::teacher,
+        catalog::course, catalog::teachers, catalog::teacher, catalog::plans,
+        lookup_admin::create_specialization, lookup_admin::update_specialization,
+        lookup_admin::delete_specialization, lookup_admin::create_difficulty_level,
+        lookup_admin::update_difficulty_level, lookup_admin::delete_difficulty_level,
         course_admin::create_course, course_admin::update_course, course_admin::delete_course,
         course_admin::add_topic, course_admin::update_topic, course_admin::delete_topic,
         course_admin::add_run, course_admin::update_run, course_admin::delete_run,
@@ -50,7 +55,7 @@ use super::{
     tags(
         (name = "auth", description = "Accounts and access tokens"),
         (name = "catalog", description = "Public catalog reads (cached)"),
-        (name = "staff", description = "Catalog edits by admins and teachers"),
+        (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins"),
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
         (name = "reviews", description = "Course reviews by buyers"),
         (name = "certificates", description = "Certificates: issue, list, verify"),
@@ -178,7 +183,7 @@ impl Modify for CommonErrors {
 
 /// The version of the API contract in `info.version`: a client generated from a document of
 /// the same major version works with this server (docs/API.md).
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// The document as served: the annotations, then the limits, `Location` headers and links of
 /// [`contract`].

@@ -184,6 +184,15 @@ impl ApiError {
                     "invalid_credentials",
                     "Invalid credentials",
                 ),
+                ServiceError::WrongPassword => {
+                    answer(S::FORBIDDEN, "wrong_password", "Wrong password")
+                }
+                ServiceError::Token(TokenError::Expired) => {
+                    answer(S::UNAUTHORIZED, "token_expired", "Token expired")
+                }
+                ServiceError::Token(TokenError::Invalid | TokenError::Revoked) => {
+                    answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")
+                }
                 ServiceError::TooManyAttempts { .. } => answer(
                     S::TOO_MANY_REQUESTS,
                     "too_many_attempts",
@@ -193,7 +202,9 @@ impl ApiError {
                     answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")
                 }
                 ServiceError::Forbidden => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
-                ServiceError::InUse => answer(S::CONFLICT, "in_use", "Still in use"),
+                ServiceError::InUse | ServiceError::LookupInUse(_) => {
+                    answer(S::CONFLICT, "in_use", "Still in use")
+                }
                 ServiceError::SeatsTaken => answer(S::CONFLICT, "seats_taken", "Seats taken"),
                 ServiceError::SoldOut => answer(S::CONFLICT, "sold_out", "Sold out"),
                 ServiceError::SalesClosed => answer(S::CONFLICT, "sales_closed", "Sales closed"),
@@ -261,7 +272,7 @@ impl ApiError {
             Self::BadToken(TokenError::Expired) => {
                 answer(S::UNAUTHORIZED, "token_expired", "Token expired")
             }
-            Self::BadToken(TokenError::Invalid) => {
+            Self::BadToken(TokenError::Invalid | TokenError::Revoked) => {
                 answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")
             }
             Self::RouteNotFound => answer(S::NOT_FOUND, "route_not_found", "No such route"),

@@ -11,7 +11,10 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::entity::user::Principal;
+use crate::{
+    entity::user::Principal,
+    usecase::{ServiceError, auth::VerifiedToken},
+};
 
 /// `axum::Json` with problem-details rejections (400 malformed, 422 wrong shape, 413, 415).
 ///
@@ -110,6 +113,31 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     Ok(Some(token.trim()))
 }
 
+/// Checks a bearer token: signature, expiry, and not revoked (`AuthService::authenticate`).
+async fn authenticate(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> {
+    state.auth.authenticate(token).await.map_err(|e| match e {
+        ServiceError::Token(t) => ApiError::BadToken(t),
+        other => ApiError::Service(other),
+    })
+}
+
+/// The authenticated caller and the token they presented (to log it out); 401 without a
+/// valid bearer token.
+#[derive(Debug, Clone)]
+pub struct CurrentSession(pub VerifiedToken);
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?.ok_or(ApiError::MissingToken)?;
+        Ok(Self(authenticate(state, token).await?))
+    }
+}
+
 /// The authenticated caller; 401 without a valid bearer token.
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentUser(pub Principal);
@@ -121,9 +149,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?.ok_or(ApiError::MissingToken)?;
-        let principal = state.auth.verify_token(token).map_err(ApiError::BadToken)?;
-        Ok(Self(principal))
+        let CurrentSession(token) = CurrentSession::from_request_parts(parts, state).await?;
+        Ok(Self(token.principal))
     }
 }
 
@@ -141,11 +168,7 @@ impl FromRequestParts<AppState> for MaybeUser {
     ) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
             None => Ok(Self(None)),
-            Some(token) => state
-                .auth
-                .verify_token(token)
-                .map(|p| Self(Some(p)))
-                .map_err(ApiError::BadToken),
+            Some(token) => Ok(Self(Some(authenticate(state, token).await?.principal))),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod created;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod lookup_admin;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
@@ -59,9 +60,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/v1/auth/register", post(auth::register))
         .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me/password", post(auth::change_password))
         .route("/api/v1/me", get(auth::me).patch(auth::update_me))
-        .route("/api/v1/specializations", get(catalog::specializations))
-        .route("/api/v1/difficulty-levels", get(catalog::difficulty_levels))
+        .route(
+            "/api/v1/specializations",
+            get(catalog::specializations).post(lookup_admin::create_specialization),
+        )
+        .route(
+            "/api/v1/specializations/{id}",
+            patch(lookup_admin::update_specialization).delete(lookup_admin::delete_specialization),
+        )
+        .route(
+            "/api/v1/difficulty-levels",
+            get(catalog::difficulty_levels).post(lookup_admin::create_difficulty_level),
+        )
+        .route(
+            "/api/v1/difficulty-levels/{id}",
+            patch(lookup_admin::update_difficulty_level)
+                .delete(lookup_admin::delete_difficulty_level),
+        )
+        .route("/api/v1/plans", get(catalog::plans))
         .route(
             "/api/v1/courses",
             get(catalog::list_courses).post(course_admin::create_course),

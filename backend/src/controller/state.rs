@@ -15,8 +15,8 @@ use crate::{
     repository::cache::Cache,
     usecase::{
         auth::AuthService, blog::BlogService, career::CareerService, catalog::CatalogService,
-        certificate::CertificateService, course_admin::CourseAdmin, purchase::PurchaseService,
-        report::ReportService, review::ReviewService,
+        certificate::CertificateService, course_admin::CourseAdmin, lookup_admin::LookupAdmin,
+        purchase::PurchaseService, report::ReportService, review::ReviewService,
     },
 };
 
@@ -41,6 +41,7 @@ pub struct AppContext {
     pub auth: AuthService,
     pub catalog: CatalogService,
     pub course_admin: CourseAdmin,
+    pub lookup_admin: LookupAdmin,
     pub purchases: PurchaseService,
     pub reviews: ReviewService,
     pub certificates: CertificateService,

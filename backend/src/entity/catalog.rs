@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     page::PageRequest,
+    plan::PlanPrice,
     validation::{FieldError, ValidationErrors, in_range, long_text, text},
 };
 
@@ -130,6 +131,8 @@ pub struct CourseRun {
     pub sales_end_date: NaiveDate,
     pub seats_total: i32,
     pub seats_left: i32,
+    /// What each plan costs for this run, in minor units: what a purchase charges.
+    pub prices: Vec<PlanPrice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -150,6 +153,8 @@ pub struct CourseDetail {
     pub course: CourseSummary,
     pub topics: Vec<Topic>,
     pub staff: Vec<CourseStaffMember>,
+    /// What each plan costs for this course, in minor units: what a purchase charges.
+    pub prices: Vec<PlanPrice>,
     /// Runs that have not started yet, soonest first.
     pub upcoming_runs: Vec<CourseRun>,
     pub stats: CourseStats,
@@ -195,6 +200,9 @@ pub enum CourseSort {
     Difficulty,
     /// Best full-text match first (the default with `q`; requires `q`).
     Relevance,
+    /// Soonest start first, of the course's runs that are on sale (sales open and seats
+    /// left); courses without such a run come last.
+    NextStart,
 }
 
 impl CourseSort {
@@ -206,6 +214,7 @@ impl CourseSort {
             Self::Title => "title",
             Self::Difficulty => "difficulty",
             Self::Relevance => "relevance",
+            Self::NextStart => "next_start",
         }
     }
 }
@@ -224,6 +233,9 @@ pub struct CourseListParams {
     pub max_price: Option<i64>,
     /// Full-text search over title and description (web search syntax: `rust -async "error handling"`).
     pub q: Option<String>,
+    /// `true`: only courses with a run on sale (its last day of sales is today or later and
+    /// seats are left); `false`: only courses without one.
+    pub on_sale: Option<bool>,
     /// Sort order; default `relevance` with `q`, else `newest`.
     pub sort: Option<CourseSort>,
     /// 1-based page number (at most 500).
@@ -240,6 +252,7 @@ pub struct CourseListQuery {
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
     pub q: Option<String>,
+    pub on_sale: Option<bool>,
     pub sort: CourseSort,
     pub page: u32,
     pub page_size: u32,
@@ -294,6 +307,7 @@ impl CourseListQuery {
             min_price,
             max_price,
             q,
+            on_sale: p.on_sale,
             sort,
             page,
             page_size,
@@ -311,12 +325,13 @@ impl CourseListQuery {
     /// A canonical text of the query: equal queries give equal keys.
     pub fn cache_key(&self) -> String {
         format!(
-            "s={}|d={}|min={}|max={}|q={}|sort={}|p={}|n={}",
+            "s={}|d={}|min={}|max={}|q={}|sale={}|sort={}|p={}|n={}",
             self.specialization.as_deref().unwrap_or(""),
             self.difficulty.as_deref().unwrap_or(""),
             self.min_price.map(|v| v.to_string()).unwrap_or_default(),
             self.max_price.map(|v| v.to_string()).unwrap_or_default(),
             self.q.as_deref().unwrap_or("").to_lowercase(),
+            self.on_sale.map(|v| v.to_string()).unwrap_or_default(),
             self.sort.as_str(),
             self.page,
             self.page_size,

@@ -189,13 +189,6 @@ impl PurchaseOrder {
             self.plan.as_str()
         )
     }
-
-    /// The price charged: the course price less the plan's discount, rounded down to a
-    /// minor unit. Integer arithmetic only.
-    pub fn final_price(course_price: i64, discount_percent: i16) -> i64 {
-        let keep = 100 - i64::from(discount_percent.clamp(0, 100));
-        course_price * keep / 100
-    }
 }
 
 /// A purchase as its buyer (and staff) see it.
@@ -267,13 +260,5 @@ mod tests {
         );
         let err = PurchaseOrder::parse(0, "gold").expect_err("invalid");
         assert_eq!(err.0.len(), 2);
-    }
-
-    #[test]
-    fn final_price_applies_the_discount_in_integers() {
-        assert_eq!(PurchaseOrder::final_price(10_000, 0), 10_000);
-        assert_eq!(PurchaseOrder::final_price(10_000, 20), 8_000);
-        assert_eq!(PurchaseOrder::final_price(999, 20), 799);
-        assert_eq!(PurchaseOrder::final_price(999, 100), 0);
     }
 }

@@ -88,6 +88,12 @@ impl StaffPosition {
     pub fn can_manage_purchases(self) -> bool {
         matches!(self, Self::Admin | Self::Support)
     }
+
+    /// Who may create, change and delete specializations and difficulty levels: admins only
+    /// (every course and teacher profile shows them).
+    pub fn can_edit_lookups(self) -> bool {
+        matches!(self, Self::Admin)
+    }
 }
 
 /// The authenticated caller, as proven by their access token.
@@ -112,6 +118,10 @@ impl Principal {
             && self
                 .position
                 .is_some_and(StaffPosition::can_manage_purchases)
+    }
+
+    pub fn can_edit_lookups(&self) -> bool {
+        self.role == Role::Staff && self.position.is_some_and(StaffPosition::can_edit_lookups)
     }
 }
 

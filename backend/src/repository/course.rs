@@ -1,6 +1,9 @@
 //! Course reads: the public list (filters, full-text search, sort orders) and the course page
 //! with its syllabus, staff, upcoming runs and statistics.
 //!
+//! Prices on the course page and its runs come from `entity::plan`, the function a purchase
+//! charges with.
+//!
 //! `courses.search_vector` is never selected (the driver has no type for `tsvector`); it is
 //! only used in `WHERE` and `ORDER BY`.
 
@@ -9,12 +12,30 @@ use std::collections::HashMap;
 use lyceum_db::DbError;
 use tokio_postgres::{Row, types::ToSql};
 
-use super::{Queries, page::fetch_page};
+use super::{
+    Queries,
+    page::fetch_page,
+    plan::{PLANS_SELECT, plans_from_rows},
+};
 use crate::entity::catalog::{
     CourseDetail, CourseListQuery, CourseRun, CourseSort, CourseStaffMember, CourseStats,
     CourseSummary, DifficultyRef, Project, SpecializationRef, Topic,
 };
 use crate::entity::page::Page;
+use crate::entity::plan::{self, PlanPrice};
+
+/// Whether the run `r` can still be bought: its last day of sales is today or later. The
+/// purchase checks this and the course list's "on sale" filter uses it, so both agree.
+pub(super) const SALES_OPEN: &str = "r.sales_end_date >= current_date";
+
+/// The soonest start of the course `c`'s runs that are on sale (sales open, seats left), as
+/// `ns.next_start` (NULL when there is none).
+fn next_start_join() -> String {
+    format!(
+        " CROSS JOIN LATERAL (SELECT min(r.start_date) AS next_start FROM course_runs r \
+         WHERE r.course_id = c.id AND {SALES_OPEN} AND r.seats_left > 0) ns"
+    )
+}
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
@@ -59,7 +80,18 @@ impl CourseRepository {
         q: &CourseListQuery,
     ) -> Result<Page<CourseSummary>, DbError> {
         let mut params: Vec<Param> = Vec::new();
-        let mut sql = format!("{SUMMARY_SELECT} WHERE c.published");
+        let needs_next_start = q.on_sale.is_some() || q.sort == CourseSort::NextStart;
+        let next_start = if needs_next_start {
+            next_start_join()
+        } else {
+            String::new()
+        };
+        let mut sql = format!("{SUMMARY_SELECT}{next_start} WHERE c.published");
+        match q.on_sale {
+            Some(true) => sql.push_str(" AND ns.next_start IS NOT NULL"),
+            Some(false) => sql.push_str(" AND ns.next_start IS NULL"),
+            None => {}
+        }
         let mut bind = |sql: &mut String, clause: &str, value: Param| {
             params.push(value);
             sql.push_str(&clause.replace("$?", &format!("${}", params.len())));
@@ -95,6 +127,7 @@ impl CourseRepository {
             CourseSort::Title => "c.title ASC, c.id ASC".to_string(),
             CourseSort::Difficulty => "d.sort_order ASC, c.created_at DESC, c.id DESC".to_string(),
             CourseSort::Relevance => format!("{rank}c.created_at DESC, c.id DESC"),
+            CourseSort::NextStart => "ns.next_start ASC NULLS LAST, c.id ASC".to_string(),
         };
         sql.push_str(&format!(" ORDER BY {order}"));
         let refs: Vec<&(dyn ToSql + Sync)> = params
@@ -119,7 +152,7 @@ impl CourseRepository {
         let by_id: [&(dyn ToSql + Sync); 1] = [&id];
         let summary_params: [&(dyn ToSql + Sync); 2] = [&id, &include_unpublished];
         // Independent queries on one connection: tokio-postgres pipelines them.
-        let (course, topics, projects, staff, runs, stats) = tokio::try_join!(
+        let (course, topics, projects, staff, runs, stats, plans) = tokio::try_join!(
             c.query_opt(&summary_sql, &summary_params),
             c.query(
                 "SELECT id, position, name, description, technologies, effort_hours \
@@ -158,10 +191,13 @@ impl CourseRepository {
                      WHERE ct.course_id = $1 AND ja.status = 'hired') AS graduates_employed",
                 &by_id
             ),
+            c.query(PLANS_SELECT, &[]),
         )?;
         let Some(course) = course else {
             return Ok(None);
         };
+        let course = summary_from_row(&course);
+        let prices = plan::prices(course.price, &plans_from_rows(&plans)?);
         let mut projects_by_topic: HashMap<i64, Vec<Project>> = HashMap::new();
         for r in &projects {
             projects_by_topic
@@ -191,7 +227,7 @@ impl CourseRepository {
             })
             .collect();
         Ok(Some(CourseDetail {
-            course: summary_from_row(&course),
+            course,
             topics,
             staff: staff
                 .iter()
@@ -204,7 +240,8 @@ impl CourseRepository {
                     workplace: r.get("workplace"),
                 })
                 .collect(),
-            upcoming_runs: runs.iter().map(run_from_row).collect(),
+            upcoming_runs: runs.iter().map(|r| run_from_row(r, &prices)).collect(),
+            prices,
             stats: CourseStats {
                 buyers: stats.get("buyers"),
                 average_rating: stats.get("average_rating"),
@@ -215,12 +252,14 @@ impl CourseRepository {
     }
 }
 
-pub(super) fn run_from_row(r: &Row) -> CourseRun {
+/// A run; `prices` are its course's (a run costs what its course costs).
+pub(super) fn run_from_row(r: &Row, prices: &[PlanPrice]) -> CourseRun {
     CourseRun {
         id: r.get("id"),
         start_date: r.get("start_date"),
         sales_end_date: r.get("sales_end_date"),
         seats_total: r.get("seats_total"),
         seats_left: r.get("seats_left"),
+        prices: prices.to_vec(),
     }
 }

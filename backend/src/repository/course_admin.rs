@@ -277,7 +277,8 @@ impl CourseAdminRepository {
                 ],
             )
             .await?;
-        Ok(run_from_row(&row))
+        // Prices are the course's; the use case takes them from the course page it reads back.
+        Ok(run_from_row(&row, &[]))
     }
 
     /// Seats already taken stay taken: `seats_left` moves with `seats_total`, and the
@@ -308,7 +309,7 @@ impl CourseAdminRepository {
             )
             .await?;
         Ok(match row {
-            Some(r) => RowOutcome::Done(run_from_row(&r)),
+            Some(r) => RowOutcome::Done(run_from_row(&r, &[])),
             None => RowOutcome::NotFound,
         })
     }

@@ -19,10 +19,12 @@ pub mod local_pages;
 pub mod login_attempts;
 pub mod lookup;
 pub mod page;
+pub mod plan;
 pub mod purchase;
 pub mod replication;
 pub mod report;
 pub mod review;
+pub mod session;
 pub mod teacher;
 pub mod user;
 

@@ -5,6 +5,7 @@ use lyceum_db::DbError;
 use tokio_postgres::Row;
 
 use super::Queries;
+use super::course::SALES_OPEN;
 use super::page::fetch_page;
 use crate::entity::page::{Page, PageRequest};
 use crate::entity::purchase::{PlanCode, Purchase, PurchaseStatus};
@@ -105,18 +106,15 @@ impl PurchaseRepository {
         course_run_id: i64,
         plan: PlanCode,
     ) -> Result<Option<Offer>, DbError> {
-        let row = c
-            .query_opt(
-                "SELECT r.id AS course_run_id, pl.id AS plan_id, c.price AS course_price,
-                        pl.discount_percent, c.published,
-                        r.sales_end_date >= current_date AS on_sale
-                   FROM course_runs r
-                   JOIN courses c ON c.id = r.course_id
-                   JOIN plans pl ON pl.code = $2
-                  WHERE r.id = $1",
-                &[&course_run_id, &plan.as_str()],
-            )
-            .await?;
+        let sql = format!(
+            "SELECT r.id AS course_run_id, pl.id AS plan_id, c.price AS course_price,
+                    pl.discount_percent, c.published, {SALES_OPEN} AS on_sale
+               FROM course_runs r
+               JOIN courses c ON c.id = r.course_id
+               JOIN plans pl ON pl.code = $2
+              WHERE r.id = $1"
+        );
+        let row = c.query_opt(&sql, &[&course_run_id, &plan.as_str()]).await?;
         Ok(row.map(|r| Offer {
             course_run_id: r.get("course_run_id"),
             plan_id: r.get("plan_id"),

@@ -18,6 +18,8 @@ pub struct UserRepository;
 pub struct UserWithHash {
     pub user: User,
     pub password_hash: String,
+    /// Tokens issued before this (Unix seconds) are refused: the last password change.
+    pub tokens_valid_from: Option<i64>,
 }
 
 impl UserRepository {
@@ -59,7 +61,9 @@ impl UserRepository {
         let row = c
             .query_opt(
                 &format!(
-                    "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)"
+                    "SELECT {USER_COLUMNS}, password_hash, \
+                     extract(epoch FROM tokens_valid_from)::bigint AS tokens_valid_from \
+                     FROM users WHERE lower(email) = lower($1)"
                 ),
                 &[&email],
             )
@@ -67,6 +71,7 @@ impl UserRepository {
         Ok(row.map(|r| UserWithHash {
             user: user_from_row(&r),
             password_hash: r.get("password_hash"),
+            tokens_valid_from: r.get("tokens_valid_from"),
         }))
     }
 

@@ -1,20 +1,35 @@
-//! Accounts: registration, login with access tokens, the caller's own profile. Passwords are
-//! hashed and checked by [`PasswordHasher`] (argon2id on the blocking pool).
+//! Accounts: registration, login with access tokens, log out, password changes, the caller's
+//! own profile. Passwords are hashed and checked by [`PasswordHasher`] (argon2id on the
+//! blocking pool).
+//!
+//! **Revocation.** Tokens are signed JWTs, and on top of the signature every authenticated
+//! request asks the database two things ([`AuthService::authenticate`]): is this token logged
+//! out (`revoked_tokens`, by signature), and was it issued before the user's last password
+//! change (`users.tokens_valid_from`)? The database, not Redis, is where revocations live:
+//! it is the one store that survives every restart and that every instance shares, and Redis
+//! here runs without persistence (a restart forgets everything), so a Redis-only record could
+//! bring a logged-out token back to life. The question is asked through the user's
+//! read-your-writes fence (`ReadYourWrites::read_own`): a revocation fences its user, so for
+//! the next 30 s that user's checks run on a replica that has replayed it, or on the primary,
+//! on every instance (the fence is in Redis, and when Redis cannot be asked the check goes to
+//! the primary); after that every replica HAProxy serves has it. So a revoked token stops
+//! working at once everywhere, while other users' checks stay on the replicas and keep
+//! working through a failover. The cost is one indexed query per authenticated request.
 
-use std::{net::IpAddr, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
-use lyceum_db::Db;
+use lyceum_db::{Client, Db, DbFuture};
 use serde::{Deserialize, Serialize};
 
 pub use super::password_hasher::PasswordHasher;
-use super::{Resource, ServiceError, login_limit::LoginLimiter};
+use super::{Resource, ServiceError, consistency::ReadYourWrites, login_limit::LoginLimiter};
 use crate::repository::pg;
 use crate::{
     config::AuthConfig,
-    entity::user::{Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate},
-    repository::user::UserRepository,
+    entity::user::{Password, Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate},
+    repository::{session::SessionRepository, user::UserRepository},
 };
 
 /// The claims inside an access token.
@@ -27,6 +42,10 @@ struct Claims {
     pos: Option<StaffPosition>,
     iat: i64,
     exp: i64,
+    /// Random, so two tokens issued to one user in the same second differ (logging one out
+    /// must not log out the other: revocation goes by signature).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    jti: String,
 }
 
 /// Why a bearer token was refused.
@@ -36,6 +55,19 @@ pub enum TokenError {
     Expired,
     #[error("the access token is not valid")]
     Invalid,
+    #[error("the access token was revoked (logged out, or the password changed); log in again")]
+    Revoked,
+}
+
+/// A token whose signature and expiry check out, with what revoking it needs.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub principal: Principal,
+    /// `iat` and `exp`, Unix seconds.
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// The JWT's signature part: names this token in `revoked_tokens`.
+    pub signature: String,
 }
 
 /// An issued access token.
@@ -70,14 +102,17 @@ impl TokenService {
         }
     }
 
-    pub fn issue(&self, user: &User) -> Result<AccessToken, ServiceError> {
-        let now = Utc::now().timestamp();
+    /// A token issued now, or at `not_before` if that is later (a password change refuses
+    /// tokens issued before its instant, which may be a second ahead).
+    pub fn issue(&self, user: &User, not_before: Option<i64>) -> Result<AccessToken, ServiceError> {
+        let now = Utc::now().timestamp().max(not_before.unwrap_or(i64::MIN));
         let claims = Claims {
             sub: user.id.to_string(),
             role: user.role,
             pos: user.staff_position,
             iat: now,
             exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            jti: format!("{:032x}", rand::random::<u128>()),
         };
         let token = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
@@ -87,7 +122,7 @@ impl TokenService {
         })
     }
 
-    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -98,10 +133,37 @@ impl TokenService {
             },
         )?;
         let user_id = data.claims.sub.parse().map_err(|_| TokenError::Invalid)?;
-        Ok(Principal {
-            user_id,
-            role: data.claims.role,
-            position: data.claims.pos,
+        let signature = token.rsplit('.').next().unwrap_or_default().to_owned();
+        Ok(VerifiedToken {
+            principal: Principal {
+                user_id,
+                role: data.claims.role,
+                position: data.claims.pos,
+            },
+            issued_at: data.claims.iat,
+            expires_at: data.claims.exp,
+            signature,
+        })
+    }
+}
+
+/// The revocation check of one token, as a read that may run anywhere and more than once.
+fn token_check(
+    sessions: SessionRepository,
+    user_id: i64,
+    issued_at: i64,
+    signature: Arc<str>,
+) -> impl for<'c> Fn(&'c mut Client) -> DbFuture<'c, Option<bool>, ServiceError>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |c| {
+        let signature = Arc::clone(&signature);
+        Box::pin(async move {
+            Ok(sessions
+                .token_valid(pg(c), user_id, issued_at, &signature)
+                .await?)
         })
     }
 }
@@ -110,7 +172,9 @@ impl TokenService {
 #[derive(Debug, Clone)]
 pub struct AuthService {
     db: Db,
+    ryw: ReadYourWrites,
     users: UserRepository,
+    sessions: SessionRepository,
     hasher: PasswordHasher,
     tokens: TokenService,
     limiter: LoginLimiter,
@@ -119,21 +183,117 @@ pub struct AuthService {
 impl AuthService {
     pub fn new(
         db: Db,
+        ryw: ReadYourWrites,
         hasher: PasswordHasher,
         tokens: TokenService,
         limiter: LoginLimiter,
     ) -> Self {
         Self {
             db,
+            ryw,
             users: UserRepository,
+            sessions: SessionRepository,
             hasher,
             tokens,
             limiter,
         }
     }
 
-    pub fn verify_token(&self, token: &str) -> Result<Principal, TokenError> {
-        self.tokens.verify(token)
+    /// The caller behind a bearer token: signature and expiry, then the revocation check
+    /// described in the module documentation.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn authenticate(&self, token: &str) -> Result<VerifiedToken, ServiceError> {
+        let verified = self.tokens.verify(token).map_err(ServiceError::Token)?;
+        let check = token_check(
+            self.sessions,
+            verified.principal.user_id,
+            verified.issued_at,
+            verified.signature.as_str().into(),
+        );
+        let user_id = verified.principal.user_id;
+        let mut valid = self.ryw.read_own(user_id, check.clone()).await?;
+        if valid.is_none() {
+            // No such user on that server: gone, or registered a moment ago and not on the
+            // replica yet. The primary knows.
+            valid = self.db.write(check).await?;
+        }
+        match valid {
+            Some(true) => Ok(verified),
+            Some(false) => Err(ServiceError::Token(TokenError::Revoked)),
+            None => Err(ServiceError::Token(TokenError::Invalid)),
+        }
+    }
+
+    /// Revokes the presented token until it expires. Idempotent, so it is retried; the
+    /// revocation fences the user, so every instance refuses the token from the next request.
+    #[tracing::instrument(skip_all, fields(user_id = token.principal.user_id))]
+    pub async fn logout(&self, token: &VerifiedToken) -> Result<(), ServiceError> {
+        let (sessions, ryw) = (self.sessions, self.ryw.clone());
+        let user_id = token.principal.user_id;
+        let lsn = self
+            .db
+            .write(|c| {
+                let (token, ryw) = (token.clone(), ryw.clone());
+                Box::pin(async move {
+                    sessions
+                        .revoke(pg(c), user_id, &token.signature, token.expires_at)
+                        .await?;
+                    Ok::<_, ServiceError>(ryw.commit_position(c).await)
+                })
+            })
+            .await?;
+        self.ryw.wrote(user_id, lsn.as_deref()).await;
+        tracing::info!("logged out");
+        Ok(())
+    }
+
+    /// Sets a new password after checking the current one, and revokes every token issued
+    /// before; answers with a fresh token for the caller's session. A wrong current password
+    /// counts as a failed login for the account and the address ([`LoginLimiter`]), and a
+    /// throttled account is refused before any password is hashed.
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id))]
+    pub async fn change_password(
+        &self,
+        who: Principal,
+        current: &str,
+        new: &Password,
+        client: Option<IpAddr>,
+    ) -> Result<(User, AccessToken), ServiceError> {
+        let email = self.me(who).await?.email;
+        self.limiter.check(&email, client).await?;
+        let user = match self.verify_password(&email, current).await {
+            Ok(found) => found.0,
+            Err(ServiceError::InvalidCredentials) => {
+                self.limiter.failed(&email, client).await;
+                return Err(ServiceError::WrongPassword);
+            }
+            Err(other) => return Err(other),
+        };
+        let hash = self.hasher.hash(new).await?;
+        // Whole seconds, like `iat`: every token issued up to now is before this instant.
+        let valid_from = Utc::now().timestamp() + 1;
+        let (sessions, ryw) = (self.sessions, self.ryw.clone());
+        // Setting values: retried safely.
+        let lsn = self
+            .db
+            .write(|c| {
+                let (hash, ryw) = (hash.clone(), ryw.clone());
+                Box::pin(async move {
+                    if !sessions
+                        .set_password(pg(c), who.user_id, &hash, valid_from)
+                        .await?
+                    {
+                        return Err(ServiceError::AccountGone);
+                    }
+                    Ok(ryw.commit_position(c).await)
+                })
+            })
+            .await?;
+        self.ryw.wrote(who.user_id, lsn.as_deref()).await;
+        self.limiter.succeeded(&email).await;
+        tracing::info!("password changed; earlier tokens revoked");
+        let token = self.tokens.issue(&user, Some(valid_from))?;
+        Ok((user, token))
     }
 
     /// Creates a student account. Not retried: a lost commit could otherwise register twice
@@ -152,7 +312,7 @@ impl AuthService {
             })
             .await?;
         tracing::info!(user_id = user.id, "account registered");
-        let token = self.tokens.issue(&user)?;
+        let token = self.tokens.issue(&user, None)?;
         Ok((user, token))
     }
 
@@ -167,7 +327,13 @@ impl AuthService {
         client: Option<IpAddr>,
     ) -> Result<(User, AccessToken), ServiceError> {
         self.limiter.check(email, client).await?;
-        let result = self.check_password(email, password).await;
+        let result = self
+            .verify_password(email, password)
+            .await
+            .and_then(|(user, valid_from)| {
+                let token = self.tokens.issue(&user, valid_from)?;
+                Ok((user, token))
+            });
         match &result {
             Ok(_) => self.limiter.succeeded(email).await,
             Err(ServiceError::InvalidCredentials) => self.limiter.failed(email, client).await,
@@ -176,11 +342,13 @@ impl AuthService {
         result
     }
 
-    async fn check_password(
+    /// The account behind `email` if `password` is its password, with its
+    /// `tokens_valid_from` (a token must not be issued before it).
+    async fn verify_password(
         &self,
         email: &str,
         password: &str,
-    ) -> Result<(User, AccessToken), ServiceError> {
+    ) -> Result<(User, Option<i64>), ServiceError> {
         let users = self.users;
         let email = email.trim().to_owned();
         let found = self
@@ -201,8 +369,7 @@ impl AuthService {
         if !self.hasher.verify(password, &found.password_hash).await? {
             return Err(ServiceError::InvalidCredentials);
         }
-        let token = self.tokens.issue(&found.user)?;
-        Ok((found.user, token))
+        Ok((found.user, found.tokens_valid_from))
     }
 
     /// The caller's own profile, from the primary so their latest edit is always shown.

@@ -20,6 +20,7 @@ use crate::{
         catalog::{
             CourseDetail, CourseListQuery, CourseSummary, Lookups, TeacherProfile, TeacherSummary,
         },
+        plan::Plan,
         user::Principal,
     },
     repository::{
@@ -27,6 +28,7 @@ use crate::{
         course::CourseRepository,
         lookup::LookupRepository,
         pg,
+        plan::PlanRepository,
         teacher::TeacherRepository,
     },
 };
@@ -38,6 +40,7 @@ pub struct CatalogService {
     cache: Cache,
     ryw: ReadYourWrites,
     lookups: LookupRepository,
+    plans: PlanRepository,
     courses: CourseRepository,
     teachers: TeacherRepository,
 }
@@ -49,6 +52,7 @@ impl CatalogService {
             cache,
             ryw,
             lookups: LookupRepository,
+            plans: PlanRepository,
             courses: CourseRepository,
             teachers: TeacherRepository,
         }
@@ -60,12 +64,25 @@ impl CatalogService {
             return Ok(hit);
         }
         let repo = self.lookups;
+        // Where the latest catalog edit is replayed: a lookup edit sets that marker, and a
+        // lagging replica must not fill the emptied slot with the old tables.
         let fresh = self
-            .db
-            .read(|c| Box::pin(async move { Ok::<_, ServiceError>(repo.all(pg(c)).await?) }))
+            .read_fresh(move |c| {
+                Box::pin(async move { Ok::<_, ServiceError>(repo.all(pg(c)).await?) })
+            })
             .await?;
         self.cache.fill(&LookupsKey, &fresh).await;
         Ok(fresh)
+    }
+
+    /// The plans and what each charges relative to a course's price. Not cached: three rows
+    /// the migrations own, read from a replica.
+    #[tracing::instrument(skip_all)]
+    pub async fn plans(&self) -> Result<Vec<Plan>, ServiceError> {
+        let repo = self.plans;
+        self.db
+            .read(|c| Box::pin(async move { Ok::<_, ServiceError>(repo.all(pg(c)).await?) }))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(query = %query.cache_key()))]

@@ -364,7 +364,7 @@ impl CourseAdmin {
         new: RunForCreate,
     ) -> Result<CourseRun, ServiceError> {
         let courses = self.courses;
-        let (_, run) = self
+        let (detail, mut run) = self
             .edit_returning(who, Some(course_id), Replay::Once, move |tx| {
                 let new = new.clone();
                 Box::pin(
@@ -372,6 +372,8 @@ impl CourseAdmin {
                 )
             })
             .await?;
+        // A run costs what its course costs; the page read back after the commit has the prices.
+        run.prices = detail.prices;
         Ok(run)
     }
 

@@ -21,6 +21,7 @@ pub mod consistency;
 pub mod course_admin;
 pub mod course_page;
 pub mod login_limit;
+pub mod lookup_admin;
 pub mod password_hasher;
 pub mod purchase;
 pub mod report;
@@ -48,6 +49,8 @@ pub enum Resource {
     CareerTrack,
     JobApplication,
     BlogPost,
+    Specialization,
+    DifficultyLevel,
 }
 
 impl Resource {
@@ -65,6 +68,8 @@ impl Resource {
             Self::CareerTrack => "career track",
             Self::JobApplication => "job application",
             Self::BlogPost => "blog post",
+            Self::Specialization => "specialization",
+            Self::DifficultyLevel => "difficulty level",
         }
     }
 }
@@ -90,6 +95,12 @@ pub enum ServiceError {
     NationalIdTaken,
     #[error("wrong email or password")]
     InvalidCredentials,
+    /// A password change with the wrong current password (counted like a failed login).
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A bearer token that is not (or no longer) good.
+    #[error(transparent)]
+    Token(#[from] auth::TokenError),
     #[error("too many failed logins; retry in {} s", .retry_after.as_secs())]
     TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]
@@ -98,6 +109,9 @@ pub enum ServiceError {
     Forbidden,
     #[error("it has sales, certificates or career tracks and cannot be deleted")]
     InUse,
+    /// 409 `in_use` with what still uses the row (a lookup row courses refer to).
+    #[error("{0}")]
+    LookupInUse(&'static str),
     #[error("more seats are already sold than the new total allows")]
     SeatsTaken,
     #[error("this course run is sold out")]
@@ -158,6 +172,30 @@ impl From<DbError> for ServiceError {
             Some(Violation::Unique("partner_companies_legal_name_key")) => Some(Self::NameTaken(
                 "a partner company with this legal name already exists",
             )),
+            Some(Violation::Unique("specializations_slug_key")) => Some(Self::NameTaken(
+                "a specialization with this slug already exists",
+            )),
+            Some(Violation::Unique("specializations_name_key")) => Some(Self::NameTaken(
+                "a specialization with this name already exists",
+            )),
+            Some(Violation::Unique("difficulty_levels_code_key")) => Some(Self::NameTaken(
+                "a difficulty level with this code already exists",
+            )),
+            Some(Violation::Unique("difficulty_levels_sort_order_key")) => Some(Self::NameTaken(
+                "another difficulty level already has this sort_order",
+            )),
+            Some(Violation::ForeignKey(
+                "courses_specialization_id_fkey" | "teacher_profiles_specialization_id_fkey",
+            )) => Some(Self::LookupInUse(
+                "courses or teacher profiles use this specialization; move them to another one \
+                 before deleting it",
+            )),
+            Some(Violation::ForeignKey("courses_difficulty_level_id_fkey")) => {
+                Some(Self::LookupInUse(
+                    "courses use this difficulty level; move them to another one before \
+                     deleting it",
+                ))
+            }
             Some(Violation::ForeignKey(
                 "purchases_course_run_id_fkey"
                 | "certificates_course_id_fkey"

@@ -27,6 +27,7 @@ use super::{Resource, ServiceError, consistency::ReadYourWrites};
 use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
+        plan,
         purchase::{IdempotencyKey, Purchase, PurchaseOrder, Transition, TransitionOutcome},
         user::Principal,
     },
@@ -139,7 +140,8 @@ impl PurchaseService {
         if !offer.on_sale {
             return Err(ServiceError::SalesClosed);
         }
-        let price = PurchaseOrder::final_price(offer.course_price, offer.discount_percent);
+        // The one price rule; the course page and `GET /plans` show what it computes.
+        let price = plan::charge(offer.course_price, offer.discount_percent);
         let Some(id) = repo
             .insert(&tx, user_id, &offer, price, key, fingerprint)
             .await?

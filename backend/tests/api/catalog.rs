@@ -266,3 +266,51 @@ async fn teacher_profiles_list_and_detail() {
         .assert_problem(422, "validation_failed");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn course_list_filters_courses_on_sale_and_sorts_by_next_start() {
+    let app = spawn_app("catalog_on_sale").await;
+    app.seed_catalog().await;
+    let rust = "Rust for backend engineers"; // a run starting in 30 days, seats left
+    let python = "Python data analysis";
+    let dist = "Distributed systems";
+    // Python: on sale, starting in 40 days. Distributed: one run sold out, one whose sales
+    // closed yesterday, both starting sooner than any other: neither is on sale.
+    let py = app.course_id(python).await;
+    app.run_with_seats(py, 5).await;
+    let d = app.course_id(dist).await;
+    app.sql(&format!(
+        "INSERT INTO course_runs (course_id, start_date, sales_end_date, seats_total, seats_left) VALUES
+           ({d}, current_date + 3, current_date + 1, 10, 0),
+           ({d}, current_date + 2, current_date - 1, 10, 10)"
+    ))
+    .await;
+    crate::support::fixtures::replicated(&app, "course_runs", 5).await;
+    let list = |q: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/api/v1/courses{q}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.body);
+            titles(&r.body)
+        }
+    };
+    assert_eq!(list("?on_sale=true").await, [python, rust], "newest first");
+    assert_eq!(list("?on_sale=false").await, [dist]);
+    assert_eq!(list("?sort=next_start").await, [rust, python, dist]);
+    assert_eq!(list("?on_sale=true&sort=next_start").await, [rust, python]);
+    assert_eq!(
+        list("?on_sale=true&sort=next_start&specialization=backend").await,
+        [rust]
+    );
+    assert_eq!(
+        list("?on_sale=true&sort=next_start&page_size=1&page=2").await,
+        [python]
+    );
+    app.get("/api/v1/courses?on_sale=maybe")
+        .await
+        .assert_problem(400, "invalid_query");
+    app.get("/api/v1/courses?sort=soonest")
+        .await
+        .assert_problem(400, "invalid_query");
+    app.stop().await;
+}

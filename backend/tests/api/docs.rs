@@ -14,10 +14,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/me/password"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("get", "/api/v1/specializations"),
+    ("post", "/api/v1/specializations"),
+    ("patch", "/api/v1/specializations/{id}"),
+    ("delete", "/api/v1/specializations/{id}"),
     ("get", "/api/v1/difficulty-levels"),
+    ("post", "/api/v1/difficulty-levels"),
+    ("patch", "/api/v1/difficulty-levels/{id}"),
+    ("delete", "/api/v1/difficulty-levels/{id}"),
+    ("get", "/api/v1/plans"),
     ("get", "/api/v1/courses"),
     ("post", "/api/v1/courses"),
     ("get", "/api/v1/courses/{id}"),
@@ -122,8 +131,8 @@ async fn openapi_document_covers_every_route_parameter_and_error() {
                 );
             }
         }
-        // Status moves of a purchase are POSTs without a body.
-        let action = ["/pay", "/cancel", "/refund"]
+        // Status moves of a purchase and logging out are POSTs without a body.
+        let action = ["/pay", "/cancel", "/refund", "/auth/logout"]
             .iter()
             .any(|a| path.ends_with(a));
         let writes_body = matches!(*method, "post" | "patch") && !action;
@@ -155,6 +164,7 @@ async fn openapi_document_covers_every_route_parameter_and_error() {
         "min_price",
         "max_price",
         "q",
+        "on_sale",
         "sort",
         "page",
         "page_size",
@@ -167,6 +177,8 @@ async fn openapi_document_covers_every_route_parameter_and_error() {
         "Problem",
         "CourseDetail",
         "CourseSummary",
+        "Plan",
+        "PlanPrice",
         "User",
         "TokenResponse",
         "FieldError",

@@ -53,6 +53,7 @@ const TOKEN: &[&str] = &[
 const CATALOG: &[&str] = &["teacher", "admin"];
 const CAREER: &[&str] = &["support", "admin"];
 const BLOG: &[&str] = &["smm", "admin"];
+const ADMIN: &[&str] = &["admin"];
 
 const MATRIX: &[Row] = &[
     Row {
@@ -69,6 +70,47 @@ const MATRIX: &[Row] = &[
         route: "PATCH /api/v1/me",
         allowed: TOKEN,
         refused: 0,
+    },
+    // These two end the caller's session(s): each cell runs as a fresh user of the role.
+    Row {
+        route: "POST /api/v1/auth/logout",
+        allowed: TOKEN,
+        refused: 0,
+    },
+    Row {
+        route: "POST /api/v1/me/password",
+        allowed: TOKEN,
+        refused: 0,
+    },
+    Row {
+        route: "POST /api/v1/specializations",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "PATCH /api/v1/specializations/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "DELETE /api/v1/specializations/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "POST /api/v1/difficulty-levels",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "PATCH /api/v1/difficulty-levels/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "DELETE /api/v1/difficulty-levels/{id}",
+        allowed: ADMIN,
+        refused: 403,
     },
     Row {
         route: "POST /api/v1/courses",
@@ -327,11 +369,54 @@ async fn prepare(
             Some(json!({"email": w.owner, "password": "correct horse battery"})),
             None,
         ),
+        "POST /api/v1/auth/logout" => ("/api/v1/auth/logout".into(), None, None),
+        "POST /api/v1/me/password" => (
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": "correct horse battery",
+                        "new_password": "another horse battery"})),
+            None,
+        ),
         "PATCH /api/v1/me" => (
             "/api/v1/me".into(),
             Some(json!({"phone": "+15550100"})),
             None,
         ),
+        // Each cell on its own unused row, so a delete is never refused for being in use.
+        "POST /api/v1/specializations" => (
+            "/api/v1/specializations".into(),
+            Some(json!({"slug": format!("matrix-{n}"), "name": format!("Matrix {n}")})),
+            None,
+        ),
+        "PATCH /api/v1/specializations/{id}" | "DELETE /api/v1/specializations/{id}" => {
+            let s = app
+                .scalar_i64(&format!(
+                    "INSERT INTO specializations (slug, name) VALUES ('cell-{n}', 'Cell {n}') RETURNING id::bigint"
+                ))
+                .await;
+            let body = route
+                .starts_with("PATCH")
+                .then(|| json!({"name": format!("Renamed {n}")}));
+            (format!("/api/v1/specializations/{s}"), body, None)
+        }
+        "POST /api/v1/difficulty-levels" => (
+            "/api/v1/difficulty-levels".into(),
+            Some(
+                json!({"code": format!("matrix_{n}"), "name": "Matrix", "sort_order": 4 + n % 400}),
+            ),
+            None,
+        ),
+        "PATCH /api/v1/difficulty-levels/{id}" | "DELETE /api/v1/difficulty-levels/{id}" => {
+            let d = app
+                .scalar_i64(&format!(
+                    "INSERT INTO difficulty_levels (code, name, sort_order) VALUES ('cell_{n}', 'Cell', {}) RETURNING id::bigint",
+                    600 + n
+                ))
+                .await;
+            let body = route
+                .starts_with("PATCH")
+                .then(|| json!({"name": format!("Renamed {n}")}));
+            (format!("/api/v1/difficulty-levels/{d}"), body, None)
+        }
         "POST /api/v1/courses" => ("/api/v1/courses".into(), Some(course_body), None),
         "PATCH /api/v1/courses/{id}" => {
             let c = new_course(app).await;
@@ -530,6 +615,24 @@ async fn prepare(
     }
 }
 
+/// For the routes that revoke the caller's tokens, a new user of `role` and their token, so
+/// the world's tokens stay good for the other cells.
+async fn fresh_session(app: &TestApp, route: &str, role: &str) -> Option<String> {
+    let ends_sessions = matches!(
+        route,
+        "POST /api/v1/auth/logout" | "POST /api/v1/me/password"
+    );
+    if !ends_sessions || role == "anonymous" {
+        return None;
+    }
+    let email = format!("fresh{}@matrix.test", unique());
+    Some(if role == "student" {
+        app.register(&email).await
+    } else {
+        app.staff(&email, role).await
+    })
+}
+
 async fn send(
     app: &TestApp,
     method: Method,
@@ -621,7 +724,9 @@ async fn every_role_on_every_write_route() {
                 row.refused
             };
             let (path, body, header) = prepare(&app, &w, route, role).await;
-            let r = send(&app, method.clone(), &path, w.token(role), body, header).await;
+            let fresh = fresh_session(&app, route, role).await;
+            let token = fresh.as_deref().or(w.token(role));
+            let r = send(&app, method.clone(), &path, token, body, header).await;
             cells += 1;
             if r.status.as_u16() != expected {
                 wrong.push(format!(
