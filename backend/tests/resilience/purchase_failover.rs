@@ -35,9 +35,17 @@ fn patroni(path: &str) -> String {
     format!("http://127.0.0.1:{}{path}", 8008 + offset())
 }
 
+/// Patroni's credentials for its unsafe endpoints (`restapi.authentication` in
+/// patroni/patroni.yml.tmpl; development values, like the database users').
+const PATRONI_USER: &str = "patroni";
+const PATRONI_PASSWORD: &str = "patroni-rest-dev";
+
+/// The replicas' `recovery_min_apply_delay` through Patroni's dynamic configuration (not
+/// `scripts/stack set`: a recovery parameter never reaches the primary, which `set` waits for).
 async fn set_apply_delay(http: &reqwest::Client, delay: Option<&str>) {
     let r = http
         .patch(patroni("/config"))
+        .basic_auth(PATRONI_USER, Some(PATRONI_PASSWORD))
         .json(&json!({"postgresql": {"parameters": {"recovery_min_apply_delay": delay}}}))
         .send()
         .await
