@@ -144,6 +144,7 @@ async fn secrets_never_appear_in_logs() {
         .expect("json");
     let token = reg["access_token"].as_str().expect("token").to_owned();
     let mut tokens = vec![token.clone()];
+    let mut answers = Vec::new();
     for password in [&wrong_password, &user_password, &wrong_password] {
         let r = http
             .post(format!("{base}/api/v1/auth/login"))
@@ -151,12 +152,17 @@ async fn secrets_never_appear_in_logs() {
             .send()
             .await
             .expect("login");
+        answers.push(r.status());
         if r.status().is_success() {
             let body: Value = r.json().await.expect("json");
             tokens.push(body["access_token"].as_str().expect("token").to_owned());
         }
     }
-    assert_eq!(tokens.len(), 2, "the good login worked");
+    assert_eq!(
+        tokens.len(),
+        2,
+        "the good login worked (answers to wrong, right, wrong: {answers:?})"
+    );
     for t in &tokens {
         for path in [
             "/api/v1/me",
