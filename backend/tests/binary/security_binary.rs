@@ -158,11 +158,14 @@ async fn secrets_never_appear_in_logs() {
             tokens.push(body["access_token"].as_str().expect("token").to_owned());
         }
     }
-    assert_eq!(
-        tokens.len(),
-        2,
-        "the good login worked (answers to wrong, right, wrong: {answers:?})"
-    );
+    if tokens.len() != 2 {
+        let logs = stop(child).await;
+        let tail: Vec<&str> = logs.lines().rev().take(40).collect();
+        panic!(
+            "the good login did not work (answers to wrong, right, wrong: {answers:?}); the backend's last lines:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
     for t in &tokens {
         for path in [
             "/api/v1/me",
