@@ -13,6 +13,7 @@ use crate::{
     controller::{self, AppContext, AppState},
     repository::cache::Cache,
     usecase::{
+        account_admin::AccountAdmin,
         auth::{AuthService, PasswordHasher, TokenService},
         blog::BlogService,
         career::CareerService,
@@ -52,6 +53,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let ryw = ReadYourWrites::new(db.clone(), cache.clone());
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
+    let account_admin = AccountAdmin::new(db.clone(), ryw.clone(), hasher.clone());
     let auth = AuthService::new(
         db.clone(),
         ryw.clone(),
@@ -77,6 +79,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         catalog,
         course_admin,
         lookup_admin,
+        account_admin,
         purchases,
         reviews,
         certificates,

@@ -18,7 +18,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::entity::{
-    blog, career, catalog, lookup,
+    account, blog, career, catalog, lookup,
     page::{MAX_PAGE, MAX_PAGE_SIZE},
     purchase::IdempotencyKey,
     report,
@@ -222,6 +222,7 @@ const PARAMETERS: &[(&str, &str, Rule)] = &[
     ("/api/v1/courses", "min_price", Rule::Range(0, catalog::MAX_PRICE)),
     ("/api/v1/courses", "max_price", Rule::Range(0, catalog::MAX_PRICE)),
     ("/api/v1/courses", "q", Rule::LongText(catalog::SEARCH_MAX)),
+    ("/api/v1/users", "email", Rule::Text(account::EMAIL_SEARCH_MAX)),
     ("/api/v1/blog/posts", "tag", Rule::LongText(blog::TAG_MAX)),
     ("/api/v1/reports/top-courses", "limit", Rule::Range(1, report::TOP_COURSES_MAX as i64)),
     ("/api/v1/reports/employment", "limit", Rule::Range(1, report::EMPLOYMENT_ROWS_MAX as i64)),
@@ -257,6 +258,9 @@ const LINKS: &[Link] = &[
     ("add_topic", "DeleteTopic", "delete_topic", NEW_TOPIC),
     ("add_run", "UpdateRun", "update_run", NEW_RUN),
     ("add_run", "DeleteRun", "delete_run", NEW_RUN),
+    ("create_staff", "GetAccount", "get_account", NEW_ID),
+    ("create_staff", "SetRole", "set_role", NEW_ID),
+    ("create_staff", "Deactivate", "deactivate", NEW_ID),
     ("create_specialization", "UpdateSpecialization", "update_specialization", NEW_ID),
     ("create_specialization", "DeleteSpecialization", "delete_specialization", NEW_ID),
     ("create_difficulty_level", "UpdateDifficultyLevel", "update_difficulty_level", NEW_ID),

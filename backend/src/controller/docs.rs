@@ -13,8 +13,8 @@ use utoipa::{
 };
 
 use super::{
-    auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin, ops, purchase,
-    report, review,
+    account_admin, auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin,
+    ops, purchase, report, review,
 };
 
 #[derive(Debug, OpenApi)]
@@ -29,6 +29,8 @@ use super::{
         ops::healthz, ops::readyz, ops::metrics,
         auth::register, auth::login, auth::logout, auth::me, auth::update_me,
         auth::change_password,
+        account_admin::list_accounts, account_admin::get_account, account_admin::create_staff,
+        account_admin::set_role, account_admin::deactivate, account_admin::reactivate,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
         catalog::course, catalog::teachers, catalog::teacher, catalog::plans,
         lookup_admin::create_specialization, lookup_admin::update_specialization,
@@ -54,6 +56,7 @@ use super::{
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
+        (name = "accounts", description = "Account administration by admins: staff, roles, deactivation"),
         (name = "catalog", description = "Public catalog reads (cached)"),
         (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins"),
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
@@ -183,7 +186,7 @@ impl Modify for CommonErrors {
 
 /// The version of the API contract in `info.version`: a client generated from a document of
 /// the same major version works with this server (docs/API.md).
-pub const API_VERSION: &str = "1.2.0";
+pub const API_VERSION: &str = "1.3.0";
 
 /// The document as served: the annotations, then the limits, `Location` headers and links of
 /// [`contract`].

@@ -6,6 +6,7 @@
 //! handlers share ([`state::AppState`]) and the HTTP metrics live here, so nothing in this
 //! layer imports `app`.
 
+pub mod account_admin;
 pub mod auth;
 pub mod blog;
 pub mod career;
@@ -32,7 +33,7 @@ use axum::{
     extract::DefaultBodyLimit,
     http::Request,
     middleware::from_fn_with_state,
-    routing::{get, patch, post},
+    routing::{get, patch, post, put},
 };
 use tower::ServiceBuilder;
 use tower_http::{
@@ -63,6 +64,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me/password", post(auth::change_password))
         .route("/api/v1/me", get(auth::me).patch(auth::update_me))
+        .route(
+            "/api/v1/users",
+            get(account_admin::list_accounts).post(account_admin::create_staff),
+        )
+        .route("/api/v1/users/{id}", get(account_admin::get_account))
+        .route("/api/v1/users/{id}/role", put(account_admin::set_role))
+        .route(
+            "/api/v1/users/{id}/deactivate",
+            post(account_admin::deactivate),
+        )
+        .route(
+            "/api/v1/users/{id}/reactivate",
+            post(account_admin::reactivate),
+        )
         .route(
             "/api/v1/specializations",
             get(catalog::specializations).post(lookup_admin::create_specialization),

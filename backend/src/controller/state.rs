@@ -14,9 +14,10 @@ use crate::{
     config::Config,
     repository::cache::Cache,
     usecase::{
-        auth::AuthService, blog::BlogService, career::CareerService, catalog::CatalogService,
-        certificate::CertificateService, course_admin::CourseAdmin, lookup_admin::LookupAdmin,
-        purchase::PurchaseService, report::ReportService, review::ReviewService,
+        account_admin::AccountAdmin, auth::AuthService, blog::BlogService, career::CareerService,
+        catalog::CatalogService, certificate::CertificateService, course_admin::CourseAdmin,
+        lookup_admin::LookupAdmin, purchase::PurchaseService, report::ReportService,
+        review::ReviewService,
     },
 };
 
@@ -42,6 +43,7 @@ pub struct AppContext {
     pub catalog: CatalogService,
     pub course_admin: CourseAdmin,
     pub lookup_admin: LookupAdmin,
+    pub account_admin: AccountAdmin,
     pub purchases: PurchaseService,
     pub reviews: ReviewService,
     pub certificates: CertificateService,

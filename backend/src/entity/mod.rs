@@ -6,6 +6,7 @@
 //! types). Types derive `serde` (responses and cache values) and `utoipa::ToSchema` (the
 //! OpenAPI document describes them as they are).
 
+pub mod account;
 pub mod blog;
 pub mod career;
 pub mod catalog;

@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts;
 mod auth;
 mod blog;
 mod career;
