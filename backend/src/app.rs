@@ -26,6 +26,7 @@ use crate::{
         purchase::PurchaseService,
         report::ReportService,
         review::ReviewService,
+        teacher_profile::TeacherProfiles,
     },
 };
 
@@ -64,6 +65,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());
+    let teacher_profiles = TeacherProfiles::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
@@ -80,6 +82,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         course_admin,
         lookup_admin,
         account_admin,
+        teacher_profiles,
         purchases,
         reviews,
         certificates,

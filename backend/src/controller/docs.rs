@@ -14,7 +14,7 @@ use utoipa::{
 
 use super::{
     account_admin, auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin,
-    ops, purchase, report, review,
+    ops, purchase, report, review, teacher_profile,
 };
 
 #[derive(Debug, OpenApi)]
@@ -33,6 +33,7 @@ use super::{
         account_admin::set_role, account_admin::deactivate, account_admin::reactivate,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
         catalog::course, catalog::teachers, catalog::teacher, catalog::plans,
+        teacher_profile::put_profile,
         lookup_admin::create_specialization, lookup_admin::update_specialization,
         lookup_admin::delete_specialization, lookup_admin::create_difficulty_level,
         lookup_admin::update_difficulty_level, lookup_admin::delete_difficulty_level,
@@ -58,7 +59,7 @@ use super::{
         (name = "auth", description = "Accounts and access tokens"),
         (name = "accounts", description = "Account administration by admins: staff, roles, deactivation"),
         (name = "catalog", description = "Public catalog reads (cached)"),
-        (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins"),
+        (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins; teacher profiles"),
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
         (name = "reviews", description = "Course reviews by buyers"),
         (name = "certificates", description = "Certificates: issue, list, verify"),

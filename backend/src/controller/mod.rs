@@ -26,6 +26,7 @@ pub mod purchase;
 pub mod report;
 pub mod review;
 pub mod state;
+pub mod teacher_profile;
 
 use axum::{
     Router,
@@ -125,7 +126,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/purchases/{id}/cancel", post(purchase::cancel))
         .route("/api/v1/purchases/{id}/refund", post(purchase::refund))
         .route("/api/v1/teachers", get(catalog::teachers))
-        .route("/api/v1/teachers/{id}", get(catalog::teacher))
+        .route(
+            "/api/v1/teachers/{id}",
+            get(catalog::teacher).put(teacher_profile::put_profile),
+        )
         .route(
             "/api/v1/courses/{id}/reviews",
             get(review::course_reviews).post(review::create_review),

@@ -17,7 +17,7 @@ use crate::{
         account_admin::AccountAdmin, auth::AuthService, blog::BlogService, career::CareerService,
         catalog::CatalogService, certificate::CertificateService, course_admin::CourseAdmin,
         lookup_admin::LookupAdmin, purchase::PurchaseService, report::ReportService,
-        review::ReviewService,
+        review::ReviewService, teacher_profile::TeacherProfiles,
     },
 };
 
@@ -44,6 +44,7 @@ pub struct AppContext {
     pub course_admin: CourseAdmin,
     pub lookup_admin: LookupAdmin,
     pub account_admin: AccountAdmin,
+    pub teacher_profiles: TeacherProfiles,
     pub purchases: PurchaseService,
     pub reviews: ReviewService,
     pub certificates: CertificateService,

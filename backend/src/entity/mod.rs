@@ -17,6 +17,7 @@ pub mod plan;
 pub mod purchase;
 pub mod report;
 pub mod review;
+pub mod teacher;
 pub mod user;
 pub mod validation;
 

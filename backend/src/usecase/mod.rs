@@ -27,6 +27,7 @@ pub mod password_hasher;
 pub mod purchase;
 pub mod report;
 pub mod review;
+pub mod teacher_profile;
 
 use lyceum_db::{DbError, Retryable, Transient};
 

@@ -46,6 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/courses/{id}/runs/{run_id}"),
     ("get", "/api/v1/teachers"),
     ("get", "/api/v1/teachers/{id}"),
+    ("put", "/api/v1/teachers/{id}"),
     ("get", "/api/v1/courses/{id}/reviews"),
     ("post", "/api/v1/courses/{id}/reviews"),
     ("patch", "/api/v1/reviews/{id}"),

@@ -27,3 +27,4 @@ mod security_input;
 mod sessions;
 mod skeleton;
 mod staff;
+mod teachers;

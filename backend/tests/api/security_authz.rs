@@ -102,6 +102,12 @@ const MATRIX: &[Row] = &[
         allowed: ADMIN,
         refused: 403,
     },
+    // Another teacher's profile: a teacher may write only their own (tests/api/teachers.rs).
+    Row {
+        route: "PUT /api/v1/teachers/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
     Row {
         route: "POST /api/v1/specializations",
         allowed: ADMIN,
@@ -427,6 +433,17 @@ async fn prepare(
                 _ => (format!("/api/v1/users/{id}/reactivate"), None),
             };
             (path, body, None)
+        }
+        "PUT /api/v1/teachers/{id}" => {
+            let email = format!("teacher{n}@matrix.test");
+            app.staff(&email, "teacher").await;
+            let id = user_id(app, &email).await;
+            (
+                format!("/api/v1/teachers/{id}"),
+                Some(json!({"workplace": "Matrix Inc", "years_experience": 3,
+                            "years_in_specialization": 1})),
+                None,
+            )
         }
         // Each cell on its own unused row, so a delete is never refused for being in use.
         "POST /api/v1/specializations" => (
