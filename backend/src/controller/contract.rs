@@ -166,6 +166,8 @@ const TRACK: &[&str] = &["TrackCreateRequest", "TrackUpdateRequest"];
 #[rustfmt::skip]
 const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (&["RegisterRequest"], "email", Rule::Email),
+    // Any string may be tried at login, but PostgreSQL text holds no NUL (422 `invalid_value`).
+    (&["LoginRequest"], "email", Rule::LongText(Email::MAX_LEN)),
     (&["RegisterRequest"], "password", Rule::Password),
     (&["ChangePasswordRequest"], "new_password", Rule::Password),
     (ME, "first_name", Rule::Text(user::PERSON_NAME_MAX)),
