@@ -13,6 +13,7 @@ use crate::{
     controller::{self, AppContext, AppState},
     repository::cache::Cache,
     usecase::{
+        account_admin::AccountAdmin,
         auth::{AuthService, PasswordHasher, TokenService},
         blog::BlogService,
         career::CareerService,
@@ -25,6 +26,7 @@ use crate::{
         purchase::PurchaseService,
         report::ReportService,
         review::ReviewService,
+        teacher_profile::TeacherProfiles,
     },
 };
 
@@ -52,6 +54,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let ryw = ReadYourWrites::new(db.clone(), cache.clone());
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
+    let account_admin = AccountAdmin::new(db.clone(), ryw.clone(), hasher.clone());
     let auth = AuthService::new(
         db.clone(),
         ryw.clone(),
@@ -62,6 +65,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());
+    let teacher_profiles = TeacherProfiles::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
@@ -77,6 +81,8 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         catalog,
         course_admin,
         lookup_admin,
+        account_admin,
+        teacher_profiles,
         purchases,
         reviews,
         certificates,

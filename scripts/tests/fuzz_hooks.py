@@ -43,15 +43,29 @@ def _integer(value):
     return None
 
 
+def _whole(value):
+    """An integer body value, also when generated as a whole float (`79.0`)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _integer(value)
+
+
 def _month_index(value):
     match = MONTH.match(value) if isinstance(value, str) else None
     return int(match[1]) * 12 + int(match[2]) - 1 if match else None
 
 
 def _fix_body(body):
+    # A staff account's person is nested (POST /api/v1/users: {"account": {...}, "position"}).
+    if isinstance(body.get("account"), dict):
+        _fix_body(body["account"])
     birth = _date(body.get("birth_date"))
     if birth is not None and birth > datetime.date.today():
         body["birth_date"] = "2000-01-01"
+    # A teacher's years in the specialization are at most their years overall.
+    total, in_spec = _whole(body.get("years_experience")), _whole(body.get("years_in_specialization"))
+    if total is not None and in_spec is not None and in_spec > total:
+        body["years_experience"], body["years_in_specialization"] = in_spec, total
     start, end = _date(body.get("start_date")), _date(body.get("sales_end_date"))
     if start is not None and end is not None and end > start:
         body["start_date"], body["sales_end_date"] = body["sales_end_date"], body["start_date"]

@@ -37,7 +37,7 @@ pub struct RegisterRequest {
 }
 
 impl RegisterRequest {
-    fn parse(self, today: NaiveDate) -> Result<UserForCreate, ValidationErrors> {
+    pub(super) fn parse(self, today: NaiveDate) -> Result<UserForCreate, ValidationErrors> {
         let mut e = ValidationErrors::default();
         let email = e.take(Email::parse(&self.email));
         let password = e.take(Password::parse(&self.password));
@@ -166,6 +166,7 @@ pub async fn register(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The right password, but an admin deactivated the account (`account_deactivated`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape", body = Problem, content_type = "application/problem+json"),

@@ -18,11 +18,12 @@
 use serde_json::{Map, Value, json};
 
 use crate::entity::{
-    blog, career, catalog, lookup,
+    account, blog, career, catalog, lookup,
     page::{MAX_PAGE, MAX_PAGE_SIZE},
     purchase::IdempotencyKey,
     report,
     review::{MAX_BODY_CHARS, MAX_RATING},
+    teacher,
     user::{self, Email, Password},
     validation::{URL_AUTHORITY_PATTERN, URL_MAX, whitespace_class},
 };
@@ -165,6 +166,8 @@ const TRACK: &[&str] = &["TrackCreateRequest", "TrackUpdateRequest"];
 #[rustfmt::skip]
 const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (&["RegisterRequest"], "email", Rule::Email),
+    // Any string may be tried at login, but PostgreSQL text holds no NUL (422 `invalid_value`).
+    (&["LoginRequest"], "email", Rule::LongText(Email::MAX_LEN)),
     (&["RegisterRequest"], "password", Rule::Password),
     (&["ChangePasswordRequest"], "new_password", Rule::Password),
     (ME, "first_name", Rule::Text(user::PERSON_NAME_MAX)),
@@ -185,6 +188,11 @@ const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (DIFFICULTY, "code", Rule::Identifier(lookup::LEVEL_CODE_PATTERN)),
     (DIFFICULTY, "name", Rule::Text(lookup::LOOKUP_NAME_MAX)),
     (DIFFICULTY, "sort_order", Rule::Range(1, lookup::SORT_ORDER_MAX as i64)),
+    (&["TeacherProfileRequest"], "specialization", Rule::Code { any_case: false }),
+    (&["TeacherProfileRequest"], "workplace", Rule::Text(teacher::WORKPLACE_MAX)),
+    (&["TeacherProfileRequest"], "years_experience", Rule::Range(0, teacher::YEARS_MAX as i64)),
+    (&["TeacherProfileRequest"], "years_in_specialization", Rule::Range(0, teacher::YEARS_MAX as i64)),
+    (&["TeacherProfileRequest"], "photo_url", Rule::Url),
     (&["ProjectInput"], "title", Rule::Text(catalog::TOPIC_NAME_MAX)),
     (&["ProjectInput"], "description", Rule::LongText(catalog::PROJECT_DESCRIPTION_MAX)),
     (TOPIC, "name", Rule::Text(catalog::TOPIC_NAME_MAX)),
@@ -222,6 +230,7 @@ const PARAMETERS: &[(&str, &str, Rule)] = &[
     ("/api/v1/courses", "min_price", Rule::Range(0, catalog::MAX_PRICE)),
     ("/api/v1/courses", "max_price", Rule::Range(0, catalog::MAX_PRICE)),
     ("/api/v1/courses", "q", Rule::LongText(catalog::SEARCH_MAX)),
+    ("/api/v1/users", "email", Rule::Text(account::EMAIL_SEARCH_MAX)),
     ("/api/v1/blog/posts", "tag", Rule::LongText(blog::TAG_MAX)),
     ("/api/v1/reports/top-courses", "limit", Rule::Range(1, report::TOP_COURSES_MAX as i64)),
     ("/api/v1/reports/employment", "limit", Rule::Range(1, report::EMPLOYMENT_ROWS_MAX as i64)),
@@ -257,6 +266,9 @@ const LINKS: &[Link] = &[
     ("add_topic", "DeleteTopic", "delete_topic", NEW_TOPIC),
     ("add_run", "UpdateRun", "update_run", NEW_RUN),
     ("add_run", "DeleteRun", "delete_run", NEW_RUN),
+    ("create_staff", "GetAccount", "get_account", NEW_ID),
+    ("create_staff", "SetRole", "set_role", NEW_ID),
+    ("create_staff", "Deactivate", "deactivate", NEW_ID),
     ("create_specialization", "UpdateSpecialization", "update_specialization", NEW_ID),
     ("create_specialization", "DeleteSpecialization", "delete_specialization", NEW_ID),
     ("create_difficulty_level", "UpdateDifficultyLevel", "update_difficulty_level", NEW_ID),

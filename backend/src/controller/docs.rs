@@ -13,8 +13,8 @@ use utoipa::{
 };
 
 use super::{
-    auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin, ops, purchase,
-    report, review,
+    account_admin, auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin,
+    ops, purchase, report, review, teacher_profile,
 };
 
 #[derive(Debug, OpenApi)]
@@ -29,8 +29,11 @@ use super::{
         ops::healthz, ops::readyz, ops::metrics,
         auth::register, auth::login, auth::logout, auth::me, auth::update_me,
         auth::change_password,
+        account_admin::list_accounts, account_admin::get_account, account_admin::create_staff,
+        account_admin::set_role, account_admin::deactivate, account_admin::reactivate,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
         catalog::course, catalog::teachers, catalog::teacher, catalog::plans,
+        teacher_profile::put_profile,
         lookup_admin::create_specialization, lookup_admin::update_specialization,
         lookup_admin::delete_specialization, lookup_admin::create_difficulty_level,
         lookup_admin::update_difficulty_level, lookup_admin::delete_difficulty_level,
@@ -54,8 +57,9 @@ use super::{
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
+        (name = "accounts", description = "Account administration by admins: staff, roles, deactivation"),
         (name = "catalog", description = "Public catalog reads (cached)"),
-        (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins"),
+        (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins; teacher profiles"),
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
         (name = "reviews", description = "Course reviews by buyers"),
         (name = "certificates", description = "Certificates: issue, list, verify"),
@@ -183,7 +187,7 @@ impl Modify for CommonErrors {
 
 /// The version of the API contract in `info.version`: a client generated from a document of
 /// the same major version works with this server (docs/API.md).
-pub const API_VERSION: &str = "1.2.0";
+pub const API_VERSION: &str = "1.3.0";
 
 /// The document as served: the annotations, then the limits, `Location` headers and links of
 /// [`contract`].

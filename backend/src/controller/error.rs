@@ -201,6 +201,15 @@ impl ApiError {
                 ServiceError::AccountGone => {
                     answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")
                 }
+                ServiceError::AccountDeactivated => {
+                    answer(S::FORBIDDEN, "account_deactivated", "Account deactivated")
+                }
+                ServiceError::PositionMismatch => answer(
+                    S::UNPROCESSABLE_ENTITY,
+                    "position_mismatch",
+                    "Position does not match the role",
+                ),
+                ServiceError::LastAdmin => answer(S::CONFLICT, "last_admin", "Last admin"),
                 ServiceError::Forbidden => answer(S::FORBIDDEN, "forbidden", "Forbidden"),
                 ServiceError::InUse | ServiceError::LookupInUse(_) => {
                     answer(S::CONFLICT, "in_use", "Still in use")

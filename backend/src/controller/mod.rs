@@ -6,6 +6,7 @@
 //! handlers share ([`state::AppState`]) and the HTTP metrics live here, so nothing in this
 //! layer imports `app`.
 
+pub mod account_admin;
 pub mod auth;
 pub mod blog;
 pub mod career;
@@ -25,6 +26,7 @@ pub mod purchase;
 pub mod report;
 pub mod review;
 pub mod state;
+pub mod teacher_profile;
 
 use axum::{
     Router,
@@ -32,7 +34,7 @@ use axum::{
     extract::DefaultBodyLimit,
     http::Request,
     middleware::from_fn_with_state,
-    routing::{get, patch, post},
+    routing::{get, patch, post, put},
 };
 use tower::ServiceBuilder;
 use tower_http::{
@@ -63,6 +65,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me/password", post(auth::change_password))
         .route("/api/v1/me", get(auth::me).patch(auth::update_me))
+        .route(
+            "/api/v1/users",
+            get(account_admin::list_accounts).post(account_admin::create_staff),
+        )
+        .route("/api/v1/users/{id}", get(account_admin::get_account))
+        .route("/api/v1/users/{id}/role", put(account_admin::set_role))
+        .route(
+            "/api/v1/users/{id}/deactivate",
+            post(account_admin::deactivate),
+        )
+        .route(
+            "/api/v1/users/{id}/reactivate",
+            post(account_admin::reactivate),
+        )
         .route(
             "/api/v1/specializations",
             get(catalog::specializations).post(lookup_admin::create_specialization),
@@ -110,7 +126,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/purchases/{id}/cancel", post(purchase::cancel))
         .route("/api/v1/purchases/{id}/refund", post(purchase::refund))
         .route("/api/v1/teachers", get(catalog::teachers))
-        .route("/api/v1/teachers/{id}", get(catalog::teacher))
+        .route(
+            "/api/v1/teachers/{id}",
+            get(catalog::teacher).put(teacher_profile::put_profile),
+        )
         .route(
             "/api/v1/courses/{id}/reviews",
             get(review::course_reviews).post(review::create_review),

@@ -14,9 +14,10 @@ use crate::{
     config::Config,
     repository::cache::Cache,
     usecase::{
-        auth::AuthService, blog::BlogService, career::CareerService, catalog::CatalogService,
-        certificate::CertificateService, course_admin::CourseAdmin, lookup_admin::LookupAdmin,
-        purchase::PurchaseService, report::ReportService, review::ReviewService,
+        account_admin::AccountAdmin, auth::AuthService, blog::BlogService, career::CareerService,
+        catalog::CatalogService, certificate::CertificateService, course_admin::CourseAdmin,
+        lookup_admin::LookupAdmin, purchase::PurchaseService, report::ReportService,
+        review::ReviewService, teacher_profile::TeacherProfiles,
     },
 };
 
@@ -42,6 +43,8 @@ pub struct AppContext {
     pub catalog: CatalogService,
     pub course_admin: CourseAdmin,
     pub lookup_admin: LookupAdmin,
+    pub account_admin: AccountAdmin,
+    pub teacher_profiles: TeacherProfiles,
     pub purchases: PurchaseService,
     pub reviews: ReviewService,
     pub certificates: CertificateService,

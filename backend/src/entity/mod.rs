@@ -6,6 +6,7 @@
 //! types). Types derive `serde` (responses and cache values) and `utoipa::ToSchema` (the
 //! OpenAPI document describes them as they are).
 
+pub mod account;
 pub mod blog;
 pub mod career;
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod purchase;
 pub mod report;
 pub mod review;
+pub mod teacher;
 pub mod user;
 pub mod validation;
 

@@ -94,6 +94,12 @@ impl StaffPosition {
     pub fn can_edit_lookups(self) -> bool {
         matches!(self, Self::Admin)
     }
+
+    /// Who may create staff accounts, change roles and positions, and deactivate accounts:
+    /// admins only.
+    pub fn can_manage_accounts(self) -> bool {
+        matches!(self, Self::Admin)
+    }
 }
 
 /// The authenticated caller, as proven by their access token.
@@ -122,6 +128,13 @@ impl Principal {
 
     pub fn can_edit_lookups(&self) -> bool {
         self.role == Role::Staff && self.position.is_some_and(StaffPosition::can_edit_lookups)
+    }
+
+    pub fn can_manage_accounts(&self) -> bool {
+        self.role == Role::Staff
+            && self
+                .position
+                .is_some_and(StaffPosition::can_manage_accounts)
     }
 }
 

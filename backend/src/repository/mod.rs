@@ -8,6 +8,7 @@
 //!
 //! May depend on `entity`; never on `usecase` or `controller`.
 
+pub mod account;
 pub mod blog;
 pub mod buyer;
 pub mod cache;

@@ -1,5 +1,6 @@
 //! Access-token revocation: the logged-out tokens (`revoked_tokens`) and the instant before
-//! which a user's tokens are refused (`users.tokens_valid_from`, set with a new password).
+//! which a user's tokens are refused (`users.tokens_valid_from`, set with a new password, a
+//! role change or a deactivation); a deactivated account's tokens are all refused.
 //! Times are the tokens' own `iat` / `exp` claims, in Unix seconds.
 
 use lyceum_db::DbError;
@@ -11,7 +12,8 @@ use super::Queries;
 pub struct SessionRepository;
 
 impl SessionRepository {
-    /// Whether a token of `user_id` issued at `issued_at` with this signature is still good:
+    /// Whether a token of `user_id` issued at `issued_at` with this signature is still good
+    /// (and the account active):
     /// `None` when the user no longer exists (or is not on this server yet).
     #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
     pub async fn token_valid(
@@ -23,7 +25,8 @@ impl SessionRepository {
     ) -> Result<Option<bool>, DbError> {
         let row = c
             .query_opt(
-                "SELECT (u.tokens_valid_from IS NULL OR to_timestamp($2::bigint) >= u.tokens_valid_from) \
+                "SELECT u.deactivated_at IS NULL \
+                        AND (u.tokens_valid_from IS NULL OR to_timestamp($2::bigint) >= u.tokens_valid_from) \
                         AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.signature = $3) AS valid \
                    FROM users u WHERE u.id = $1",
                 &[&user_id, &issued_at, &signature],

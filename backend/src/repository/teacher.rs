@@ -1,4 +1,5 @@
-//! Teacher profiles: the list and one teacher with the published courses they staff.
+//! Teacher profiles: the list, one teacher with the published courses they staff, and the
+//! profile's writes.
 
 use lyceum_db::DbError;
 use tokio_postgres::{Row, types::ToSql};
@@ -6,6 +7,7 @@ use tokio_postgres::{Row, types::ToSql};
 use super::{Queries, page::fetch_page};
 use crate::entity::catalog::{SpecializationRef, TeacherCourse, TeacherProfile, TeacherSummary};
 use crate::entity::page::{Page, PageRequest};
+use crate::entity::teacher::TeacherProfileForUpsert;
 
 /// Teacher profiles.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,5 +75,56 @@ impl TeacherRepository {
                 })
                 .collect(),
         }))
+    }
+
+    /// Creates or replaces `user_id`'s profile; `false` when `profile.specialization` names no
+    /// specialization (nothing is written).
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
+    pub async fn upsert(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+        profile: &TeacherProfileForUpsert,
+    ) -> Result<bool, DbError> {
+        let written = c
+            .execute(
+                "INSERT INTO teacher_profiles (user_id, specialization_id, workplace, \
+                   years_experience, years_in_specialization, photo_url) \
+                 SELECT $1, s.id, $3, $4, $5, $6 \
+                   FROM (SELECT $2::text AS slug) AS wanted \
+                   LEFT JOIN specializations s ON s.slug = wanted.slug \
+                  WHERE wanted.slug IS NULL OR s.id IS NOT NULL \
+                 ON CONFLICT (user_id) DO UPDATE SET \
+                   specialization_id = EXCLUDED.specialization_id, workplace = EXCLUDED.workplace, \
+                   years_experience = EXCLUDED.years_experience, \
+                   years_in_specialization = EXCLUDED.years_in_specialization, \
+                   photo_url = EXCLUDED.photo_url",
+                &[
+                    &user_id,
+                    &profile.specialization,
+                    &profile.workplace,
+                    &profile.years_experience,
+                    &profile.years_in_specialization,
+                    &profile.photo_url,
+                ],
+            )
+            .await?;
+        Ok(written == 1)
+    }
+
+    /// The courses whose pages show `user_id` (as course staff).
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
+    pub async fn courses_showing(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+    ) -> Result<Vec<i64>, DbError> {
+        let rows = c
+            .query(
+                "SELECT DISTINCT course_id FROM course_staff WHERE user_id = $1",
+                &[&user_id],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get("course_id")).collect())
     }
 }

@@ -20,6 +20,8 @@ pub struct UserWithHash {
     pub password_hash: String,
     /// Tokens issued before this (Unix seconds) are refused: the last password change.
     pub tokens_valid_from: Option<i64>,
+    /// An admin switched the account off: login is refused.
+    pub deactivated: bool,
 }
 
 impl UserRepository {
@@ -62,7 +64,8 @@ impl UserRepository {
             .query_opt(
                 &format!(
                     "SELECT {USER_COLUMNS}, password_hash, \
-                     extract(epoch FROM tokens_valid_from)::bigint AS tokens_valid_from \
+                     extract(epoch FROM tokens_valid_from)::bigint AS tokens_valid_from, \
+                     deactivated_at IS NOT NULL AS deactivated \
                      FROM users WHERE lower(email) = lower($1)"
                 ),
                 &[&email],
@@ -72,6 +75,7 @@ impl UserRepository {
             user: user_from_row(&r),
             password_hash: r.get("password_hash"),
             tokens_valid_from: r.get("tokens_valid_from"),
+            deactivated: r.get("deactivated"),
         }))
     }
 

@@ -5,7 +5,8 @@
 //! **Revocation.** Tokens are signed JWTs, and on top of the signature every authenticated
 //! request asks the database two things ([`AuthService::authenticate`]): is this token logged
 //! out (`revoked_tokens`, by signature), and was it issued before the user's last password
-//! change (`users.tokens_valid_from`)? The database, not Redis, is where revocations live:
+//! change, role change or deactivation (`users.tokens_valid_from`), and is the account still
+//! active (`users.deactivated_at`)? The database, not Redis, is where revocations live:
 //! it is the one store that survives every restart and that every instance shares, and Redis
 //! here runs without persistence (a restart forgets everything), so a Redis-only record could
 //! bring a logged-out token back to life. The question is asked through the user's
@@ -368,6 +369,10 @@ impl AuthService {
         };
         if !self.hasher.verify(password, &found.password_hash).await? {
             return Err(ServiceError::InvalidCredentials);
+        }
+        // After the password check, so the refusal tells nothing to someone without it.
+        if found.deactivated {
+            return Err(ServiceError::AccountDeactivated);
         }
         Ok((found.user, found.tokens_valid_from))
     }

@@ -201,20 +201,21 @@ impl CatalogService {
     #[tracing::instrument(skip_all)]
     pub async fn teachers(&self, page: PageRequest) -> Result<Page<TeacherSummary>, ServiceError> {
         let repo = self.teachers;
-        self.db
-            .read(|c| Box::pin(async move { Ok::<_, ServiceError>(repo.list(pg(c), page).await?) }))
-            .await
+        // Behind a recent profile write (usecase::teacher_profile), like the catalog pages.
+        self.read_fresh(move |c| {
+            Box::pin(async move { Ok::<_, ServiceError>(repo.list(pg(c), page).await?) })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn teacher(&self, id: i64) -> Result<TeacherProfile, ServiceError> {
         let repo = self.teachers;
-        self.db
-            .read(|c| {
-                Box::pin(async move { Ok::<_, ServiceError>(repo.profile(pg(c), id).await?) })
-            })
-            .await?
-            .ok_or(ServiceError::NotFound(Resource::Teacher, id))
+        self.read_fresh(move |c| {
+            Box::pin(async move { Ok::<_, ServiceError>(repo.profile(pg(c), id).await?) })
+        })
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Teacher, id))
     }
 }
 

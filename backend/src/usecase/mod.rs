@@ -12,6 +12,7 @@
 //! May depend on `entity` and `repository`; never on `controller`.
 
 pub mod access;
+pub mod account_admin;
 pub mod auth;
 pub mod blog;
 pub mod career;
@@ -26,6 +27,7 @@ pub mod password_hasher;
 pub mod purchase;
 pub mod report;
 pub mod review;
+pub mod teacher_profile;
 
 use lyceum_db::{DbError, Retryable, Transient};
 
@@ -105,6 +107,15 @@ pub enum ServiceError {
     TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]
     AccountGone,
+    /// Login to an account an admin deactivated (after a correct password).
+    #[error("this account is deactivated; ask an admin to reactivate it")]
+    AccountDeactivated,
+    /// A staff role without a position, or a student with one: 422.
+    #[error("a position is required exactly when the role is staff")]
+    PositionMismatch,
+    /// The change would leave no active admin: 409.
+    #[error("this is the last active admin; make another admin first")]
+    LastAdmin,
     #[error("only staff who edit the catalog (admin, teacher) may do this")]
     Forbidden,
     #[error("it has sales, certificates or career tracks and cannot be deleted")]

@@ -18,6 +18,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/me/password"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("put", "/api/v1/users/{id}/role"),
+    ("post", "/api/v1/users/{id}/deactivate"),
+    ("post", "/api/v1/users/{id}/reactivate"),
     ("get", "/api/v1/specializations"),
     ("post", "/api/v1/specializations"),
     ("patch", "/api/v1/specializations/{id}"),
@@ -40,6 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/courses/{id}/runs/{run_id}"),
     ("get", "/api/v1/teachers"),
     ("get", "/api/v1/teachers/{id}"),
+    ("put", "/api/v1/teachers/{id}"),
     ("get", "/api/v1/courses/{id}/reviews"),
     ("post", "/api/v1/courses/{id}/reviews"),
     ("patch", "/api/v1/reviews/{id}"),
@@ -131,10 +138,17 @@ async fn openapi_document_covers_every_route_parameter_and_error() {
                 );
             }
         }
-        // Status moves of a purchase and logging out are POSTs without a body.
-        let action = ["/pay", "/cancel", "/refund", "/auth/logout"]
-            .iter()
-            .any(|a| path.ends_with(a));
+        // Status moves of a purchase or an account and logging out are POSTs without a body.
+        let action = [
+            "/pay",
+            "/cancel",
+            "/refund",
+            "/auth/logout",
+            "/deactivate",
+            "/reactivate",
+        ]
+        .iter()
+        .any(|a| path.ends_with(a));
         let writes_body = matches!(*method, "post" | "patch") && !action;
         if writes_body {
             assert!(

@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts;
 mod auth;
 mod blog;
 mod career;
@@ -26,3 +27,4 @@ mod security_input;
 mod sessions;
 mod skeleton;
 mod staff;
+mod teachers;

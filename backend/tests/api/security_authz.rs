@@ -83,6 +83,32 @@ const MATRIX: &[Row] = &[
         refused: 0,
     },
     Row {
+        route: "POST /api/v1/users",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "PUT /api/v1/users/{id}/role",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "POST /api/v1/users/{id}/deactivate",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "POST /api/v1/users/{id}/reactivate",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    // Another teacher's profile: a teacher may write only their own (tests/api/teachers.rs).
+    Row {
+        route: "PUT /api/v1/teachers/{id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
         route: "POST /api/v1/specializations",
         allowed: ADMIN,
         refused: 403,
@@ -381,6 +407,44 @@ async fn prepare(
             Some(json!({"phone": "+15550100"})),
             None,
         ),
+        "POST /api/v1/users" => (
+            "/api/v1/users".into(),
+            Some(json!({"account": {"email": format!("staff{n}@matrix.test"),
+                                    "password": "correct horse battery", "first_name": "N",
+                                    "last_name": "N", "birth_date": "2000-01-01"},
+                        "position": "mentor"})),
+            None,
+        ),
+        // Each cell on a fresh student, so no cell changes a world user's role or tokens.
+        "PUT /api/v1/users/{id}/role"
+        | "POST /api/v1/users/{id}/deactivate"
+        | "POST /api/v1/users/{id}/reactivate" => {
+            let email = format!("target{n}@matrix.test");
+            app.register(&email).await;
+            let id = user_id(app, &email).await;
+            let (path, body) = match route {
+                "PUT /api/v1/users/{id}/role" => (
+                    format!("/api/v1/users/{id}/role"),
+                    Some(json!({"role": "staff", "position": "mentor"})),
+                ),
+                "POST /api/v1/users/{id}/deactivate" => {
+                    (format!("/api/v1/users/{id}/deactivate"), None)
+                }
+                _ => (format!("/api/v1/users/{id}/reactivate"), None),
+            };
+            (path, body, None)
+        }
+        "PUT /api/v1/teachers/{id}" => {
+            let email = format!("teacher{n}@matrix.test");
+            app.staff(&email, "teacher").await;
+            let id = user_id(app, &email).await;
+            (
+                format!("/api/v1/teachers/{id}"),
+                Some(json!({"workplace": "Matrix Inc", "years_experience": 3,
+                            "years_in_specialization": 1})),
+                None,
+            )
+        }
         // Each cell on its own unused row, so a delete is never refused for being in use.
         "POST /api/v1/specializations" => (
             "/api/v1/specializations".into(),

@@ -1,0 +1,162 @@
+//! Account administration SQL: the admin user list, role and position changes, deactivation,
+//! and the lock that keeps at least one active admin.
+
+use chrono::{DateTime, Utc};
+use lyceum_db::DbError;
+use tokio_postgres::{Row, types::ToSql};
+
+use super::Queries;
+use crate::entity::{
+    account::{Account, AccountFilter, RoleAssignment},
+    user::{Role, StaffPosition},
+};
+
+const ACCOUNT_COLUMNS: &str =
+    "id, email, first_name, last_name, role, staff_position, deactivated_at, created_at";
+
+/// SQL for account administration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountRepository;
+
+impl AccountRepository {
+    /// The active admins, locked until the transaction ends, so two admins who demote or
+    /// deactivate each other at once cannot both pass the "another admin remains" check.
+    /// Every change of this module takes this lock first, so they cannot deadlock.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn lock_active_admins(&self, c: &impl Queries) -> Result<Vec<i64>, DbError> {
+        let rows = c
+            .query(
+                "SELECT id FROM users WHERE role = 'staff' AND staff_position = 'admin' \
+                   AND deactivated_at IS NULL ORDER BY id FOR UPDATE",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get("id")).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
+    pub async fn find(&self, c: &impl Queries, id: i64) -> Result<Option<Account>, DbError> {
+        let row = c
+            .query_opt(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(account_from_row))
+    }
+
+    /// Sets the role and position; when they change, tokens issued before `valid_from` (Unix
+    /// seconds) are refused, since a token names the role it was issued for. `None`: no such
+    /// user.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
+    pub async fn set_role(
+        &self,
+        c: &impl Queries,
+        id: i64,
+        to: RoleAssignment,
+        valid_from: i64,
+    ) -> Result<Option<Account>, DbError> {
+        let row = c
+            .query_opt(
+                &format!(
+                    "UPDATE users SET role = $2, staff_position = $3, \
+                       tokens_valid_from = CASE \
+                         WHEN role IS DISTINCT FROM $2 OR staff_position IS DISTINCT FROM $3 \
+                         THEN to_timestamp($4::bigint) ELSE tokens_valid_from END \
+                     WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+                ),
+                &[
+                    &id,
+                    &to.role.as_str(),
+                    &to.position.map(StaffPosition::as_str),
+                    &valid_from,
+                ],
+            )
+            .await?;
+        Ok(row.as_ref().map(account_from_row))
+    }
+
+    /// Deactivates (tokens issued before `valid_from` stay refused after a reactivation) or
+    /// reactivates an account; again is a no-op. `None`: no such user.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
+    pub async fn set_active(
+        &self,
+        c: &impl Queries,
+        id: i64,
+        active: bool,
+        valid_from: i64,
+    ) -> Result<Option<Account>, DbError> {
+        let sql = if active {
+            format!(
+                "UPDATE users SET deactivated_at = NULL WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+            )
+        } else {
+            format!(
+                "UPDATE users SET deactivated_at = COALESCE(deactivated_at, now()), \
+                   tokens_valid_from = CASE WHEN deactivated_at IS NULL \
+                     THEN to_timestamp($2::bigint) ELSE tokens_valid_from END \
+                 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+            )
+        };
+        let row = if active {
+            c.query_opt(&sql, &[&id]).await?
+        } else {
+            c.query_opt(&sql, &[&id, &valid_from]).await?
+        };
+        Ok(row.as_ref().map(account_from_row))
+    }
+
+    /// One page of users, oldest first (`page_size + 1` rows, see `page_of`).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn list(
+        &self,
+        c: &impl Queries,
+        filter: &AccountFilter,
+    ) -> Result<Vec<Account>, DbError> {
+        let role = filter.role.map(Role::as_str);
+        let position = filter.position.map(StaffPosition::as_str);
+        let limit = i64::from(filter.page.page_size) + 1;
+        let offset = filter.page.offset();
+        let params: [&(dyn ToSql + Sync); 6] = [
+            &role,
+            &position,
+            &filter.email,
+            &filter.active,
+            &limit,
+            &offset,
+        ];
+        // strpos, not LIKE: the search string's `%` and `_` are plain characters.
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM users \
+                     WHERE ($1::text IS NULL OR role = $1) \
+                       AND ($2::text IS NULL OR staff_position = $2) \
+                       AND ($3::text IS NULL OR strpos(lower(email), lower($3)) > 0) \
+                       AND ($4::boolean IS NULL OR (deactivated_at IS NULL) = $4) \
+                     ORDER BY id LIMIT $5 OFFSET $6"
+                ),
+                &params,
+            )
+            .await?;
+        Ok(rows.iter().map(account_from_row).collect())
+    }
+}
+
+fn account_from_row(r: &Row) -> Account {
+    let role: String = r.get("role");
+    let position: Option<String> = r.get("staff_position");
+    let deactivated_at: Option<DateTime<Utc>> = r.get("deactivated_at");
+    Account {
+        id: r.get("id"),
+        email: r.get("email"),
+        first_name: r.get("first_name"),
+        last_name: r.get("last_name"),
+        // The CHECK constraints admit only these values.
+        role: Role::parse(&role).unwrap_or(Role::Student),
+        staff_position: position.as_deref().and_then(StaffPosition::parse),
+        active: deactivated_at.is_none(),
+        deactivated_at,
+        created_at: r.get("created_at"),
+    }
+}
