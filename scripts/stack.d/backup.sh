@@ -219,9 +219,10 @@ cmd_backups() {
 # when it fails, why (the last error of the leader's archive-push log) and how much WAL waits in
 # pg_wal meanwhile (what fills the leader's disk if the repository stays full or unreachable).
 # Status 0 when archiving works, 1 when it fails, 2 when the leader cannot be asked.
+# LEADER if the caller knows it (status does), else asked here.
 archiving_status() {
-  local leader row state last_wal last_t failed fail_wal fail_t waiting wal_size why
-  leader=$(current_leader 2>/dev/null) || { say "wal archiving: unknown (no leader)"; return 2; }
+  local leader=${1:-} row state last_wal last_t failed fail_wal fail_t waiting wal_size why
+  [[ -n $leader ]] || leader=$(current_leader 2>/dev/null) || { say "wal archiving: unknown (no leader)"; return 2; }
   row=$(sql_super "$leader" "SELECT CASE WHEN last_failed_time > coalesce(last_archived_time, '-infinity') THEN 'FAILING' ELSE 'ok' END,
       coalesce(last_archived_wal, '-'), coalesce(to_char(last_archived_time AT TIME ZONE 'UTC', 'HH24:MI:SS'), '-'),
       failed_count, coalesce(last_failed_wal, '-'), coalesce(to_char(last_failed_time AT TIME ZONE 'UTC', 'HH24:MI:SS'), '-'),

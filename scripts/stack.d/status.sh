@@ -42,7 +42,7 @@ cmd_status() {
     ok=0
   fi
   # Informational: failing archiving is said loudly but is not "the stack is down".
-  [[ ${leader:-none} == none ]] || archiving_status || true
+  [[ ${leader:-none} == none ]] || archiving_status "$leader" || true
   say "haproxy (server=status(sessions)):"
   haproxy_states || { say "  not reachable on 127.0.0.1:$STATS_PORT"; ok=0; }
   if redis_ok; then say "redis: up (127.0.0.1:$REDIS_PORT)"; else say "redis: down (127.0.0.1:$REDIS_PORT)"; fi
