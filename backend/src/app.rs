@@ -21,6 +21,7 @@ use crate::{
         certificate::CertificateService,
         consistency::ReadYourWrites,
         course_admin::CourseAdmin,
+        course_staff::CourseStaff,
         login_limit::LoginLimiter,
         lookup_admin::LookupAdmin,
         purchase::PurchaseService,
@@ -54,7 +55,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let ryw = ReadYourWrites::new(db.clone(), cache.clone());
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
-    let account_admin = AccountAdmin::new(db.clone(), ryw.clone(), hasher.clone());
+    let account_admin = AccountAdmin::new(db.clone(), cache.clone(), ryw.clone(), hasher.clone());
     let auth = AuthService::new(
         db.clone(),
         ryw.clone(),
@@ -66,6 +67,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let teacher_profiles = TeacherProfiles::new(db.clone(), cache.clone(), ryw.clone());
+    let course_staff = CourseStaff::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
@@ -83,6 +85,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         lookup_admin,
         account_admin,
         teacher_profiles,
+        course_staff,
         purchases,
         reviews,
         certificates,

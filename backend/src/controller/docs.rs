@@ -13,8 +13,8 @@ use utoipa::{
 };
 
 use super::{
-    account_admin, auth, blog, career, catalog, certificate, contract, course_admin, lookup_admin,
-    ops, purchase, report, review, teacher_profile,
+    account_admin, auth, blog, career, catalog, certificate, contract, course_admin, course_staff,
+    lookup_admin, ops, purchase, report, review, teacher_profile,
 };
 
 #[derive(Debug, OpenApi)]
@@ -40,6 +40,7 @@ use super::{
         course_admin::create_course, course_admin::update_course, course_admin::delete_course,
         course_admin::add_topic, course_admin::update_topic, course_admin::delete_topic,
         course_admin::add_run, course_admin::update_run, course_admin::delete_run,
+        course_staff::assign, course_staff::remove,
         purchase::create, purchase::list_own, purchase::get_one,
         purchase::pay, purchase::cancel, purchase::refund,
         review::course_reviews, review::create_review, review::update_review,
@@ -59,7 +60,7 @@ use super::{
         (name = "auth", description = "Accounts and access tokens"),
         (name = "accounts", description = "Account administration by admins: staff, roles, deactivation"),
         (name = "catalog", description = "Public catalog reads (cached)"),
-        (name = "staff", description = "Catalog edits by admins and teachers; lookup edits by admins; teacher profiles"),
+        (name = "staff", description = "Catalog edits by admins and teachers; course staff; lookup edits by admins; teacher profiles"),
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
         (name = "reviews", description = "Course reviews by buyers"),
         (name = "certificates", description = "Certificates: issue, list, verify"),

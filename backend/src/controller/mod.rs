@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod certificate;
 pub mod contract;
 pub mod course_admin;
+pub mod course_staff;
 pub mod created;
 pub mod docs;
 pub mod error;
@@ -111,6 +112,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/courses/{id}/topics/{topic_id}",
             patch(course_admin::update_topic).delete(course_admin::delete_topic),
+        )
+        .route(
+            "/api/v1/courses/{id}/staff/{role}/{user_id}",
+            put(course_staff::assign).delete(course_staff::remove),
         )
         .route("/api/v1/courses/{id}/runs", post(course_admin::add_run))
         .route(

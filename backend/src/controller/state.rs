@@ -16,8 +16,8 @@ use crate::{
     usecase::{
         account_admin::AccountAdmin, auth::AuthService, blog::BlogService, career::CareerService,
         catalog::CatalogService, certificate::CertificateService, course_admin::CourseAdmin,
-        lookup_admin::LookupAdmin, purchase::PurchaseService, report::ReportService,
-        review::ReviewService, teacher_profile::TeacherProfiles,
+        course_staff::CourseStaff, lookup_admin::LookupAdmin, purchase::PurchaseService,
+        report::ReportService, review::ReviewService, teacher_profile::TeacherProfiles,
     },
 };
 
@@ -42,6 +42,7 @@ pub struct AppContext {
     pub auth: AuthService,
     pub catalog: CatalogService,
     pub course_admin: CourseAdmin,
+    pub course_staff: CourseStaff,
     pub lookup_admin: LookupAdmin,
     pub account_admin: AccountAdmin,
     pub teacher_profiles: TeacherProfiles,

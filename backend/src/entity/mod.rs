@@ -11,6 +11,7 @@ pub mod blog;
 pub mod career;
 pub mod catalog;
 pub mod certificate;
+pub mod course_staff;
 pub mod lookup;
 pub mod page;
 pub mod plan;

@@ -100,6 +100,12 @@ impl StaffPosition {
     pub fn can_manage_accounts(self) -> bool {
         matches!(self, Self::Admin)
     }
+
+    /// Who may assign and remove any course's teachers, mentors and reviewers: admins (a
+    /// course's own teachers manage its mentors and reviewers, `course_staff::may_manage`).
+    pub fn can_manage_course_staff(self) -> bool {
+        matches!(self, Self::Admin)
+    }
 }
 
 /// The authenticated caller, as proven by their access token.
@@ -135,6 +141,13 @@ impl Principal {
             && self
                 .position
                 .is_some_and(StaffPosition::can_manage_accounts)
+    }
+
+    pub fn can_manage_course_staff(&self) -> bool {
+        self.role == Role::Staff
+            && self
+                .position
+                .is_some_and(StaffPosition::can_manage_course_staff)
     }
 }
 

@@ -169,7 +169,7 @@ impl CourseRepository {
                         COALESCE(tp.photo_url, u.photo_url) AS photo_url, tp.workplace \
                  FROM course_staff cs JOIN users u ON u.id = cs.user_id \
                  LEFT JOIN teacher_profiles tp ON tp.user_id = u.id \
-                 WHERE cs.course_id = $1 \
+                 WHERE cs.course_id = $1 AND u.deactivated_at IS NULL \
                  ORDER BY array_position(ARRAY['teacher','mentor','reviewer'], cs.role), \
                           u.last_name, u.id",
                 &by_id

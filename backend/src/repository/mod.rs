@@ -16,6 +16,7 @@ pub mod career;
 pub mod certificate;
 pub mod course;
 pub mod course_admin;
+pub mod course_staff;
 pub mod local_pages;
 pub mod login_attempts;
 pub mod lookup;

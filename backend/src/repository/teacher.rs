@@ -43,7 +43,11 @@ impl TeacherRepository {
         c: &impl Queries,
         page: PageRequest,
     ) -> Result<Page<TeacherSummary>, DbError> {
-        let sql = format!("{TEACHER_SELECT} ORDER BY u.last_name, u.first_name, u.id");
+        // Deactivated teachers leave the list (their page stays, with its history).
+        let sql = format!(
+            "{TEACHER_SELECT} WHERE u.deactivated_at IS NULL \
+             ORDER BY u.last_name, u.first_name, u.id"
+        );
         fetch_page(c, &sql, &[], page, |r| Ok(teacher_from_row(r))).await
     }
 

@@ -10,7 +10,9 @@
 //! change does, `usecase::auth`): its tokens name the old role, or belong to a switched-off
 //! account, and are refused from the next request on every instance; the change fences the
 //! account (and the admin, whose list then shows it). The account's history stays: nothing is
-//! deleted. No cached page shows accounts, so there is no cache to refresh.
+//! deleted. Course pages list their active staff: a position change ends the course roles
+//! the new position cannot hold (in the same transaction), and those pages, or a deactivated
+//! or reactivated person's, are replaced in the cache after the commit.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use lyceum_db::{Client, Db, DbError, DbFuture};
 use super::{
     Resource, ServiceError, access,
     consistency::{ReadOp, ReadYourWrites},
+    course_page::refresh_course_page,
     password_hasher::PasswordHasher,
 };
 use crate::{
@@ -28,7 +31,14 @@ use crate::{
         page::{Page, page_of},
         user::{Principal, Role, StaffPosition, UserForCreate},
     },
-    repository::{account::AccountRepository, pg, user::UserRepository},
+    repository::{
+        account::AccountRepository,
+        cache::{Cache, RecentCatalogWriteKey},
+        course_staff::CourseStaffRepository,
+        pg,
+        teacher::TeacherRepository,
+        user::UserRepository,
+    },
 };
 
 const ADMINS_ONLY: &str = "only admins may manage accounts";
@@ -38,15 +48,31 @@ type Change = Arc<
     dyn for<'t> Fn(
             AccountRepository,
             &'t lyceum_db::Transaction<'t>,
-        ) -> DbFuture<'t, Option<Account>, ServiceError>
+        ) -> DbFuture<'t, Option<Changed>, ServiceError>
         + Send
         + Sync,
 >;
+
+/// A changed account, and the courses whose pages changed with it (they list course staff).
+struct Changed {
+    account: Account,
+    courses: Vec<i64>,
+}
+
+impl Changed {
+    fn alone(account: Option<Account>) -> Option<Self> {
+        account.map(|account| Self {
+            account,
+            courses: Vec::new(),
+        })
+    }
+}
 
 /// Admin-only account administration.
 #[derive(Debug, Clone)]
 pub struct AccountAdmin {
     db: Db,
+    cache: Cache,
     ryw: ReadYourWrites,
     hasher: PasswordHasher,
     accounts: AccountRepository,
@@ -54,9 +80,10 @@ pub struct AccountAdmin {
 }
 
 impl AccountAdmin {
-    pub fn new(db: Db, ryw: ReadYourWrites, hasher: PasswordHasher) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites, hasher: PasswordHasher) -> Self {
         Self {
             db,
+            cache,
             ryw,
             hasher,
             accounts: AccountRepository,
@@ -87,7 +114,7 @@ impl AccountAdmin {
             Box::pin(async move {
                 let user = users.insert(tx, &new, &hash).await?;
                 // A new account has no token yet: "now" refuses none.
-                Ok(accounts.set_role(tx, user.id, to, 0).await?)
+                Ok(Changed::alone(accounts.set_role(tx, user.id, to, 0).await?))
             })
         });
         let created = self.change(who, false, None, change).await?;
@@ -112,7 +139,16 @@ impl AccountAdmin {
         let to = RoleAssignment::parse(role, position).ok_or(ServiceError::PositionMismatch)?;
         let valid_from = Utc::now().timestamp() + 1;
         let change: Change = Arc::new(move |accounts, tx| {
-            Box::pin(async move { Ok(accounts.set_role(tx, id, to, valid_from).await?) })
+            Box::pin(async move {
+                let Some(account) = accounts.set_role(tx, id, to, valid_from).await? else {
+                    return Ok(None);
+                };
+                // A person holds a course role only with the matching position.
+                let courses = CourseStaffRepository
+                    .drop_unfit(tx, id, to.position)
+                    .await?;
+                Ok(Some(Changed { account, courses }))
+            })
         });
         self.change(who, true, Some((id, !to.is_admin())), change)
             .await
@@ -129,7 +165,14 @@ impl AccountAdmin {
     ) -> Result<Account, ServiceError> {
         let valid_from = Utc::now().timestamp() + 1;
         let change: Change = Arc::new(move |accounts, tx| {
-            Box::pin(async move { Ok(accounts.set_active(tx, id, active, valid_from).await?) })
+            Box::pin(async move {
+                let Some(account) = accounts.set_active(tx, id, active, valid_from).await? else {
+                    return Ok(None);
+                };
+                // Course pages list only active staff.
+                let courses = TeacherRepository.courses_showing(tx, id).await?;
+                Ok(Some(Changed { account, courses }))
+            })
         });
         self.change(who, true, Some((id, !active)), change).await
     }
@@ -183,8 +226,15 @@ impl AccountAdmin {
             self.db.write_once(attempt).await?
         };
         self.ryw.wrote(who.user_id, lsn.as_deref()).await;
-        self.ryw.wrote(changed.id, lsn.as_deref()).await;
-        Ok(changed)
+        self.ryw.wrote(changed.account.id, lsn.as_deref()).await;
+        if !changed.courses.is_empty() {
+            // As for other catalog writes: the marker first, then the pages themselves.
+            self.ryw.wrote_shared(&RecentCatalogWriteKey).await;
+            for course in changed.courses {
+                refresh_course_page(&self.db, &self.cache, course).await;
+            }
+        }
+        Ok(changed.account)
     }
 }
 
@@ -196,7 +246,7 @@ fn attempt(
     who: Principal,
     target: Option<(i64, bool)>,
     change: Change,
-) -> impl FnMut(&mut Client) -> DbFuture<'_, (Account, Option<String>), ServiceError> {
+) -> impl FnMut(&mut Client) -> DbFuture<'_, (Changed, Option<String>), ServiceError> {
     move |c| {
         let (change, ryw) = (Arc::clone(&change), ryw.clone());
         Box::pin(async move {

@@ -21,6 +21,7 @@ pub mod certificate;
 pub mod consistency;
 pub mod course_admin;
 pub mod course_page;
+pub mod course_staff;
 pub mod login_limit;
 pub mod lookup_admin;
 pub mod password_hasher;
@@ -53,6 +54,8 @@ pub enum Resource {
     BlogPost,
     Specialization,
     DifficultyLevel,
+    /// A person's role on a course.
+    CourseStaff,
 }
 
 impl Resource {
@@ -72,6 +75,7 @@ impl Resource {
             Self::BlogPost => "blog post",
             Self::Specialization => "specialization",
             Self::DifficultyLevel => "difficulty level",
+            Self::CourseStaff => "course staff member",
         }
     }
 }

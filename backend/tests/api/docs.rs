@@ -44,6 +44,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/courses/{id}/runs"),
     ("patch", "/api/v1/courses/{id}/runs/{run_id}"),
     ("delete", "/api/v1/courses/{id}/runs/{run_id}"),
+    ("put", "/api/v1/courses/{id}/staff/{role}/{user_id}"),
+    ("delete", "/api/v1/courses/{id}/staff/{role}/{user_id}"),
     ("get", "/api/v1/teachers"),
     ("get", "/api/v1/teachers/{id}"),
     ("put", "/api/v1/teachers/{id}"),

@@ -15,6 +15,7 @@ mod blog;
 mod career;
 mod catalog;
 mod certificates;
+mod course_staff;
 mod docs;
 mod lookups;
 mod prices;

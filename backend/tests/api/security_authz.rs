@@ -183,6 +183,18 @@ const MATRIX: &[Row] = &[
         allowed: CATALOG,
         refused: 403,
     },
+    // A teacher of *this* course may manage its mentors (tests/api/course_staff.rs); the
+    // matrix's teacher teaches no course.
+    Row {
+        route: "PUT /api/v1/courses/{id}/staff/{role}/{user_id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
+    Row {
+        route: "DELETE /api/v1/courses/{id}/staff/{role}/{user_id}",
+        allowed: ADMIN,
+        refused: 403,
+    },
     Row {
         route: "POST /api/v1/purchases",
         allowed: TOKEN,
@@ -533,6 +545,20 @@ async fn prepare(
                 .starts_with("PATCH")
                 .then(|| json!({"seats_total": 9}));
             (format!("/api/v1/courses/{c}/runs/{r}"), body, None)
+        }
+        "PUT /api/v1/courses/{id}/staff/{role}/{user_id}"
+        | "DELETE /api/v1/courses/{id}/staff/{role}/{user_id}" => {
+            let c = new_course(app).await;
+            let email = format!("mentor{n}@matrix.test");
+            app.staff(&email, "mentor").await;
+            let id = user_id(app, &email).await;
+            if route.starts_with("DELETE") {
+                app.sql(&format!(
+                    "INSERT INTO course_staff (course_id, user_id, role) VALUES ({c}, {id}, 'mentor')"
+                ))
+                .await;
+            }
+            (format!("/api/v1/courses/{c}/staff/mentor/{id}"), None, None)
         }
         "POST /api/v1/purchases" => {
             let c = new_course(app).await;
