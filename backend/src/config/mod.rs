@@ -78,6 +78,7 @@ impl Config {
             ("http.request_timeout_ms", self.http.request_timeout_ms),
             ("http.body_limit_bytes", self.http.body_limit_bytes as u64),
             ("auth.token_ttl_s", self.auth.token_ttl_s),
+            ("auth.refresh_token_ttl_s", self.auth.refresh_token_ttl_s),
             ("auth.hash_concurrency", self.auth.hash_concurrency as u64),
             (
                 "auth.login_account_window_s",

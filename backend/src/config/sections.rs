@@ -66,15 +66,21 @@ impl HttpConfig {
 
 // Login limits: five guesses per quarter hour per account; a hundred wrong passwords a minute
 // from one address (a NAT full of forgetful students stays well below). Successful logins never
-// count, so load tests logging in thousands of students pass.
+// count, so load tests logging in thousands of students pass. Registrations: twenty an hour
+// per address, enough for a classroom signing up behind one NAT, too few to mass-create
+// accounts or probe which emails are registered.
 section! {
     #[derive(Clone, Deserialize, Serialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct AuthConfig {
         /// HS256 signing secret for access tokens, at least 32 bytes. Never logged.
         pub jwt_secret: String = DEV_JWT_SECRET.into(),
-        /// Lifetime of an access token.
+        /// Lifetime of an access token. An hour, as common with refresh tokens: a revocation
+        /// already takes effect at once (every request checks it), so a shorter life would
+        /// buy little and cost a refresh per quarter hour per client.
         pub token_ttl_s: u64 = 3_600,
+        /// Lifetime of a refresh token (each refresh issues a new one). 30 days.
+        pub refresh_token_ttl_s: u64 = 2_592_000,
         /// Password hashes computed at once; more callers wait (so logins cannot starve the
         /// runtime). Default: the CPU count.
         pub hash_concurrency: usize = std::thread::available_parallelism()
@@ -94,6 +100,13 @@ section! {
         pub login_failures_per_address: u32 = 100,
         /// Window of the per-address failure count, started by the first failure.
         pub login_address_window_s: u64 = 60,
+        /// Registrations from one client address within `registration_address_window_s`
+        /// (accounts created, and attempts refused as `email_taken`/`national_id_taken`, which
+        /// tell whether an address is registered) after which registrations from it answer
+        /// 429; 0 turns this limit off.
+        pub registrations_per_address: u32 = 20,
+        /// Window of the per-address registration count, started by the first registration.
+        pub registration_address_window_s: u64 = 3_600,
     }
 }
 
@@ -102,6 +115,7 @@ impl fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("jwt_secret", &"<redacted>")
             .field("token_ttl_s", &self.token_ttl_s)
+            .field("refresh_token_ttl_s", &self.refresh_token_ttl_s)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("argon2_memory_kib", &self.argon2_memory_kib)
             .field("argon2_iterations", &self.argon2_iterations)
@@ -115,6 +129,11 @@ impl fmt::Debug for AuthConfig {
                 &self.login_failures_per_address,
             )
             .field("login_address_window_s", &self.login_address_window_s)
+            .field("registrations_per_address", &self.registrations_per_address)
+            .field(
+                "registration_address_window_s",
+                &self.registration_address_window_s,
+            )
             .finish()
     }
 }

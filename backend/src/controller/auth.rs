@@ -16,7 +16,7 @@ use crate::{
         ValidationErrors,
         user::{self, Email, Password, User, UserForCreate, UserForUpdate},
     },
-    usecase::auth::AccessToken,
+    usecase::auth::Session,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,6 +82,15 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailRequest {
+    /// The account's current password.
+    pub password: String,
+    /// The new sign-in address; unique ignoring case.
+    pub email: String,
+}
+
 /// Profile changes; absent (or null) fields stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -109,24 +118,41 @@ impl UpdateMeRequest {
     }
 }
 
-/// An access token and the account it belongs to.
+/// Longest refresh token accepted (issued ones have 64 characters).
+pub const REFRESH_TOKEN_MAX: usize = 128;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token of the last login or refresh; single use.
+    pub refresh_token: String,
+}
+
+/// An access token, the refresh token that renews it, and the account they belong to.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
     /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Exchange at `POST /api/v1/auth/refresh` for a new access token (and a new refresh
+    /// token: each one works once). Keep it secret like a password.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
     pub user: User,
 }
 
 impl TokenResponse {
-    fn new(user: User, token: AccessToken) -> Self {
+    fn new(user: User, session: Session) -> Self {
         Self {
-            access_token: token.token,
+            access_token: session.access.token,
             token_type: "Bearer".into(),
-            expires_in: token.expires_in.as_secs(),
+            expires_in: session.access.expires_in.as_secs(),
+            refresh_token: session.refresh_token,
+            refresh_expires_in: session.refresh_expires_in.as_secs(),
             user,
         }
     }
@@ -142,16 +168,19 @@ impl TokenResponse {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape (`invalid_body`) or invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address (`too_many_attempts`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the registration window ends"))),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     extract::Json(body): extract::Json<RegisterRequest>,
 ) -> Result<Created<TokenResponse>, ApiError> {
     let new = body
         .parse(Utc::now().date_naive())
         .map_err(|e| ApiError::Service(e.into()))?;
-    let (user, token) = state.auth.register(new).await?;
+    let (user, token) = state.auth.register(new, client).await?;
     // The account is read and changed at `/me`.
     Ok(Created(
         "/api/v1/me".into(),
@@ -274,4 +303,66 @@ pub async fn change_password(
         .change_password(who, &body.current_password, &new, client)
         .await?;
     Ok(Json(TokenResponse::new(user, token)))
+}
+
+/// Change the caller's sign-in address. Needs the password: a wrong one answers 403
+/// `wrong_password` and counts as a failed login (past the limit: 429 `too_many_attempts`).
+/// Unique ignoring case (409 `email_taken`). Tokens stay valid; the next login uses the new
+/// address.
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "auth",
+    security(("bearer" = [])),
+    request_body = ChangeEmailRequest,
+    responses(
+        (status = 200, description = "Changed; the account", body = User),
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The password is wrong (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another account has this address (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape or an invalid address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins or password checks for this account or from this address (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the failure window ends"))),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    ClientAddress(client): ClientAddress,
+    extract::Json(body): extract::Json<ChangeEmailRequest>,
+) -> Result<Json<User>, ApiError> {
+    let email = Email::parse(&body.email)
+        .map_err(|e| ApiError::Service(ValidationErrors::single("email", e.message).into()))?;
+    Ok(Json(
+        state
+            .auth
+            .change_email(who, &body.password, &email, client)
+            .await?,
+    ))
+}
+
+/// Exchange a refresh token for a new access token and the next refresh token. Each refresh
+/// token works once: presenting a used one again ends its whole session (every refresh token
+/// of the login, and the access tokens' log out), since only a copy can come back.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Refreshed: a new access token and the next refresh token", body = TokenResponse),
+        (status = 401, description = "Unknown, expired or ended refresh token, or the password, role or activation changed since the login (`invalid_refresh_token`); a used one presented again (`refresh_token_reused`: its session is now ended)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; log in again if the refresh token may have been used", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    extract::Json(body): extract::Json<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let token = &body.refresh_token;
+    if token.chars().count() > REFRESH_TOKEN_MAX || token.contains('\0') {
+        return Err(ApiError::Service(
+            ValidationErrors::single(
+                "refresh_token",
+                format!("at most {REFRESH_TOKEN_MAX} characters, no NUL"),
+            )
+            .into(),
+        ));
+    }
+    let (user, session) = state.auth.refresh(token).await?;
+    Ok(Json(TokenResponse::new(user, session)))
 }

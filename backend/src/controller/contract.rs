@@ -17,6 +17,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::auth::REFRESH_TOKEN_MAX;
 use crate::entity::{
     account, blog, career, catalog, lookup,
     page::{MAX_PAGE, MAX_PAGE_SIZE},
@@ -168,8 +169,11 @@ const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (&["RegisterRequest"], "email", Rule::Email),
     // Any string may be tried at login, but PostgreSQL text holds no NUL (422 `invalid_value`).
     (&["LoginRequest"], "email", Rule::LongText(Email::MAX_LEN)),
+    // Any string may be presented (unknown ones are 401), but text holds no NUL.
+    (&["RefreshRequest"], "refresh_token", Rule::LongText(REFRESH_TOKEN_MAX)),
     (&["RegisterRequest"], "password", Rule::Password),
     (&["ChangePasswordRequest"], "new_password", Rule::Password),
+    (&["ChangeEmailRequest"], "email", Rule::Email),
     (ME, "first_name", Rule::Text(user::PERSON_NAME_MAX)),
     (ME, "last_name", Rule::Text(user::PERSON_NAME_MAX)),
     (ME, "birth_date", Rule::Since1900),

@@ -27,8 +27,8 @@ use super::{
     ),
     paths(
         ops::healthz, ops::readyz, ops::metrics,
-        auth::register, auth::login, auth::logout, auth::me, auth::update_me,
-        auth::change_password,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::me, auth::update_me,
+        auth::change_password, auth::change_email,
         account_admin::list_accounts, account_admin::get_account, account_admin::create_staff,
         account_admin::set_role, account_admin::deactivate, account_admin::reactivate,
         catalog::specializations, catalog::difficulty_levels, catalog::list_courses,
@@ -188,7 +188,7 @@ impl Modify for CommonErrors {
 
 /// The version of the API contract in `info.version`: a client generated from a document of
 /// the same major version works with this server (docs/API.md).
-pub const API_VERSION: &str = "1.3.0";
+pub const API_VERSION: &str = "1.4.0";
 
 /// The document as served: the annotations, then the limits, `Location` headers and links of
 /// [`contract`].

@@ -196,7 +196,17 @@ impl ApiError {
                 ServiceError::TooManyAttempts { .. } => answer(
                     S::TOO_MANY_REQUESTS,
                     "too_many_attempts",
-                    "Too many failed logins",
+                    "Too many attempts",
+                ),
+                ServiceError::RefreshInvalid => answer(
+                    S::UNAUTHORIZED,
+                    "invalid_refresh_token",
+                    "Invalid refresh token",
+                ),
+                ServiceError::RefreshReused => answer(
+                    S::UNAUTHORIZED,
+                    "refresh_token_reused",
+                    "Refresh token reused",
                 ),
                 ServiceError::AccountGone => {
                     answer(S::UNAUTHORIZED, "invalid_token", "Invalid token")

@@ -64,7 +64,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/register", post(auth::register))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/me/password", post(auth::change_password))
+        .route("/api/v1/me/email", post(auth::change_email))
         .route("/api/v1/me", get(auth::me).patch(auth::update_me))
         .route(
             "/api/v1/users",

@@ -12,9 +12,9 @@ use super::Queries;
 pub struct SessionRepository;
 
 impl SessionRepository {
-    /// Whether a token of `user_id` issued at `issued_at` with this signature is still good
-    /// (and the account active):
-    /// `None` when the user no longer exists (or is not on this server yet).
+    /// Whether a token of `user_id` issued at `issued_at` with this signature, of refresh
+    /// family `session`, is still good (and the account active, and the family not ended by
+    /// log out or reuse): `None` when the user no longer exists (or is not on this server yet).
     #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
     pub async fn token_valid(
         &self,
@@ -22,14 +22,17 @@ impl SessionRepository {
         user_id: i64,
         issued_at: i64,
         signature: &str,
+        session: Option<&str>,
     ) -> Result<Option<bool>, DbError> {
         let row = c
             .query_opt(
                 "SELECT u.deactivated_at IS NULL \
                         AND (u.tokens_valid_from IS NULL OR to_timestamp($2::bigint) >= u.tokens_valid_from) \
-                        AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.signature = $3) AS valid \
+                        AND NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.signature = $3) \
+                        AND NOT EXISTS (SELECT 1 FROM refresh_tokens r \
+                                         WHERE r.family_id = $4 AND r.revoked_at IS NOT NULL) AS valid \
                    FROM users u WHERE u.id = $1",
-                &[&user_id, &issued_at, &signature],
+                &[&user_id, &issued_at, &signature, &session],
             )
             .await?;
         Ok(row.map(|r| r.get("valid")))

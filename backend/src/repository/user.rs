@@ -4,7 +4,7 @@ use lyceum_db::DbError;
 use tokio_postgres::Row;
 
 use super::Queries;
-use crate::entity::user::{Role, StaffPosition, User, UserForCreate, UserForUpdate};
+use crate::entity::user::{Email, Role, StaffPosition, User, UserForCreate, UserForUpdate};
 
 const USER_COLUMNS: &str = "id, email, first_name, last_name, birth_date, phone, photo_url, \
      national_id, role, staff_position, created_at, updated_at";
@@ -85,6 +85,24 @@ impl UserRepository {
             .query_opt(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
                 &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(user_from_row))
+    }
+
+    /// Gives the account a new sign-in address; `None` when the user does not exist. A
+    /// unique violation (`users_email_lower_key`, ignoring case) is the caller's `email_taken`.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = id))]
+    pub async fn set_email(
+        &self,
+        c: &impl Queries,
+        id: i64,
+        email: &Email,
+    ) -> Result<Option<User>, DbError> {
+        let row = c
+            .query_opt(
+                &format!("UPDATE users SET email = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"),
+                &[&id, &email.as_str()],
             )
             .await?;
         Ok(row.as_ref().map(user_from_row))

@@ -2,9 +2,15 @@
 //! own profile. Passwords are hashed and checked by [`PasswordHasher`] (argon2id on the
 //! blocking pool).
 //!
+//! **Refresh tokens.** Login, registration and a password change start a *family*: an access
+//! token carrying the family's id (`sid`) and a single-use refresh token (`refresh_tokens`,
+//! stored as a SHA-256). `refresh` uses the presented token up and issues the next one of the
+//! family; a used token presented again ends the family, since only a copy can come back.
+//! Log out ends the family of the presented token.
+//!
 //! **Revocation.** Tokens are signed JWTs, and on top of the signature every authenticated
 //! request asks the database two things ([`AuthService::authenticate`]): is this token logged
-//! out (`revoked_tokens`, by signature), and was it issued before the user's last password
+//! out (`revoked_tokens`, by signature) or of an ended family, and was it issued before the user's last password
 //! change, role change or deactivation (`users.tokens_valid_from`), and is the account still
 //! active (`users.deactivated_at`)? The database, not Redis, is where revocations live:
 //! it is the one store that survives every restart and that every instance shares, and Redis
@@ -29,8 +35,12 @@ use super::{Resource, ServiceError, consistency::ReadYourWrites, login_limit::Lo
 use crate::repository::pg;
 use crate::{
     config::AuthConfig,
-    entity::user::{Password, Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate},
-    repository::{session::SessionRepository, user::UserRepository},
+    entity::user::{
+        Email, Password, Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate,
+    },
+    repository::{
+        refresh_token::RefreshTokenRepository, session::SessionRepository, user::UserRepository,
+    },
 };
 
 /// The claims inside an access token.
@@ -47,6 +57,9 @@ struct Claims {
     /// must not log out the other: revocation goes by signature).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     jti: String,
+    /// The refresh-token family this token was issued with, which log out ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// Why a bearer token was refused.
@@ -69,6 +82,8 @@ pub struct VerifiedToken {
     pub expires_at: i64,
     /// The JWT's signature part: names this token in `revoked_tokens`.
     pub signature: String,
+    /// Its refresh-token family (`sid`), if it was issued with one.
+    pub session: Option<String>,
 }
 
 /// An issued access token.
@@ -76,6 +91,24 @@ pub struct VerifiedToken {
 pub struct AccessToken {
     pub token: String,
     pub expires_in: Duration,
+    /// `iat`, Unix seconds.
+    pub issued_at: i64,
+}
+
+/// What a login hands out: an access token and the refresh token that renews it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: AccessToken,
+    /// Single use: exchanging it at `POST /auth/refresh` returns the next one.
+    pub refresh_token: String,
+    pub refresh_expires_in: Duration,
+}
+
+/// `bytes` random bytes in hex.
+fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 /// Signs and checks HS256 access tokens.
@@ -84,6 +117,7 @@ pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: Duration,
+    refresh_ttl: Duration,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -100,12 +134,19 @@ impl TokenService {
             encoding: EncodingKey::from_secret(cfg.jwt_secret.as_bytes()),
             decoding: DecodingKey::from_secret(cfg.jwt_secret.as_bytes()),
             ttl: Duration::from_secs(cfg.token_ttl_s),
+            refresh_ttl: Duration::from_secs(cfg.refresh_token_ttl_s),
         }
     }
 
     /// A token issued now, or at `not_before` if that is later (a password change refuses
-    /// tokens issued before its instant, which may be a second ahead).
-    pub fn issue(&self, user: &User, not_before: Option<i64>) -> Result<AccessToken, ServiceError> {
+    /// tokens issued before its instant, which may be a second ahead), of refresh family
+    /// `session`.
+    pub fn issue(
+        &self,
+        user: &User,
+        not_before: Option<i64>,
+        session: &str,
+    ) -> Result<AccessToken, ServiceError> {
         let now = Utc::now().timestamp().max(not_before.unwrap_or(i64::MIN));
         let claims = Claims {
             sub: user.id.to_string(),
@@ -114,12 +155,14 @@ impl TokenService {
             iat: now,
             exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
             jti: format!("{:032x}", rand::random::<u128>()),
+            sid: Some(session.to_owned()),
         };
         let token = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
         Ok(AccessToken {
             token,
             expires_in: self.ttl,
+            issued_at: now,
         })
     }
 
@@ -144,6 +187,7 @@ impl TokenService {
             issued_at: data.claims.iat,
             expires_at: data.claims.exp,
             signature,
+            session: data.claims.sid,
         })
     }
 }
@@ -154,16 +198,17 @@ fn token_check(
     user_id: i64,
     issued_at: i64,
     signature: Arc<str>,
+    session: Option<Arc<str>>,
 ) -> impl for<'c> Fn(&'c mut Client) -> DbFuture<'c, Option<bool>, ServiceError>
 + Clone
 + Send
 + Sync
 + 'static {
     move |c| {
-        let signature = Arc::clone(&signature);
+        let (signature, session) = (Arc::clone(&signature), session.clone());
         Box::pin(async move {
             Ok(sessions
-                .token_valid(pg(c), user_id, issued_at, &signature)
+                .token_valid(pg(c), user_id, issued_at, &signature, session.as_deref())
                 .await?)
         })
     }
@@ -210,6 +255,7 @@ impl AuthService {
             verified.principal.user_id,
             verified.issued_at,
             verified.signature.as_str().into(),
+            verified.session.as_deref().map(Arc::from),
         );
         let user_id = verified.principal.user_id;
         let mut valid = self.ryw.read_own(user_id, check.clone()).await?;
@@ -225,8 +271,9 @@ impl AuthService {
         }
     }
 
-    /// Revokes the presented token until it expires. Idempotent, so it is retried; the
-    /// revocation fences the user, so every instance refuses the token from the next request.
+    /// Revokes the presented token until it expires, and ends its refresh-token family.
+    /// Idempotent, so it is retried; the revocation fences the user, so every instance
+    /// refuses the token from the next request.
     #[tracing::instrument(skip_all, fields(user_id = token.principal.user_id))]
     pub async fn logout(&self, token: &VerifiedToken) -> Result<(), ServiceError> {
         let (sessions, ryw) = (self.sessions, self.ryw.clone());
@@ -236,9 +283,16 @@ impl AuthService {
             .write(|c| {
                 let (token, ryw) = (token.clone(), ryw.clone());
                 Box::pin(async move {
+                    let tx = c.transaction().await.map_err(lyceum_db::DbError::from)?;
                     sessions
-                        .revoke(pg(c), user_id, &token.signature, token.expires_at)
+                        .revoke(&tx, user_id, &token.signature, token.expires_at)
                         .await?;
+                    if let Some(family) = &token.session {
+                        RefreshTokenRepository
+                            .end_family(&tx, family, user_id)
+                            .await?;
+                    }
+                    tx.commit().await.map_err(lyceum_db::DbError::from)?;
                     Ok::<_, ServiceError>(ryw.commit_position(c).await)
                 })
             })
@@ -259,17 +313,9 @@ impl AuthService {
         current: &str,
         new: &Password,
         client: Option<IpAddr>,
-    ) -> Result<(User, AccessToken), ServiceError> {
-        let email = self.me(who).await?.email;
-        self.limiter.check(&email, client).await?;
-        let user = match self.verify_password(&email, current).await {
-            Ok(found) => found.0,
-            Err(ServiceError::InvalidCredentials) => {
-                self.limiter.failed(&email, client).await;
-                return Err(ServiceError::WrongPassword);
-            }
-            Err(other) => return Err(other),
-        };
+    ) -> Result<(User, Session), ServiceError> {
+        let user = self.confirm_password(who, current, client).await?;
+        let email = user.email.clone();
         let hash = self.hasher.hash(new).await?;
         // Whole seconds, like `iat`: every token issued up to now is before this instant.
         let valid_from = Utc::now().timestamp() + 1;
@@ -293,14 +339,75 @@ impl AuthService {
         self.ryw.wrote(who.user_id, lsn.as_deref()).await;
         self.limiter.succeeded(&email).await;
         tracing::info!("password changed; earlier tokens revoked");
-        let token = self.tokens.issue(&user, Some(valid_from))?;
-        Ok((user, token))
+        let session = self.start_session(&user, Some(valid_from)).await?;
+        Ok((user, session))
+    }
+
+    /// Gives the caller a new sign-in address after checking their password (a wrong one counts
+    /// as a failed login, as for a password change). Unique ignoring case: 409 `email_taken`.
+    /// Tokens name the account by id, so they all stay valid. Setting a value: retried (a
+    /// retry after a lost commit finds the address already the caller's own, no conflict).
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id))]
+    pub async fn change_email(
+        &self,
+        who: Principal,
+        password: &str,
+        email: &Email,
+        client: Option<IpAddr>,
+    ) -> Result<User, ServiceError> {
+        let old = self.confirm_password(who, password, client).await?.email;
+        let (users, ryw) = (self.users, self.ryw.clone());
+        let (user, lsn) = self
+            .db
+            .write(|c| {
+                let (email, ryw) = (email.clone(), ryw.clone());
+                Box::pin(async move {
+                    let user = users
+                        .set_email(pg(c), who.user_id, &email)
+                        .await?
+                        .ok_or(ServiceError::AccountGone)?;
+                    Ok::<_, ServiceError>((user, ryw.commit_position(c).await))
+                })
+            })
+            .await?;
+        self.ryw.wrote(who.user_id, lsn.as_deref()).await;
+        self.limiter.succeeded(&old).await;
+        tracing::info!("email changed");
+        Ok(user)
+    }
+
+    /// The caller's account if `password` is its password. A wrong one answers
+    /// `WrongPassword` and counts as a failed login for the account and the address; a
+    /// throttled account is refused before any hashing.
+    async fn confirm_password(
+        &self,
+        who: Principal,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<User, ServiceError> {
+        let email = self.me(who).await?.email;
+        self.limiter.check(&email, client).await?;
+        match self.verify_password(&email, password).await {
+            Ok((user, _)) => Ok(user),
+            Err(ServiceError::InvalidCredentials) => {
+                self.limiter.failed(&email, client).await;
+                Err(ServiceError::WrongPassword)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Creates a student account. Not retried: a lost commit could otherwise register twice
-    /// and answer "email taken" to the person who just succeeded.
+    /// and answer "email taken" to the person who just succeeded. Registrations are limited
+    /// per client address ([`LoginLimiter::check_registration`]); the limit is checked before
+    /// any hashing, and every attempt that reaches the database counts.
     #[tracing::instrument(skip_all)]
-    pub async fn register(&self, new: UserForCreate) -> Result<(User, AccessToken), ServiceError> {
+    pub async fn register(
+        &self,
+        new: UserForCreate,
+        client: Option<IpAddr>,
+    ) -> Result<(User, Session), ServiceError> {
+        self.limiter.check_registration(client).await?;
         let hash = self.hasher.hash(&new.password).await?;
         let users = self.users;
         let user = self
@@ -311,10 +418,17 @@ impl AuthService {
                     async move { Ok::<_, ServiceError>(users.insert(pg(c), &new, &hash).await?) },
                 )
             })
-            .await?;
+            .await;
+        if matches!(
+            &user,
+            Ok(_) | Err(ServiceError::EmailTaken | ServiceError::NationalIdTaken)
+        ) {
+            self.limiter.registration_counted(client).await;
+        }
+        let user = user?;
         tracing::info!(user_id = user.id, "account registered");
-        let token = self.tokens.issue(&user, None)?;
-        Ok((user, token))
+        let session = self.start_session(&user, None).await?;
+        Ok((user, session))
     }
 
     /// Checks the password on the primary (a just-registered account is there even when the
@@ -326,21 +440,77 @@ impl AuthService {
         email: &str,
         password: &str,
         client: Option<IpAddr>,
-    ) -> Result<(User, AccessToken), ServiceError> {
+    ) -> Result<(User, Session), ServiceError> {
         self.limiter.check(email, client).await?;
-        let result = self
-            .verify_password(email, password)
-            .await
-            .and_then(|(user, valid_from)| {
-                let token = self.tokens.issue(&user, valid_from)?;
-                Ok((user, token))
-            });
-        match &result {
-            Ok(_) => self.limiter.succeeded(email).await,
-            Err(ServiceError::InvalidCredentials) => self.limiter.failed(email, client).await,
-            Err(_) => {}
-        }
-        result
+        let (user, valid_from) = match self.verify_password(email, password).await {
+            Ok(found) => found,
+            Err(ServiceError::InvalidCredentials) => {
+                self.limiter.failed(email, client).await;
+                return Err(ServiceError::InvalidCredentials);
+            }
+            Err(other) => return Err(other),
+        };
+        self.limiter.succeeded(email).await;
+        let session = self.start_session(&user, valid_from).await?;
+        Ok((user, session))
+    }
+
+    /// Issues an access token and starts its refresh-token family. The insert is retried: a
+    /// retry after a lost commit finds its token stored (`ON CONFLICT DO NOTHING`).
+    async fn start_session(
+        &self,
+        user: &User,
+        not_before: Option<i64>,
+    ) -> Result<Session, ServiceError> {
+        let family = random_hex(16);
+        let access = self.tokens.issue(user, not_before, &family)?;
+        let refresh_token = random_hex(32);
+        let (user_id, started) = (user.id, access.issued_at);
+        let ttl = i64::try_from(self.tokens.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        self.db
+            .write(|c| {
+                let (token, family) = (refresh_token.clone(), family.clone());
+                Box::pin(async move {
+                    RefreshTokenRepository
+                        .insert(pg(c), &token, &family, user_id, started, ttl)
+                        .await?;
+                    Ok::<_, ServiceError>(())
+                })
+            })
+            .await?;
+        Ok(Session {
+            access,
+            refresh_token,
+            refresh_expires_in: self.tokens.refresh_ttl,
+        })
+    }
+
+    /// Exchanges a refresh token for a new access token and the next refresh token of its
+    /// family. The presented token is used up; presenting it again ends the whole family
+    /// (401 `refresh_token_reused`): a used token coming back means someone kept a copy.
+    ///
+    /// Not retried: a retry after a lost commit would present the used token again and end
+    /// the family. A client whose refresh answer was lost logs in again.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, presented: &str) -> Result<(User, Session), ServiceError> {
+        let next = random_hex(32);
+        let ttl = i64::try_from(self.tokens.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let (user, family, started) = self
+            .db
+            .write_once(|c| exchange(c, presented.to_owned(), next.clone(), ttl))
+            .await?;
+        // Not before the family's start: a family started by a password change starts a
+        // second ahead (`change_password`), and an earlier `iat` would be refused.
+        let access = self.tokens.issue(&user, Some(started), &family)?;
+        tracing::info!(user_id = user.id, "access token refreshed");
+        Ok((
+            user,
+            Session {
+                access,
+                refresh_token: next,
+                refresh_expires_in: self.tokens.refresh_ttl,
+            },
+        ))
     }
 
     /// The account behind `email` if `password` is its password, with its
@@ -412,4 +582,53 @@ impl AuthService {
             .await?
             .ok_or(ServiceError::NotFound(Resource::User, who.user_id))
     }
+}
+
+/// One attempt of [`AuthService::refresh`]: checks and uses up `presented`, stores `next` in
+/// its family; answers the account, the family and when it started.
+fn exchange(
+    c: &mut Client,
+    presented: String,
+    next: String,
+    ttl_s: i64,
+) -> DbFuture<'_, (User, String, i64), ServiceError> {
+    Box::pin(async move {
+        let tokens = RefreshTokenRepository;
+        let tx = c.transaction().await.map_err(lyceum_db::DbError::from)?;
+        let Some(found) = tokens.lock(&tx, &presented).await? else {
+            return Err(ServiceError::RefreshInvalid);
+        };
+        if found.used && !found.revoked {
+            tokens
+                .end_family(&tx, &found.family_id, found.user_id)
+                .await?;
+            // The family's end must hold although the answer is an error.
+            tx.commit().await.map_err(lyceum_db::DbError::from)?;
+            tracing::warn!(
+                user_id = found.user_id,
+                "refresh token reused; its family is ended"
+            );
+            return Err(ServiceError::RefreshReused);
+        }
+        if found.used || found.revoked || found.expired || !found.account_valid {
+            return Err(ServiceError::RefreshInvalid);
+        }
+        tokens.mark_used(&tx, &presented).await?;
+        tokens
+            .insert(
+                &tx,
+                &next,
+                &found.family_id,
+                found.user_id,
+                found.family_started_at,
+                ttl_s,
+            )
+            .await?;
+        let user = UserRepository
+            .find_by_id(&tx, found.user_id)
+            .await?
+            .ok_or(ServiceError::RefreshInvalid)?;
+        tx.commit().await.map_err(lyceum_db::DbError::from)?;
+        Ok((user, found.family_id, found.family_started_at))
+    })
 }

@@ -6,6 +6,11 @@
 //! its own account's counter but not the address counter, so one known password cannot be
 //! used to reset the budget for guessing other accounts from the same address.
 //!
+//! Registrations are limited per client address the same way, except that every attempt that
+//! reaches the database counts (an account created, or an email or national id found taken):
+//! the limit is against mass account creation and against probing which addresses are
+//! registered, not against guessing.
+//!
 //! The counters live in Redis (`repository::login_attempts`) so every instance shares them.
 //! When Redis cannot be asked the limiter fails open: the login proceeds, a warning is logged
 //! and `lyceum_login_limiter_unavailable_total` counts it. Logins stay available during a
@@ -50,6 +55,7 @@ pub struct LoginLimiter {
     store: Option<LoginAttempts>,
     per_account: Limit,
     per_address: Limit,
+    registrations: Limit,
     refused: IntCounterVec,
     unavailable: IntCounter,
 }
@@ -73,10 +79,14 @@ impl LoginLimiter {
                 max_failures: auth.login_failures_per_address,
                 window: Duration::from_secs(auth.login_address_window_s),
             },
+            registrations: Limit {
+                max_failures: auth.registrations_per_address,
+                window: Duration::from_secs(auth.registration_address_window_s),
+            },
             refused: IntCounterVec::new(
                 Opts::new(
                     "lyceum_login_throttled_total",
-                    "Login attempts refused with 429, by the limit that refused them.",
+                    "Login and registration attempts refused with 429, by the limit that refused them (account, address, registration).",
                 ),
                 &["scope"],
             )
@@ -114,14 +124,51 @@ impl LoginLimiter {
 
     /// `TooManyAttempts` when the account or the address has used up its failures.
     pub async fn check(&self, email: &str, client: Option<IpAddr>) -> Result<(), ServiceError> {
-        let Some(store) = &self.store else {
-            return Ok(());
-        };
         let scopes = Self::scopes(email, client);
         let mut checks = vec![("account", scopes.account.as_str(), self.per_account)];
         if let Some(addr) = &scopes.address {
             checks.push(("address", addr.as_str(), self.per_address));
         }
+        self.refuse_over(checks).await
+    }
+
+    /// `TooManyAttempts` when the address has used up its registrations.
+    pub async fn check_registration(&self, client: Option<IpAddr>) -> Result<(), ServiceError> {
+        let Some(name) = Self::registration_scope(client) else {
+            return Ok(());
+        };
+        self.refuse_over(vec![("registration", name.as_str(), self.registrations)])
+            .await
+    }
+
+    /// Counts a registration that reached the database against the address.
+    pub async fn registration_counted(&self, client: Option<IpAddr>) {
+        let (Some(store), Some(name)) = (&self.store, Self::registration_scope(client)) else {
+            return;
+        };
+        if !self.registrations.active() {
+            return;
+        }
+        if let Err(err) = store
+            .add_failure(&[(name.as_str(), self.registrations.window)])
+            .await
+        {
+            self.fail_open("count", &err);
+        }
+    }
+
+    fn registration_scope(client: Option<IpAddr>) -> Option<String> {
+        client.map(|ip| format!("register:addr:{ip}"))
+    }
+
+    /// The first of `checks` (scope, counter, limit) whose counter reached its limit, as 429.
+    async fn refuse_over(
+        &self,
+        mut checks: Vec<(&'static str, &str, Limit)>,
+    ) -> Result<(), ServiceError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
         checks.retain(|(_, _, limit)| limit.active());
         if checks.is_empty() {
             return Ok(());
@@ -146,7 +193,7 @@ impl LoginLimiter {
         let left = store.resets_in(name).await.unwrap_or(limit.window);
         // Never promise less than a second or more than the window.
         let wait = left.clamp(Duration::from_secs(1), limit.window);
-        tracing::info!(scope, retry_after_s = wait.as_secs(), "login throttled");
+        tracing::info!(scope, retry_after_s = wait.as_secs(), "throttled");
         Err(ServiceError::TooManyAttempts { retry_after: wait })
     }
 

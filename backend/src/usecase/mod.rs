@@ -107,10 +107,19 @@ pub enum ServiceError {
     /// A bearer token that is not (or no longer) good.
     #[error(transparent)]
     Token(#[from] auth::TokenError),
-    #[error("too many failed logins; retry in {} s", .retry_after.as_secs())]
+    #[error("too many failed logins or registrations from here; retry in {} s", .retry_after.as_secs())]
     TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]
     AccountGone,
+    /// A refresh token that is unknown, expired, of an ended session, or of an account whose
+    /// password, role or activation changed since the login: 401.
+    #[error(
+        "the refresh token is not valid (unknown, expired, or its session ended); log in again"
+    )]
+    RefreshInvalid,
+    /// A refresh token presented a second time: its whole family was just ended. 401.
+    #[error("this refresh token was already used, so its session has been ended; log in again")]
+    RefreshReused,
     /// Login to an account an admin deactivated (after a correct password).
     #[error("this account is deactivated; ask an admin to reactivate it")]
     AccountDeactivated,

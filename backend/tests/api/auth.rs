@@ -226,3 +226,72 @@ async fn a_burst_of_logins_does_not_starve_other_requests() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_change_needs_the_password_and_a_free_address() {
+    let app = crate::support::spawn_app_with("email_change", |c| {
+        c.auth.login_failures_per_account = 2;
+        c.auth.login_failures_per_address = 0;
+    })
+    .await;
+    let token = app.register("old@example.com").await;
+    app.register("taken@example.com").await;
+    let change = |password: &str, email: &str| json!({"password": password, "email": email});
+
+    // Taken, ignoring case; not an address: refused, nothing changed.
+    app.post(
+        "/api/v1/me/email",
+        Some(&token),
+        change("correct horse battery", "TAKEN@example.com"),
+    )
+    .await
+    .assert_problem(409, "email_taken");
+    app.post(
+        "/api/v1/me/email",
+        Some(&token),
+        change("correct horse battery", "nobody"),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+
+    let r = app
+        .post(
+            "/api/v1/me/email",
+            Some(&token),
+            change("correct horse battery", "New@Example.com"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["email"], "New@Example.com");
+    // The token still works; the next login uses the new address, the old one is free.
+    let me = app.get_as("/api/v1/me", &token).await;
+    assert_eq!(me.body["email"], "New@Example.com", "{}", me.body);
+    app.login("new@example.com").await;
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "old@example.com", "password": "correct horse battery"}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+    app.register("old@example.com").await;
+
+    // A wrong password counts as a failed login: twice, then the account waits.
+    for _ in 0..2 {
+        app.post(
+            "/api/v1/me/email",
+            Some(&token),
+            change("guess", "other@example.com"),
+        )
+        .await
+        .assert_problem(403, "wrong_password");
+    }
+    app.post(
+        "/api/v1/me/email",
+        Some(&token),
+        change("correct horse battery", "other@example.com"),
+    )
+    .await
+    .assert_problem(429, "too_many_attempts");
+    app.stop().await;
+}

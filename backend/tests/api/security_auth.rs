@@ -307,3 +307,57 @@ async fn with_redis_down_the_limiter_fails_open_and_says_so() {
     assert!(unavailable >= 5.0, "{unavailable}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_are_limited_per_address() {
+    let app = spawn_app_with("sec_limit_register", |c| {
+        c.auth.registrations_per_address = 3;
+        c.auth.registration_address_window_s = 600;
+    })
+    .await;
+    let register = |email: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": email, "password": GOOD, "first_name": "Reg",
+                       "last_name": "Istrant", "birth_date": "1990-01-01"}),
+            )
+            .await
+        }
+    };
+    // Invalid input never reaches the database and does not count.
+    for _ in 0..5 {
+        let r = app
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": "not-an-email", "password": GOOD, "first_name": "R",
+                       "last_name": "I", "birth_date": "1990-01-01"}),
+            )
+            .await;
+        r.assert_problem(422, "validation_failed");
+    }
+    // Two accounts and one taken email: three attempts that reached the database.
+    for i in 0..2 {
+        let r = register(format!("new{i}@example.com")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    register("NEW0@example.com".into())
+        .await
+        .assert_problem(409, "email_taken");
+    // The fourth is refused before anything is checked, even a fresh address.
+    let r = register("new9@example.com".into()).await;
+    r.assert_problem(429, "too_many_attempts");
+    assert!((1..=600).contains(&retry_after(&r)));
+    // Logins from the address are a separate budget.
+    let r = login(&app, "new1@example.com", GOOD, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("lyceum_login_throttled_total{scope=\"registration\"} 1"),
+        "{metrics}"
+    );
+    app.stop().await;
+}

@@ -33,7 +33,7 @@ struct Row {
     /// Roles answered with the route's documented success status.
     allowed: &'static [&'static str],
     /// What every other authenticated role gets (anonymous callers always get 401, except on
-    /// the two public routes, where everyone is allowed).
+    /// the public routes, where everyone is allowed).
     refused: u16,
 }
 
@@ -66,6 +66,12 @@ const MATRIX: &[Row] = &[
         allowed: EVERYONE,
         refused: 0,
     },
+    // The refresh token is the credential; a bearer token is neither needed nor looked at.
+    Row {
+        route: "POST /api/v1/auth/refresh",
+        allowed: EVERYONE,
+        refused: 0,
+    },
     Row {
         route: "PATCH /api/v1/me",
         allowed: TOKEN,
@@ -79,6 +85,11 @@ const MATRIX: &[Row] = &[
     },
     Row {
         route: "POST /api/v1/me/password",
+        allowed: TOKEN,
+        refused: 0,
+    },
+    Row {
+        route: "POST /api/v1/me/email",
         allowed: TOKEN,
         refused: 0,
     },
@@ -407,7 +418,28 @@ async fn prepare(
             Some(json!({"email": w.owner, "password": "correct horse battery"})),
             None,
         ),
+        "POST /api/v1/auth/refresh" => {
+            let login = app
+                .post(
+                    "/api/v1/auth/login",
+                    None,
+                    json!({"email": w.owner, "password": "correct horse battery"}),
+                )
+                .await;
+            let refresh = login.body["refresh_token"].as_str().expect("refresh token");
+            (
+                "/api/v1/auth/refresh".into(),
+                Some(json!({ "refresh_token": refresh })),
+                None,
+            )
+        }
         "POST /api/v1/auth/logout" => ("/api/v1/auth/logout".into(), None, None),
+        "POST /api/v1/me/email" => (
+            "/api/v1/me/email".into(),
+            Some(json!({"password": "correct horse battery",
+                        "email": format!("moved{n}@matrix.test")})),
+            None,
+        ),
         "POST /api/v1/me/password" => (
             "/api/v1/me/password".into(),
             Some(json!({"current_password": "correct horse battery",
@@ -705,12 +737,12 @@ async fn prepare(
     }
 }
 
-/// For the routes that revoke the caller's tokens, a new user of `role` and their token, so
-/// the world's tokens stay good for the other cells.
+/// For the routes that revoke the caller's tokens or change their sign-in, a new user of
+/// `role` and their token, so the world's accounts and tokens stay good for the other cells.
 async fn fresh_session(app: &TestApp, route: &str, role: &str) -> Option<String> {
     let ends_sessions = matches!(
         route,
-        "POST /api/v1/auth/logout" | "POST /api/v1/me/password"
+        "POST /api/v1/auth/logout" | "POST /api/v1/me/password" | "POST /api/v1/me/email"
     );
     if !ends_sessions || role == "anonymous" {
         return None;

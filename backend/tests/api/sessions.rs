@@ -199,3 +199,116 @@ async fn wrong_current_passwords_count_as_failed_logins() {
     .assert_problem(429, "too_many_attempts");
     app.stop().await;
 }
+
+/// `POST /auth/refresh` with `token`.
+async fn refresh(app: &TestApp, token: &str) -> crate::support::Reply {
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({ "refresh_token": token }),
+    )
+    .await
+}
+
+fn tokens(r: &crate::support::Reply) -> (String, String) {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let get = |k: &str| r.body[k].as_str().expect(k).to_owned();
+    (get("access_token"), get("refresh_token"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_its_session() {
+    let app = spawn_app("sessions_refresh").await;
+    let body = json!({"email": "keeper@sessions.test", "password": "correct horse battery",
+                      "first_name": "K", "last_name": "P", "birth_date": "1990-01-01"});
+    let (_, r0) = {
+        let r = app.post("/api/v1/auth/register", None, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert!(r.body["refresh_expires_in"].as_u64().unwrap() > 86_400);
+        (
+            String::new(),
+            r.body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    };
+    // Rotation: each exchange gives a working access token and the next refresh token.
+    let (a1, r1) = tokens(&refresh(&app, &r0).await);
+    assert_ne!(r1, r0);
+    assert_eq!(app.get_as("/api/v1/me", &a1).await.status, StatusCode::OK);
+    let (a2, r2) = tokens(&refresh(&app, &r1).await);
+    // r1 comes back: a copy. The whole session ends: r2 and its access tokens too.
+    refresh(&app, &r1)
+        .await
+        .assert_problem(401, "refresh_token_reused");
+    refresh(&app, &r2)
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    for access in [&a1, &a2] {
+        app.get_as("/api/v1/me", access)
+            .await
+            .assert_problem(401, "invalid_token");
+    }
+    // Another login is another session, untouched by that one.
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "keeper@sessions.test", "password": "correct horse battery"}),
+        )
+        .await;
+    let (a3, r3) = tokens(&login);
+    let other = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "keeper@sessions.test", "password": "correct horse battery"}),
+        )
+        .await;
+    let (a4, r4) = tokens(&other);
+    // Log out ends the presented token's session, refresh tokens included; not the other.
+    let out = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/logout",
+            Some(&a3),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+    refresh(&app, &r3)
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    assert_eq!(app.get_as("/api/v1/me", &a4).await.status, StatusCode::OK);
+    // A password change ends every earlier session; its own new one works.
+    let changed = app
+        .post(
+            "/api/v1/me/password",
+            Some(&a4),
+            json!({"current_password": "correct horse battery", "new_password": "brand new password"}),
+        )
+        .await;
+    let (_, r5) = tokens(&changed);
+    refresh(&app, &r4)
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    let (a6, _) = tokens(&refresh(&app, &r5).await);
+    assert_eq!(app.get_as("/api/v1/me", &a6).await.status, StatusCode::OK);
+
+    // Bad input: unknown, too long, wrong shape.
+    refresh(&app, "not-a-token")
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    refresh(&app, &"x".repeat(500))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.post("/api/v1/auth/refresh", None, json!({"token": r5}))
+        .await
+        .assert_problem(422, "invalid_body");
+    // Only a hash is stored.
+    let stored = app
+        .scalar_i64(&format!(
+            "SELECT count(*) FROM refresh_tokens WHERE token_hash = convert_to('{r5}', 'UTF8')"
+        ))
+        .await;
+    assert_eq!(stored, 0);
+    app.stop().await;
+}

@@ -49,6 +49,9 @@ pub async fn spawn_app_with(label: &str, tweak: impl FnOnce(&mut Config)) -> Tes
     // Cheaper hashes keep the suite fast; the code path is the same.
     config.auth.argon2_memory_kib = 4096;
     config.auth.argon2_iterations = 1;
+    // Tests register dozens of accounts from 127.0.0.1 (the authorization matrix hundreds);
+    // the registration limit has its own test (security_auth.rs).
+    config.auth.registrations_per_address = 0;
     tweak(&mut config);
     let app = app::spawn(config).await.expect("app starts");
     TestApp {
