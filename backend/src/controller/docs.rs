@@ -54,7 +54,10 @@ use super::{
         report::top_courses, report::revenue, report::employment,
         openapi_json,
     ),
-    components(schemas(crate::entity::catalog::CourseSort)),
+    components(schemas(
+        crate::entity::catalog::CourseSort,
+        crate::entity::course_staff::CourseRole,
+    )),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
