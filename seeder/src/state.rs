@@ -132,12 +132,12 @@ pub async fn record(
 }
 
 /// The statement that empties every seeded table and the bookkeeping, in one go.
-/// `plans` and `difficulty_levels` belong to the migration and are kept; `revoked_tokens`
-/// (written by the API, never seeded) refers to `users` and goes with them.
+/// `plans` and `difficulty_levels` belong to the migration and are kept; `revoked_tokens` and
+/// `refresh_tokens` (written by the API, never seeded) refer to `users` and go with them.
 pub fn reset_sql() -> String {
     let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
     format!(
-        "TRUNCATE {}, revoked_tokens, seeder_state RESTART IDENTITY",
+        "TRUNCATE {}, revoked_tokens, refresh_tokens, seeder_state RESTART IDENTITY",
         tables.join(", ")
     )
 }
