@@ -26,6 +26,7 @@ cmd_env() {
   if (( TLS )); then
     # The Rust clients verify PostgreSQL and Redis against the stack's CA (docs/SECURITY.md).
     export_line LYCEUM_DB__TLS_CA_FILE "$TLS_DIR/ca.crt"
+    export_line LYCEUM_REDIS__TLS_CA_FILE "$TLS_DIR/ca.crt"
   fi
   export_line LYCEUM_STACK_RUN_DIR "$RUN_DIR"
   export_line LYCEUM_PATRONI_URLS "$urls"

@@ -22,6 +22,7 @@ pub mod lookup;
 pub mod page;
 pub mod plan;
 pub mod purchase;
+pub mod redis_client;
 pub mod replication;
 pub mod report;
 pub mod review;
