@@ -79,7 +79,8 @@ etcd_healthy_count() {
 etcdctl_() {
   local eps; eps=$(etcd_endpoints)
   (( ! TLS )) || eps=https://${eps//,/,https://}
-  ETCDCTL_API=3 etcdctl --endpoints="$eps" "${ETCDCTL_TLS[@]}" --dial-timeout=2s --command-timeout=4s "$@"
+  # shellcheck disable=SC2046  # no word or one NAME=VALUE word
+  env ETCDCTL_API=3 $(etcdctl_auth_env) etcdctl --endpoints="$eps" "${ETCDCTL_TLS[@]}" --dial-timeout=2s --command-timeout=4s "$@"
 }
 
 # HAProxy routes as Patroni says: the leader is the only server UP behind the

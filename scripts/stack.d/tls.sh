@@ -10,7 +10,8 @@
 #   Patroni     REST API over https; unsafe endpoints need a client certificate AND the
 #               password (verify_client optional: HAProxy's checks carry no certificate)
 #   HAProxy     health checks over TLS, verifying the node's certificate (SNI localhost)
-#   etcd        client and peer TLS; clients must present a certificate of the CA
+#   etcd        client and peer TLS; clients must present a certificate of the CA, and a
+#               user's password (auth on: root for this script, patroni for its namespace)
 #   Redis       TLS only, ACL users, the default user off
 # Certificates come from scripts/certs, in LYCEUM_TLS_DIR (default <run dir>/tls).
 
@@ -26,6 +27,8 @@ readonly TLS_DIR
 # Development credentials of the Redis ACL users (loopback only, like the others).
 readonly REDIS_APP_USER=lyceum REDIS_APP_PASSWORD=lyceum-redis-dev
 readonly REDIS_EXPORTER_USER=exporter REDIS_EXPORTER_PASSWORD=exporter-redis-dev
+# etcd users: root (this script's etcdctl) and patroni (read-write on its namespace only).
+readonly ETCD_ROOT_PASSWORD=etcd-root-dev ETCD_PATRONI_PASSWORD=etcd-patroni-dev
 
 # What every client of the stack's scripts adds: the CA to verify servers with, and the
 # `client` certificate for etcd (which wants one from everyone) and for Patroni's unsafe
@@ -93,7 +96,7 @@ tls_install_node_files() {
 # and plain TCP, replication included (`all` does not match it), is rejected.
 tls_patroni_overlay() {
   local n=$1 dir=$RUN_DIR/$1/tls
-  "$PYTHON" - "$RUN_DIR/$n/patroni.yml" "$dir" <<'PY' || die "could not add TLS to $RUN_DIR/$n/patroni.yml"
+  "$PYTHON" - "$RUN_DIR/$n/patroni.yml" "$dir" "$ETCD_PATRONI_PASSWORD" <<'PY' || die "could not add TLS to $RUN_DIR/$n/patroni.yml"
 import sys, yaml
 path, d = sys.argv[1], sys.argv[2]
 with open(path) as f:
@@ -104,8 +107,11 @@ tls = {
                 "cafile": f"{d}/ca.crt", "verify_client": "optional"},
     # Patroni 3.0.2 falls back from ctl.* to restapi.*; 3.1 drops that fallback.
     "ctl": {"certfile": f"{d}/node.crt", "keyfile": f"{d}/node.key", "cacert": f"{d}/ca.crt"},
+    # A user of its own as well as the certificate: etcd's JSON gateway, which Patroni speaks,
+    # ignores the certificate's name, so only a password gives Patroni a role.
     "etcd3": {"protocol": "https", "cacert": f"{d}/ca.crt",
-              "cert": f"{d}/node.crt", "key": f"{d}/node.key"},
+              "cert": f"{d}/node.crt", "key": f"{d}/node.key",
+              "username": "patroni", "password": sys.argv[3]},
     "postgresql": {
         "parameters": {"ssl": "on", "ssl_cert_file": f"{d}/node.crt",
                        "ssl_key_file": f"{d}/node.key",
@@ -161,6 +167,35 @@ user $REDIS_APP_USER on >$REDIS_APP_PASSWORD ~* &* +@all
 user $REDIS_EXPORTER_USER on >$REDIS_EXPORTER_PASSWORD ~* +@read +@connection +info +config|get +slowlog +latency +memory +client|list +client|info
 EOF
   chmod 600 "$RUN_DIR/redis/redis.conf"
+}
+
+# Marks a cluster whose etcd has authentication on (it lives in etcd's data, so in the run dir).
+etcd_auth_marker() { echo "$RUN_DIR/etcd-auth-enabled"; }
+
+# etcdctl's credentials once authentication is on: root, from the environment (off the
+# command line).
+etcdctl_auth_env() {
+  if (( TLS )) && [[ -z $EXTERNAL_ETCD && -e $(etcd_auth_marker) ]]; then
+    echo "ETCDCTL_USER=root:$ETCD_ROOT_PASSWORD"
+  fi
+}
+
+# Once, on a new etcd cluster before Patroni first starts: users root and patroni, a role that
+# may read and write Patroni's namespace only, and authentication on. From then on a client
+# needs a certificate of the CA and a user's password.
+tls_etcd_auth() {
+  (( TLS )) && [[ -z $EXTERNAL_ETCD ]] || return 0
+  [[ ! -e $(etcd_auth_marker) ]] || return 0
+  {
+    etcdctl_ user add "root:$ETCD_ROOT_PASSWORD" &&
+      etcdctl_ role add patroni &&
+      etcdctl_ role grant-permission patroni --prefix=true readwrite "$ETCD_NAMESPACE" &&
+      etcdctl_ user add "patroni:$ETCD_PATRONI_PASSWORD" &&
+      etcdctl_ user grant-role patroni patroni &&
+      etcdctl_ auth enable
+  } >"$LOG_DIR/etcd-auth.log" 2>&1 || { cat "$LOG_DIR/etcd-auth.log" >&2; die "could not turn etcd authentication on"; }
+  touch "$(etcd_auth_marker)"
+  say "  etcd authentication on (users root, patroni)"
 }
 
 # Prometheus' scrapes of Patroni and etcd go over https with the client certificate.

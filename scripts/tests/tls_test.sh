@@ -8,7 +8,8 @@
 #   PostgreSQL  plain text refused (through HAProxy and on a node); verify-full with the CA
 #               works and the replicas stream over TLS; another CA or another name fails
 #               with a clear error (psql and the Rust client, which names PostgreSQL)
-#   etcd        no client certificate refused; with one, healthy
+#   etcd        no client certificate refused; with one, healthy; a certificate without a
+#               user's password reads nothing, Patroni's user only its namespace
 #   Redis       plain text and TLS without credentials refused; the ACL user works
 #   Patroni     POST /switchover without the password or without a certificate refused,
 #               the leader unchanged; `scripts/stack switchover` works
@@ -106,6 +107,17 @@ etcd_wants_a_client_certificate() {
     [[ $(curl -s -m 3 --cacert "$CA" --cert "$TLS_DIR/client.crt" --key "$TLS_DIR/client.key" "$url") == *'"health":"true"'* ]]
 }
 check_quiet "etcd: refused without a client certificate (and over plain HTTP); healthy with one" etcd_wants_a_client_certificate
+
+etcd_wants_a_user() {
+    local etcdctl=(env ETCDCTL_API=3 etcdctl --endpoints="https://127.0.0.1:$((23790 + OFFSET))" --cacert "$CA"
+        --cert "$TLS_DIR/client.crt" --key "$TLS_DIR/client.key" --dial-timeout=2s --command-timeout=4s)
+    expect_failure "permission denied" "${etcdctl[@]}" get --prefix "/lyceum-$OFFSET/" || return 1
+    expect_failure "permission denied" "${etcdctl[@]}" put /not-patroni x || return 1
+    # Patroni's user: its namespace only.
+    expect_failure "permission denied" env ETCDCTL_USER=patroni:etcd-patroni-dev "${etcdctl[@]}" put /not-patroni x || return 1
+    [[ -n $(env ETCDCTL_USER=patroni:etcd-patroni-dev "${etcdctl[@]}" get --prefix --keys-only "/lyceum-$OFFSET/") ]]
+}
+check_quiet "etcd: a certificate alone reads and writes nothing; Patroni's user only its namespace" etcd_wants_a_user
 
 # ------------------------------------------------------------------ Redis --
 
