@@ -3,7 +3,11 @@
 //! Nested keys use a double underscore in the environment, so `db.write_port` is
 //! `LYCEUM_DB__WRITE_PORT`. The defaults match the local stack (`scripts/stack up`).
 
-use std::{fmt, path::Path, time::Duration};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use serde::{Deserialize, de::DeserializeOwned};
 
@@ -78,6 +82,10 @@ pub struct DbConfig {
     pub retry_budget_ms: u64,
     /// Shown in `pg_stat_activity`.
     pub application_name: String,
+    /// PEM file of the CA that signed PostgreSQL's certificates. Set: every connection is TLS,
+    /// verified like libpq's `verify-full` (chain and `host`), never plain text (`tls` module).
+    /// Unset (the default): no TLS.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for DbConfig {
@@ -100,6 +108,7 @@ impl Default for DbConfig {
             tcp_user_timeout_ms: 10_000,
             retry_budget_ms: 8_000,
             application_name: "lyceum".into(),
+            tls_ca_file: None,
         }
     }
 }
@@ -166,6 +175,7 @@ impl DbConfig {
                 "-c statement_timeout={} -c idle_in_transaction_session_timeout={}",
                 self.statement_timeout_ms, self.idle_in_transaction_timeout_ms
             ));
+        crate::tls::apply(self, &mut pg);
         pg
     }
 }
@@ -184,6 +194,7 @@ impl fmt::Debug for DbConfig {
             .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("checkout_timeout_ms", &self.checkout_timeout_ms)
             .field("retry_budget_ms", &self.retry_budget_ms)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish_non_exhaustive()
     }
 }

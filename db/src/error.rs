@@ -13,9 +13,9 @@ use tokio_postgres::error::SqlState;
 /// Anything that can go wrong talking to PostgreSQL through the pools.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("database error: {0}")]
+    #[error("database error: {}", crate::tls::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
-    #[error("database pool: {0}")]
+    #[error("database pool: {}", describe_pool(.0))]
     Pool(#[from] PoolError),
     /// The write port led to a server that is not (or no longer) the primary.
     #[error("the write port reached a server that is not the primary")]
@@ -80,6 +80,10 @@ pub fn classify_pg(err: &tokio_postgres::Error) -> Option<Transient> {
     if let Some(code) = err.code() {
         return classify_sqlstate(code);
     }
+    // A certificate that does not verify will not verify on the next attempt either.
+    if crate::tls::tls_refusal(err).is_some() {
+        return None;
+    }
     if err.is_closed() || has_io_source(err) {
         return Some(Transient::ConnectionLost);
     }
@@ -106,6 +110,14 @@ pub fn classify_sqlstate(code: &SqlState) -> Option<Transient> {
     }
 }
 
+/// The pool's text, with a TLS refusal spelled out (deadpool shows only the driver's text).
+fn describe_pool(err: &PoolError) -> String {
+    match err {
+        PoolError::Backend(e) => crate::tls::describe(e),
+        other => other.to_string(),
+    }
+}
+
 fn has_io_source(err: &tokio_postgres::Error) -> bool {
     let mut source = err.source();
     while let Some(s) = source {
@@ -126,7 +138,11 @@ impl DbError {
             // A server that answered with a SQLSTATE said exactly what is wrong (no such
             // database, bad password): only the failover codes are worth a retry. Without one,
             // opening the connection failed on the way, which a failover explains.
-            Self::Pool(PoolError::Backend(e)) if e.code().is_some() => classify_pg(e),
+            Self::Pool(PoolError::Backend(e))
+                if e.code().is_some() || crate::tls::tls_refusal(e).is_some() =>
+            {
+                classify_pg(e)
+            }
             Self::Pool(PoolError::Backend(e)) => classify_pg(e).or(Some(Transient::ConnectionLost)),
             Self::Pool(PoolError::PostCreateHook(_)) | Self::NotPrimary => {
                 Some(Transient::NotPrimary)

@@ -5,6 +5,7 @@
 //! - [`Queries`]: statements prepared once per connection, for repositories.
 //! - [`retry`]: which errors are transient during a failover, and a bounded retry loop.
 //! - [`migrate`]: refinery migrations under an advisory lock, safe with concurrent starters.
+//! - [`tls`]: TLS to PostgreSQL verified against a private CA (`db.tls_ca_file`).
 //! - [`metrics`]: Prometheus collectors for pool state, retries and operation latency.
 //! - `testing` (feature `test-support`): helpers for integration tests against the local stack.
 //!
@@ -19,6 +20,7 @@ pub mod queries;
 pub mod retry;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod tls;
 
 pub use config::{DbConfig, load_db_config, load_layered};
 pub use error::{DbError, Transient};

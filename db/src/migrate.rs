@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::{
     DbConfig, DbError, Transient,
     retry::{RetryPolicy, Retryable, retry},
+    tls::Connector,
 };
 
 mod embedded {
@@ -39,6 +40,9 @@ pub enum MigrateError {
     Refinery(#[from] refinery::Error),
     #[error("another migrator held the migration lock for more than {0:?}")]
     LockTimeout(Duration),
+    /// The configuration cannot work (e.g. an unreadable `db.tls_ca_file`).
+    #[error("{0}")]
+    Config(String),
 }
 
 impl Retryable for MigrateError {
@@ -57,7 +61,7 @@ impl Retryable for MigrateError {
                 }
                 None
             }
-            Self::LockTimeout(_) => None,
+            Self::LockTimeout(_) | Self::Config(_) => None,
         }
     }
 }
@@ -91,16 +95,11 @@ async fn migrate_once(
     cfg: &DbConfig,
     lock_wait: Duration,
 ) -> Result<MigrationReport, MigrateError> {
-    let (mut client, connection) = cfg
-        .pg_config(cfg.write_port)
-        .connect(NoTls)
+    let connector = Connector::for_config(cfg).map_err(MigrateError::Config)?;
+    let (mut client, driver) = connector
+        .connect(&cfg.pg_config(cfg.write_port))
         .await
         .map_err(DbError::from)?;
-    let driver = tokio::spawn(async move {
-        if let Err(err) = connection.await {
-            tracing::debug!(error = %err, "migration connection ended");
-        }
-    });
     let result = async {
         let waited = acquire_lock(&client, lock_wait).await?;
         let report = embedded::migrations::runner()

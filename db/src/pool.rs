@@ -15,12 +15,12 @@ use deadpool_postgres::{
 };
 use prometheus::Registry;
 use tokio::time::Instant;
-use tokio_postgres::NoTls;
 
 use crate::{
     DbConfig, DbError,
     metrics::{DbMetrics, PoolCollector},
     retry::{RetryEvent, RetryPolicy, RetryState, Retryable},
+    tls::Connector,
 };
 
 /// The future an operation returns. Boxed because a closure that borrows the connection
@@ -254,7 +254,11 @@ fn build_pool(cfg: &DbConfig, kind: PoolKind) -> Result<Pool, String> {
     };
     let mut pg = cfg.pg_config(port);
     pg.application_name(format!("{}-{}", cfg.application_name, kind.label()));
-    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method });
+    let manager_cfg = ManagerConfig { recycling_method };
+    let manager = match Connector::for_config(cfg)? {
+        Connector::Plain => Manager::from_config(pg, tokio_postgres::NoTls, manager_cfg),
+        Connector::Verified(tls) => Manager::from_config(pg, tls, manager_cfg),
+    };
     let mut builder = Pool::builder(manager)
         .max_size(size)
         .runtime(Runtime::Tokio1)

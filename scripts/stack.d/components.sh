@@ -16,7 +16,10 @@ start_haproxy() {
 
 start_etcd() {
   local m=$1 peers=() x
-  for x in "${ETCD_MEMBERS[@]}"; do peers+=("$x=http://127.0.0.1:$(etcd_peer_port "$x")"); done
+  local scheme tls_flags=()
+  scheme=$(http_scheme)
+  mapfile -t tls_flags < <(etcd_tls_flags "$m")
+  for x in "${ETCD_MEMBERS[@]}"; do peers+=("$x=$scheme://127.0.0.1:$(etcd_peer_port "$x")"); done
   local IFS=,
   # Heartbeat 200 ms / election 2 s instead of 100 ms / 1 s: on a loaded
   # 2-core box the defaults cause spurious etcd leader elections, and every
@@ -24,10 +27,11 @@ start_etcd() {
   # first start; afterwards the data dir wins.
   launch "$m" "$LOG_DIR/$m.log" /usr/bin/etcd \
     --name "$m" --data-dir "$RUN_DIR/$m" \
-    --listen-client-urls "http://127.0.0.1:$(etcd_client_port "$m")" \
-    --advertise-client-urls "http://127.0.0.1:$(etcd_client_port "$m")" \
-    --listen-peer-urls "http://127.0.0.1:$(etcd_peer_port "$m")" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$(etcd_peer_port "$m")" \
+    --listen-client-urls "$scheme://127.0.0.1:$(etcd_client_port "$m")" \
+    --advertise-client-urls "$scheme://127.0.0.1:$(etcd_client_port "$m")" \
+    --listen-peer-urls "$scheme://127.0.0.1:$(etcd_peer_port "$m")" \
+    --initial-advertise-peer-urls "$scheme://127.0.0.1:$(etcd_peer_port "$m")" \
+    "${tls_flags[@]}" \
     --initial-cluster "${peers[*]}" --initial-cluster-state new \
     --initial-cluster-token "lyceum-$OFFSET" \
     --heartbeat-interval 200 --election-timeout 2000 \
@@ -60,7 +64,7 @@ start_prometheus() {
 start_pg_exporter() {
   local n=${1#exporter-}
   launch "$1" "$LOG_DIR/$1.log" env \
-    DATA_SOURCE_NAME="postgresql://postgres:postgres-dev@127.0.0.1:$(pg_port "$n")/postgres?sslmode=disable&connect_timeout=2" \
+    DATA_SOURCE_NAME="postgresql://postgres:postgres-dev@127.0.0.1:$(pg_port "$n")/postgres?$(pg_exporter_ssl)&connect_timeout=2" \
     /usr/bin/prometheus-postgres-exporter --web.listen-address="127.0.0.1:$(pg_exporter_port "$n")" \
     --disable-settings-metrics --extend.query-path="$RUN_DIR/exporters/postgres-queries.yaml" \
     --log.level=warn
@@ -77,8 +81,11 @@ ensure_statement_stats() {
 }
 
 start_redis_exporter() {
+  local tls=()
+  (( ! TLS )) || tls=(-redis.user "$REDIS_EXPORTER_USER" -tls-ca-cert-file "$TLS_DIR/ca.crt")
   launch exporter-redis "$LOG_DIR/exporter-redis.log" /usr/bin/prometheus-redis-exporter \
-    -redis.addr "redis://127.0.0.1:$REDIS_PORT" -redis.password-file "$RUN_DIR/exporters/redis-passwords.json" \
+    -redis.addr "$(redis_scheme)://127.0.0.1:$REDIS_PORT" -redis.password-file "$RUN_DIR/exporters/redis-passwords.json" \
+    "${tls[@]}" \
     -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT" -connection-timeout 1s
 }
 
@@ -150,7 +157,7 @@ stop_etcd() {
     for m in "${ETCD_MEMBERS[@]}"; do
       is_running "$m" || continue
       running+=("$m")
-      http_get "http://127.0.0.1:$(etcd_client_port "$m")/metrics" 1 | grep -q '^etcd_server_is_leader 1' &&
+      http_get "$(http_scheme)://127.0.0.1:$(etcd_client_port "$m")/metrics" 1 | grep -q '^etcd_server_is_leader 1' &&
         leader=$m
     done
     (( ${#running[@]} )) || break

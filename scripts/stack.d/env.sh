@@ -22,7 +22,12 @@ cmd_env() {
   export_line LYCEUM_DB__USER lyceum
   export_line LYCEUM_DB__PASSWORD lyceum
   export_line LYCEUM_DB__DBNAME lyceum
-  export_line LYCEUM_REDIS__URL "redis://127.0.0.1:$REDIS_PORT"
+  export_line LYCEUM_REDIS__URL "$(redis_url)"
+  if (( TLS )); then
+    # The Rust clients verify PostgreSQL and Redis against the stack's CA (docs/SECURITY.md).
+    export_line LYCEUM_DB__TLS_CA_FILE "$TLS_DIR/ca.crt"
+    export_line LYCEUM_REDIS__TLS_CA_FILE "$TLS_DIR/ca.crt"
+  fi
   export_line LYCEUM_STACK_RUN_DIR "$RUN_DIR"
   export_line LYCEUM_PATRONI_URLS "$urls"
   (( MONITORING )) || return 0

@@ -48,7 +48,7 @@ resolve_etcd_member() {
       local metrics
       for m in "${ETCD_MEMBERS[@]}"; do
         # Read the whole page first: `grep -q` in a pipe would SIGPIPE curl (pipefail).
-        metrics=$(http_get "http://127.0.0.1:$(etcd_client_port "$m")/metrics") || continue
+        metrics=$(http_get "$(http_scheme)://127.0.0.1:$(etcd_client_port "$m")/metrics") || continue
         [[ $metrics == *$'\netcd_server_is_leader 1'* ]] && { echo "$m"; return 0; }
       done
       die "no etcd member says it is the raft leader" ;;

@@ -4,7 +4,8 @@
 # Health probes: Patroni's cluster view (read with jq), the ports, etcd,
 # HAProxy's routing, and whether the whole stack is healthy.
 
-http_get() { curl -sf -m "${2:-2}" "$1"; }
+# With LYCEUM_TLS=1 every URL is https and curl brings the CA and a client certificate.
+http_get() { curl -sf -m "${2:-2}" "${CURL_TLS[@]}" "$1"; }
 
 # /cluster from the first Patroni that answers.
 cluster_json() {
@@ -65,8 +66,8 @@ sql_super() {
 
 write_port_ok() { [[ $(sql_at "$WRITE_PORT" 'SELECT pg_is_in_recovery()') == f ]]; }
 read_port_ok()  { [[ $(sql_at "$READ_PORT" 'SELECT pg_is_in_recovery()') == t ]]; }
-redis_ok()      { [[ $(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
-etcd_member_ok() { [[ $(http_get "http://$1/health") == *'"health":"true"'* ]]; }
+redis_ok()      { [[ $(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "${REDIS_CLI_TLS[@]}" ping 2>/dev/null) == PONG ]]; }
+etcd_member_ok() { [[ $(http_get "$(http_scheme)://$1/health") == *'"health":"true"'* ]]; }
 
 etcd_healthy_count() {
   local ep n=0 eps
@@ -75,7 +76,12 @@ etcd_healthy_count() {
   echo "$n"
 }
 
-etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints="$(etcd_endpoints)" --dial-timeout=2s --command-timeout=4s "$@"; }
+etcdctl_() {
+  local eps; eps=$(etcd_endpoints)
+  (( ! TLS )) || eps=https://${eps//,/,https://}
+  # shellcheck disable=SC2046  # no word or one NAME=VALUE word
+  env ETCDCTL_API=3 $(etcdctl_auth_env) etcdctl --endpoints="$eps" "${ETCDCTL_TLS[@]}" --dial-timeout=2s --command-timeout=4s "$@"
+}
 
 # HAProxy routes as Patroni says: the leader is the only server UP behind the
 # write port, and every streaming replica is UP behind the read port. After a

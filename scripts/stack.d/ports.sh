@@ -14,11 +14,12 @@ pg_port()          { echo $((5433 + $(node_index "$1") + OFFSET)); }
 rest_port()        { echo $((8008 + $(node_index "$1") + OFFSET)); }
 etcd_client_port() { echo $((23790 + $(node_index "$1") + OFFSET)); }
 etcd_peer_port()   { echo $((23800 + $(node_index "$1") + OFFSET)); }
-rest_url()         { echo "http://127.0.0.1:$(rest_port "$1")"; }
+rest_url()         { echo "$(http_scheme)://127.0.0.1:$(rest_port "$1")"; }
 # curl with the credentials of Patroni's unsafe endpoints (restapi.authentication in
-# patroni/patroni.yml.tmpl), passed as a config file so they stay off the command line.
+# patroni/patroni.yml.tmpl), passed as a config file so they stay off the command line; with
+# LYCEUM_TLS=1 also the CA and the client certificate (scripts/stack.d/tls.sh).
 readonly REST_AUTH=patroni:patroni-rest-dev
-rest_curl()        { curl -K <(printf 'user = "%s"\n' "$REST_AUTH") "$@"; }
+rest_curl()        { curl -K <(printf 'user = "%s"\n' "$REST_AUTH") "${CURL_TLS[@]}" "$@"; }
 # postgres_exporter of a node (pg1 or exporter-pg1).
 pg_exporter_port() { echo $((9187 + $(node_index "$1") + OFFSET)); }
 
@@ -64,7 +65,8 @@ print_ports() {
     say "  $n PostgreSQL / REST      127.0.0.1:$(pg_port "$n")  $(rest_url "$n")"
   done
   say "  etcd clients               $(etcd_endpoints)"
-  say "  Redis                      redis://127.0.0.1:$REDIS_PORT"
+  say "  Redis                      $(redis_scheme)://127.0.0.1:$REDIS_PORT"
+  (( ! TLS )) || say "  TLS on (LYCEUM_TLS=1): CA $TLS_DIR/ca.crt"
   if (( MONITORING )); then
     say "  Prometheus                 http://127.0.0.1:$PROMETHEUS_PORT  (scrapes the backend at 127.0.0.1:$BACKEND_PORT, lyceum-loadtest at 127.0.0.1:$LOADTEST_METRICS_PORT)"
     say "  postgres_exporter pg1..3   $(for n in "${NODES[@]}"; do printf 'http://127.0.0.1:%s  ' "$(pg_exporter_port "$n")"; done)"

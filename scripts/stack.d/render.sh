@@ -45,6 +45,7 @@ prepare_run_dir() {
   if [[ -z $EXTERNAL_ETCD ]]; then
     for m in "${ETCD_MEMBERS[@]}"; do mkdir -p "$RUN_DIR/$m"; chmod 700 "$RUN_DIR/$m"; done
   fi
+  tls_render
   (( ! MONITORING )) || prepare_monitoring
   prepare_backup
 }
@@ -79,7 +80,13 @@ prepare_monitoring() {
   # redis_exporter reads a password per address from this file (Redis has
   # none here); passing it also puts the run dir on the exporter's command
   # line, which is how this script recognises its processes.
-  printf '{"redis://127.0.0.1:%s": ""}\n' "$REDIS_PORT" >"$RUN_DIR/exporters/redis-passwords.json"
+  if (( TLS )); then
+    printf '{"rediss://127.0.0.1:%s": "%s"}\n' "$REDIS_PORT" "$REDIS_EXPORTER_PASSWORD" >"$RUN_DIR/exporters/redis-passwords.json"
+    chmod 600 "$RUN_DIR/exporters/redis-passwords.json"
+  else
+    printf '{"redis://127.0.0.1:%s": ""}\n' "$REDIS_PORT" >"$RUN_DIR/exporters/redis-passwords.json"
+  fi
+  tls_prometheus
 }
 
 # render TEMPLATE OUT KEY=VALUE...: replaces @@KEY@@ with VALUE.

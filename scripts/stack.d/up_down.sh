@@ -114,6 +114,7 @@ cmd_up() {
   if [[ -z $EXTERNAL_ETCD ]]; then
     wait_etcd
     say "  etcd healthy (3 members) after $(since "$t0") s"
+    tls_etcd_auth
   fi
   for c in "${to_start[@]}"; do
     [[ $c != pg* ]] || start_component "$c"

@@ -36,6 +36,7 @@ fn db_keys() -> Vec<(&'static str, &'static str, Value)> {
         tcp_user_timeout_ms: "TCP_USER_TIMEOUT of database sockets",
         retry_budget_ms: "time an idempotent operation may spend retrying failover errors",
         application_name: "application_name in pg_stat_activity",
+        tls_ca_file: "PEM CA that PostgreSQL's certificates must chain to: set, every connection is TLS checked like verify-full (never plain text); unset, no TLS",
     }
 }
 
@@ -58,6 +59,7 @@ fn entries() -> Vec<Entry> {
             "auth.hash_concurrency" => "(CPU count)".to_string(),
             _ => match default {
                 Value::String(s) => s,
+                Value::Null => "(unset)".to_string(),
                 other => other.to_string(),
             },
         };

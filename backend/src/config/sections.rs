@@ -5,6 +5,7 @@
 use std::{
     fmt,
     net::{IpAddr, SocketAddr},
+    path::PathBuf,
     time::Duration,
 };
 
@@ -144,8 +145,11 @@ section! {
     pub struct RedisConfig {
         /// `false` turns the cache off entirely (every read goes to PostgreSQL).
         pub enabled: bool = true,
-        /// Redis URL; a password in it is never logged.
+        /// Redis URL; a password in it is never logged. `rediss://` for TLS.
         pub url: String = "redis://127.0.0.1:6380".into(),
+        /// PEM file of the CA that signed Redis' certificate (a `rediss://` URL): only it is
+        /// trusted. Unset: the system's roots (`rediss://`) or no TLS (`redis://`).
+        pub tls_ca_file: Option<PathBuf> = None,
         /// Prefix of every key this service writes, so several deployments can share a Redis.
         pub key_prefix: String = "lyceum".into(),
         /// Bound on every cache call; a slower Redis is treated as down for that call.
@@ -175,6 +179,7 @@ impl fmt::Debug for RedisConfig {
             .field("enabled", &self.enabled)
             .field("url", &redact_url(&self.url))
             .field("key_prefix", &self.key_prefix)
+            .field("tls_ca_file", &self.tls_ca_file)
             .field("op_timeout_ms", &self.op_timeout_ms)
             .field("breaker_failures", &self.breaker_failures)
             .field("breaker_open_ms", &self.breaker_open_ms)

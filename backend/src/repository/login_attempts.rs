@@ -38,8 +38,7 @@ impl std::fmt::Debug for LoginAttempts {
 impl LoginAttempts {
     /// A lazy connection: nothing is opened until the first login.
     pub fn new(cfg: &RedisConfig) -> Result<Self, String> {
-        let client = redis::Client::open(cfg.url.as_str())
-            .map_err(|e| format!("redis.url is not a valid Redis URL: {e}"))?;
+        let client = super::redis_client::open(cfg)?;
         let manager_cfg = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(cfg.connect_timeout_ms)))
             .set_response_timeout(Some(Duration::from_millis(cfg.op_timeout_ms)))

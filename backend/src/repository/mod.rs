@@ -23,6 +23,7 @@ pub mod lookup;
 pub mod page;
 pub mod plan;
 pub mod purchase;
+pub mod redis_client;
 pub mod refresh_token;
 pub mod replication;
 pub mod report;

@@ -100,8 +100,7 @@ impl Cache {
         );
         let channel = local_pages::channel(&cfg.key_prefix);
         let conn = if cfg.enabled {
-            let client = redis::Client::open(cfg.url.as_str())
-                .map_err(|e| format!("redis.url is not a valid Redis URL: {e}"))?;
+            let client = super::redis_client::open(cfg)?;
             if tokio::runtime::Handle::try_current().is_ok() {
                 pages.listen(client.clone(), channel.clone());
             }
