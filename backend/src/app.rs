@@ -1,7 +1,7 @@
 //! Wiring: builds the pools, cache, metrics registry and use cases into the handlers'
 //! [`AppState`], binds the listener, and serves until a shutdown signal, draining in-flight requests.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use lyceum_db::Db;
@@ -13,8 +13,9 @@ use crate::{
     controller::{self, AppContext, AppState},
     repository::cache::Cache,
     usecase::{
+        access_token::TokenService,
         account_admin::AccountAdmin,
-        auth::{AuthService, PasswordHasher, TokenService},
+        auth::{AuthService, PasswordHasher},
         blog::BlogService,
         career::CareerService,
         catalog::CatalogService,
@@ -25,6 +26,7 @@ use crate::{
         login_limit::LoginLimiter,
         lookup_admin::LookupAdmin,
         purchase::PurchaseService,
+        refresh_token::RefreshTokens,
         report::ReportService,
         review::ReviewService,
         teacher_profile::TeacherProfiles,
@@ -56,13 +58,13 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     ryw.register_metrics(&registry)
         .context("registering read-your-writes metrics")?;
     let account_admin = AccountAdmin::new(db.clone(), cache.clone(), ryw.clone(), hasher.clone());
-    let auth = AuthService::new(
+    let tokens = TokenService::new(&config.auth);
+    let refresh = RefreshTokens::new(
         db.clone(),
-        ryw.clone(),
-        hasher,
-        TokenService::new(&config.auth),
-        limiter,
+        tokens.clone(),
+        Duration::from_secs(config.auth.refresh_token_ttl_s),
     );
+    let auth = AuthService::new(db.clone(), ryw.clone(), hasher, tokens, refresh, limiter);
     let catalog = CatalogService::new(db.clone(), cache.clone(), ryw.clone());
     let course_admin = CourseAdmin::new(db.clone(), cache.clone(), ryw.clone());
     let lookup_admin = LookupAdmin::new(db.clone(), cache.clone(), ryw.clone());

@@ -16,7 +16,7 @@ use crate::{
         ValidationErrors,
         user::{self, Email, Password, User, UserForCreate, UserForUpdate},
     },
-    usecase::auth::Session,
+    usecase::refresh_token::Session,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]

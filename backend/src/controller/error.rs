@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::{
     entity::{FieldError, ValidationErrors},
-    usecase::{ServiceError, auth::TokenError},
+    usecase::{ServiceError, access_token::TokenError},
 };
 
 tokio::task_local! {

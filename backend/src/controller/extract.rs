@@ -13,7 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::{
     entity::user::Principal,
-    usecase::{ServiceError, auth::VerifiedToken},
+    usecase::{ServiceError, access_token::VerifiedToken},
 };
 
 /// `axum::Json` with problem-details rejections (400 malformed, 422 wrong shape, 413, 415).

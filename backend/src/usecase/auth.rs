@@ -23,174 +23,24 @@
 //! working at once everywhere, while other users' checks stay on the replicas and keep
 //! working through a failover. The cost is one indexed query per authenticated request.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::Utc;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use lyceum_db::{Client, Db, DbFuture};
-use serde::{Deserialize, Serialize};
 
 pub use super::password_hasher::PasswordHasher;
 use super::{Resource, ServiceError, consistency::ReadYourWrites, login_limit::LoginLimiter};
+use super::{
+    access_token::{TokenError, TokenService, VerifiedToken},
+    refresh_token::{RefreshTokens, Session},
+};
 use crate::repository::pg;
 use crate::{
-    config::AuthConfig,
-    entity::user::{
-        Email, Password, Principal, Role, StaffPosition, User, UserForCreate, UserForUpdate,
-    },
+    entity::user::{Email, Password, Principal, User, UserForCreate, UserForUpdate},
     repository::{
         refresh_token::RefreshTokenRepository, session::SessionRepository, user::UserRepository,
     },
 };
-
-/// The claims inside an access token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Claims {
-    /// User id.
-    sub: String,
-    role: Role,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pos: Option<StaffPosition>,
-    iat: i64,
-    exp: i64,
-    /// Random, so two tokens issued to one user in the same second differ (logging one out
-    /// must not log out the other: revocation goes by signature).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    jti: String,
-    /// The refresh-token family this token was issued with, which log out ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
-}
-
-/// Why a bearer token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("the access token has expired")]
-    Expired,
-    #[error("the access token is not valid")]
-    Invalid,
-    #[error("the access token was revoked (logged out, or the password changed); log in again")]
-    Revoked,
-}
-
-/// A token whose signature and expiry check out, with what revoking it needs.
-#[derive(Debug, Clone)]
-pub struct VerifiedToken {
-    pub principal: Principal,
-    /// `iat` and `exp`, Unix seconds.
-    pub issued_at: i64,
-    pub expires_at: i64,
-    /// The JWT's signature part: names this token in `revoked_tokens`.
-    pub signature: String,
-    /// Its refresh-token family (`sid`), if it was issued with one.
-    pub session: Option<String>,
-}
-
-/// An issued access token.
-#[derive(Debug, Clone)]
-pub struct AccessToken {
-    pub token: String,
-    pub expires_in: Duration,
-    /// `iat`, Unix seconds.
-    pub issued_at: i64,
-}
-
-/// What a login hands out: an access token and the refresh token that renews it.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub access: AccessToken,
-    /// Single use: exchanging it at `POST /auth/refresh` returns the next one.
-    pub refresh_token: String,
-    pub refresh_expires_in: Duration,
-}
-
-/// `bytes` random bytes in hex.
-fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
-}
-
-/// Signs and checks HS256 access tokens.
-#[derive(Clone)]
-pub struct TokenService {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    ttl: Duration,
-    refresh_ttl: Duration,
-}
-
-impl std::fmt::Debug for TokenService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenService")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenService {
-    pub fn new(cfg: &AuthConfig) -> Self {
-        Self {
-            encoding: EncodingKey::from_secret(cfg.jwt_secret.as_bytes()),
-            decoding: DecodingKey::from_secret(cfg.jwt_secret.as_bytes()),
-            ttl: Duration::from_secs(cfg.token_ttl_s),
-            refresh_ttl: Duration::from_secs(cfg.refresh_token_ttl_s),
-        }
-    }
-
-    /// A token issued now, or at `not_before` if that is later (a password change refuses
-    /// tokens issued before its instant, which may be a second ahead), of refresh family
-    /// `session`.
-    pub fn issue(
-        &self,
-        user: &User,
-        not_before: Option<i64>,
-        session: &str,
-    ) -> Result<AccessToken, ServiceError> {
-        let now = Utc::now().timestamp().max(not_before.unwrap_or(i64::MIN));
-        let claims = Claims {
-            sub: user.id.to_string(),
-            role: user.role,
-            pos: user.staff_position,
-            iat: now,
-            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
-            jti: format!("{:032x}", rand::random::<u128>()),
-            sid: Some(session.to_owned()),
-        };
-        let token = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
-            .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))?;
-        Ok(AccessToken {
-            token,
-            expires_in: self.ttl,
-            issued_at: now,
-        })
-    }
-
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
-        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
-        validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            },
-        )?;
-        let user_id = data.claims.sub.parse().map_err(|_| TokenError::Invalid)?;
-        let signature = token.rsplit('.').next().unwrap_or_default().to_owned();
-        Ok(VerifiedToken {
-            principal: Principal {
-                user_id,
-                role: data.claims.role,
-                position: data.claims.pos,
-            },
-            issued_at: data.claims.iat,
-            expires_at: data.claims.exp,
-            signature,
-            session: data.claims.sid,
-        })
-    }
-}
 
 /// The revocation check of one token, as a read that may run anywhere and more than once.
 fn token_check(
@@ -223,6 +73,7 @@ pub struct AuthService {
     sessions: SessionRepository,
     hasher: PasswordHasher,
     tokens: TokenService,
+    refresh: RefreshTokens,
     limiter: LoginLimiter,
 }
 
@@ -232,6 +83,7 @@ impl AuthService {
         ryw: ReadYourWrites,
         hasher: PasswordHasher,
         tokens: TokenService,
+        refresh: RefreshTokens,
         limiter: LoginLimiter,
     ) -> Self {
         Self {
@@ -241,6 +93,7 @@ impl AuthService {
             sessions: SessionRepository,
             hasher,
             tokens,
+            refresh,
             limiter,
         }
     }
@@ -302,6 +155,12 @@ impl AuthService {
         Ok(())
     }
 
+    /// Exchanges a refresh token for a new access token and the next refresh token
+    /// ([`RefreshTokens::exchange`]).
+    pub async fn refresh(&self, presented: &str) -> Result<(User, Session), ServiceError> {
+        self.refresh.exchange(presented).await
+    }
+
     /// Sets a new password after checking the current one, and revokes every token issued
     /// before; answers with a fresh token for the caller's session. A wrong current password
     /// counts as a failed login for the account and the address ([`LoginLimiter`]), and a
@@ -339,7 +198,7 @@ impl AuthService {
         self.ryw.wrote(who.user_id, lsn.as_deref()).await;
         self.limiter.succeeded(&email).await;
         tracing::info!("password changed; earlier tokens revoked");
-        let session = self.start_session(&user, Some(valid_from)).await?;
+        let session = self.refresh.start(&user, Some(valid_from)).await?;
         Ok((user, session))
     }
 
@@ -427,7 +286,7 @@ impl AuthService {
         }
         let user = user?;
         tracing::info!(user_id = user.id, "account registered");
-        let session = self.start_session(&user, None).await?;
+        let session = self.refresh.start(&user, None).await?;
         Ok((user, session))
     }
 
@@ -451,66 +310,8 @@ impl AuthService {
             Err(other) => return Err(other),
         };
         self.limiter.succeeded(email).await;
-        let session = self.start_session(&user, valid_from).await?;
+        let session = self.refresh.start(&user, valid_from).await?;
         Ok((user, session))
-    }
-
-    /// Issues an access token and starts its refresh-token family. The insert is retried: a
-    /// retry after a lost commit finds its token stored (`ON CONFLICT DO NOTHING`).
-    async fn start_session(
-        &self,
-        user: &User,
-        not_before: Option<i64>,
-    ) -> Result<Session, ServiceError> {
-        let family = random_hex(16);
-        let access = self.tokens.issue(user, not_before, &family)?;
-        let refresh_token = random_hex(32);
-        let (user_id, started) = (user.id, access.issued_at);
-        let ttl = i64::try_from(self.tokens.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        self.db
-            .write(|c| {
-                let (token, family) = (refresh_token.clone(), family.clone());
-                Box::pin(async move {
-                    RefreshTokenRepository
-                        .insert(pg(c), &token, &family, user_id, started, ttl)
-                        .await?;
-                    Ok::<_, ServiceError>(())
-                })
-            })
-            .await?;
-        Ok(Session {
-            access,
-            refresh_token,
-            refresh_expires_in: self.tokens.refresh_ttl,
-        })
-    }
-
-    /// Exchanges a refresh token for a new access token and the next refresh token of its
-    /// family. The presented token is used up; presenting it again ends the whole family
-    /// (401 `refresh_token_reused`): a used token coming back means someone kept a copy.
-    ///
-    /// Not retried: a retry after a lost commit would present the used token again and end
-    /// the family. A client whose refresh answer was lost logs in again.
-    #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, presented: &str) -> Result<(User, Session), ServiceError> {
-        let next = random_hex(32);
-        let ttl = i64::try_from(self.tokens.refresh_ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        let (user, family, started) = self
-            .db
-            .write_once(|c| exchange(c, presented.to_owned(), next.clone(), ttl))
-            .await?;
-        // Not before the family's start: a family started by a password change starts a
-        // second ahead (`change_password`), and an earlier `iat` would be refused.
-        let access = self.tokens.issue(&user, Some(started), &family)?;
-        tracing::info!(user_id = user.id, "access token refreshed");
-        Ok((
-            user,
-            Session {
-                access,
-                refresh_token: next,
-                refresh_expires_in: self.tokens.refresh_ttl,
-            },
-        ))
     }
 
     /// The account behind `email` if `password` is its password, with its
@@ -582,53 +383,4 @@ impl AuthService {
             .await?
             .ok_or(ServiceError::NotFound(Resource::User, who.user_id))
     }
-}
-
-/// One attempt of [`AuthService::refresh`]: checks and uses up `presented`, stores `next` in
-/// its family; answers the account, the family and when it started.
-fn exchange(
-    c: &mut Client,
-    presented: String,
-    next: String,
-    ttl_s: i64,
-) -> DbFuture<'_, (User, String, i64), ServiceError> {
-    Box::pin(async move {
-        let tokens = RefreshTokenRepository;
-        let tx = c.transaction().await.map_err(lyceum_db::DbError::from)?;
-        let Some(found) = tokens.lock(&tx, &presented).await? else {
-            return Err(ServiceError::RefreshInvalid);
-        };
-        if found.used && !found.revoked {
-            tokens
-                .end_family(&tx, &found.family_id, found.user_id)
-                .await?;
-            // The family's end must hold although the answer is an error.
-            tx.commit().await.map_err(lyceum_db::DbError::from)?;
-            tracing::warn!(
-                user_id = found.user_id,
-                "refresh token reused; its family is ended"
-            );
-            return Err(ServiceError::RefreshReused);
-        }
-        if found.used || found.revoked || found.expired || !found.account_valid {
-            return Err(ServiceError::RefreshInvalid);
-        }
-        tokens.mark_used(&tx, &presented).await?;
-        tokens
-            .insert(
-                &tx,
-                &next,
-                &found.family_id,
-                found.user_id,
-                found.family_started_at,
-                ttl_s,
-            )
-            .await?;
-        let user = UserRepository
-            .find_by_id(&tx, found.user_id)
-            .await?
-            .ok_or(ServiceError::RefreshInvalid)?;
-        tx.commit().await.map_err(lyceum_db::DbError::from)?;
-        Ok((user, found.family_id, found.family_started_at))
-    })
 }

@@ -12,6 +12,7 @@
 //! May depend on `entity` and `repository`; never on `controller`.
 
 pub mod access;
+pub mod access_token;
 pub mod account_admin;
 pub mod auth;
 pub mod blog;
@@ -26,6 +27,7 @@ pub mod login_limit;
 pub mod lookup_admin;
 pub mod password_hasher;
 pub mod purchase;
+pub mod refresh_token;
 pub mod report;
 pub mod review;
 pub mod teacher_profile;
@@ -106,7 +108,7 @@ pub enum ServiceError {
     WrongPassword,
     /// A bearer token that is not (or no longer) good.
     #[error(transparent)]
-    Token(#[from] auth::TokenError),
+    Token(#[from] access_token::TokenError),
     #[error("too many failed logins or registrations from here; retry in {} s", .retry_after.as_secs())]
     TooManyAttempts { retry_after: std::time::Duration },
     #[error("the account behind this token no longer exists")]
