@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use lyceum_db::{Client, Db, DbError, DbFuture};
 
-use super::{Resource, ServiceError, consistency::ReadYourWrites};
+use super::{
+    Resource, ServiceError, consistency::ReadYourWrites, course_page::replace_course_page,
+};
 use crate::{
     entity::{
         ValidationErrors,
@@ -30,7 +32,7 @@ use crate::{
     },
     repository::{
         Queries,
-        cache::{COURSE_LISTS_HASH, Cache, CourseDetailKey, RecentCatalogWriteKey, Slot},
+        cache::{COURSE_LISTS_HASH, Cache, RecentCatalogWriteKey, Slot},
         course::CourseRepository,
         course_admin::{CourseAdminRepository, RowOutcome},
         lookup::LookupRepository,
@@ -130,12 +132,10 @@ impl CourseAdmin {
             hash: COURSE_LISTS_HASH.into(),
             field: String::new(),
         };
-        let public = detail.filter(|d| d.course.published).cloned();
         // The fence first: from now on misses are filled where this edit is replayed.
         self.ryw.wrote_shared(&RecentCatalogWriteKey).await;
         self.cache.invalidate(&[lists]).await;
-        self.cache.replace(&CourseDetailKey(id), &public).await;
-        self.cache.announce_course_change(id).await;
+        replace_course_page(&self.cache, id, detail).await;
     }
 
     /// Runs `edit` in a transaction after the role check and, for an existing course, the

@@ -6,7 +6,7 @@
 //! matching position and is active, writes, and reads the course page back. After the commit,
 //! as for other catalog writes, the catalog's recent-write marker is set (teacher pages, which
 //! list courses, then read where the change is replayed) and the cached course page is
-//! replaced.
+//! replaced with the page read back in the transaction.
 //!
 //! Both changes set a state ("holds the role", "does not"), so a retry after a lost commit
 //! answers the same page: they are retried.
@@ -14,7 +14,7 @@
 use lyceum_db::{Client, Db, DbError, DbFuture};
 
 use super::{
-    Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
+    Resource, ServiceError, access, consistency::ReadYourWrites, course_page::replace_course_page,
 };
 use crate::{
     entity::{
@@ -92,7 +92,8 @@ impl CourseStaff {
             .await?;
         if changed {
             self.ryw.wrote_shared(&RecentCatalogWriteKey).await;
-            refresh_course_page(&self.db, &self.cache, course_id).await;
+            // The page read back in the transaction: no second read of the primary.
+            replace_course_page(&self.cache, course_id, Some(&detail)).await;
             tracing::info!(assign, "course staff changed");
         }
         Ok(detail)
