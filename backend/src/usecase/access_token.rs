@@ -107,7 +107,7 @@ impl TokenService {
             pos: user.staff_position,
             iat: now,
             exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
-            jti: format!("{:032x}", rand::random::<u128>()),
+            jti: random_hex(16),
             sid: Some(session.to_owned()),
         };
         let token = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
@@ -143,4 +143,15 @@ impl TokenService {
             session: data.claims.sid,
         })
     }
+}
+
+/// `bytes` random bytes in hex (the `jti` of access tokens, refresh tokens and their families).
+pub(super) fn random_hex(bytes: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes * 2);
+    for _ in 0..bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{:02x}", rand::random::<u8>());
+    }
+    out
 }

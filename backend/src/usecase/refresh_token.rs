@@ -12,7 +12,7 @@ use lyceum_db::{Client, Db, DbFuture};
 
 use super::{
     ServiceError,
-    access_token::{AccessToken, TokenService},
+    access_token::{AccessToken, TokenService, random_hex},
 };
 use crate::{
     entity::user::User,
@@ -26,13 +26,6 @@ pub struct Session {
     /// Single use: exchanging it at `POST /auth/refresh` returns the next one.
     pub refresh_token: String,
     pub refresh_expires_in: Duration,
-}
-
-/// `bytes` random bytes in hex.
-fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
 }
 
 /// Starts and rotates refresh-token families.
