@@ -27,12 +27,13 @@ use crate::{
     summary::{LedgerOutcome, RunReport},
 };
 
-const ABOUT: &str = "Load the Lyceum API with weighted user journeys, optionally fail the database over mid-run, and check that no acknowledged purchase was lost.";
+const ABOUT: &str = "Load the Lyceum API with weighted user journeys, optionally fail the database over mid-run, and check that no acknowledged write was lost.";
 
 const LONG_ABOUT: &str = "\
 Load the Lyceum API with goose: weighted journeys of anonymous visitors, students who log in,
-buy (with an Idempotency-Key) and review, blog readers, staff editors and analysts, with think
-times, a ramp-up and a ramp-down.
+buy (with an Idempotency-Key) and review, blog readers, staff editors and analysts, newcomers
+who register and manage their account, an administrator, a blog writer and a career advisor,
+with think times, a ramp-up and a ramp-down.
 
 DRILL    --drill switchover|kill-leader runs `scripts/stack switchover` or
          `scripts/stack kill leader --wait` (or --drill-command) at --drill-at seconds, with
@@ -41,11 +42,14 @@ DRILL    --drill switchover|kill-leader runs `scripts/stack switchover` or
          after it, for reads and writes separately, and failed requests by status.
 LEDGER   Purchases answered 503 or not answered are retried with the same key. Every purchase
          acknowledged with a 2xx is checked afterwards on the primary (LYCEUM_DB__* variables):
-         it exists exactly once, and no run tried is oversold.
+         it exists exactly once, and no run tried is oversold. Every other acknowledged state
+         change still holds: a payment stays paid, a logged-out token stays revoked, a
+         password change keeps the old tokens refused, a deactivated account stays
+         deactivated, an issued certificate exists once.
 REPORTS  --report-dir (default reports/loadtest-<UTC time>/): index.html (the verdict, a
          timeline chart of the run with the drill shaded and the leader change marked, one
          chart per transaction group, the summary; needs no network), charts/*.svg,
-         summary.txt, drill.json (the verdict), ledger.json, drill-command.log, and goose's
+         summary.txt, drill.json (the verdict), ledger.json, changes.json, drill-command.log, and goose's
          report.html and report.json.
 CONSOLE  A progress line every --progress-every seconds on stderr (requests/s, p50 and p99
          of those seconds, failed requests, users, drill phase); the summary, then a verdict
@@ -54,7 +58,7 @@ METRICS  GET /metrics on --metrics-addr: lyceum_loadtest_requests_total,
          lyceum_loadtest_request_duration_seconds, lyceum_loadtest_users_active,
          lyceum_loadtest_drill_phase.
 EXIT     0 passed; 1 a 500 was answered, an acknowledged purchase was lost or duplicated, a
-         run is oversold, the drill command failed or the service had not recovered by the
+         run is oversold, an acknowledged state change no longer holds, the drill command failed or the service had not recovered by the
          end; 2 bad arguments or the run could not start.
 
 Every option can also be set with its LYCEUM_LOADTEST_* variable (shown below).";
@@ -97,7 +101,7 @@ pub struct Args {
     #[arg(
         long,
         env = "LYCEUM_LOADTEST_WEIGHTS",
-        default_value = "browse=40,student=30,blog=15,staff=5,analyst=10"
+        default_value = "browse=38,student=28,blog=14,staff=4,analyst=8,account=4,admin=1,writer=1,career=2"
     )]
     pub weights: Weights,
     /// Multiplies every journey's think time (0: none).
@@ -259,7 +263,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     preflight(&args.host).await?;
 
-    let needs_db = args.scenario == ScenarioSet::Mixed && args.weights.student > 0;
+    let needs_db = args.scenario == ScenarioSet::Mixed && args.weights.acknowledges_writes();
     let db = if needs_db {
         let cfg = load_db_config(args.config.as_deref())
             .map_err(|e| anyhow::anyhow!("bad database configuration: {e}"))?;
@@ -332,9 +336,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     let acks = ctx.ledger.acks();
     let runs_tried = ctx.ledger.runs_tried();
+    let changes = ctx.ledger.changes();
     let ledger_outcome = match &db {
-        Some(db) if !(acks.is_empty() && runs_tried.is_empty()) => {
-            match ledger::verify(db, &acks, &runs_tried).await {
+        Some(db) if !(acks.is_empty() && runs_tried.is_empty() && changes.is_empty()) => {
+            match ledger::verify(db, &acks, &runs_tried, &changes).await {
                 Ok(v) => LedgerOutcome::Checked(v),
                 Err(e) => LedgerOutcome::Failed(e.to_string()),
             }
@@ -348,7 +353,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let text = report.render();
     println!("\n{text}");
     let timelines = ctx.recorder.with_tally(Timelines::from_tally);
-    report::write_folder(&report_dir, &report, &text, &acks, &timelines)?;
+    report::write_folder(&report_dir, &report, &text, &acks, &changes, &timelines)?;
     let shown_as = args
         .report_dir_shown_as
         .clone()
@@ -448,8 +453,10 @@ async fn load_students(db: &Db, limit: i64) -> Result<Vec<Account>, DbError> {
             Box::pin(async move {
                 let rows = c
                     .query(
+                        // Deactivated accounts (the seeder makes some) cannot log in.
                         "SELECT email FROM users \
                          WHERE role = 'student' AND email LIKE '%@example.%' \
+                           AND deactivated_at IS NULL \
                          ORDER BY random() LIMIT $1",
                         &[&limit],
                     )

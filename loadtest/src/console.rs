@@ -90,11 +90,13 @@ pub fn banner(report: &RunReport, reports: &str) -> String {
     }
     lines.push(match &report.ledger {
         LedgerOutcome::Checked(v) => format!(
-            "  ledger:  {} acknowledged purchases: {} lost, {} duplicated; {} runs oversold",
+            "  ledger:  {} acknowledged purchases: {} lost, {} duplicated; {} runs oversold; {} other changes, {} undone",
             v.acknowledged_purchases,
             v.lost.len(),
             v.duplicated.len(),
-            v.oversold.len()
+            v.oversold.len(),
+            v.state.total(),
+            v.state.undone.len()
         ),
         LedgerOutcome::Failed(err) => format!("  ledger:  NOT checked: {err}"),
         LedgerOutcome::NotApplicable => "  ledger:  nothing was bought".into(),

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 
 use crate::{
     chart::{self, DrillMarks},
-    ledger::Ack,
+    ledger::{Ack, Change},
     page::{self, Figure},
     recorder::Tally,
     summary::RunReport,
@@ -71,6 +71,7 @@ pub fn write_folder(
     report: &RunReport,
     summary: &str,
     acks: &[Ack],
+    changes: &[Change],
     timelines: &Timelines,
 ) -> anyhow::Result<()> {
     let write = |name: &str, content: &str| {
@@ -104,11 +105,16 @@ pub fn write_folder(
     write("summary.txt", &text)?;
     write("drill.json", &serde_json::to_string_pretty(report)?)?;
     write("ledger.json", &serde_json::to_string_pretty(acks)?)?;
+    write("changes.json", &serde_json::to_string_pretty(changes)?)?;
 
     let files: Vec<(&str, &str)> = [
         ("summary.txt", "the summary above, as text"),
         ("drill.json", "the verdict and every figure behind it"),
         ("ledger.json", "every purchase acknowledged to a client"),
+        (
+            "changes.json",
+            "every other state change acknowledged to a client",
+        ),
         ("drill-command.log", "the drill command's output"),
         (
             "report.html",
@@ -234,6 +240,7 @@ mod tests {
             &dir,
             &report,
             "Load: ...\n",
+            &[],
             &[],
             &Timelines::from_tally(&t),
         )

@@ -151,6 +151,12 @@ impl RunReport {
                         v.oversold.len()
                     ));
                 }
+                if !v.state.undone.is_empty() {
+                    reasons.push(format!(
+                        "{} acknowledged state changes no longer hold",
+                        v.state.undone.len()
+                    ));
+                }
             }
             LedgerOutcome::Failed(err) => {
                 reasons.push(format!("the ledger could not be checked: {err}"))
@@ -265,15 +271,42 @@ impl RunReport {
             line(format!("  failed requests by status: {}", parts.join(", ")));
         }
         match &self.ledger {
-            LedgerOutcome::Checked(v) => line(format!(
-                "Ledger: {} acknowledged purchases ({} acknowledgements): {} lost, {} duplicated; {} runs checked, {} oversold",
-                v.acknowledged_purchases,
-                v.acknowledgements,
-                v.lost.len(),
-                v.duplicated.len(),
-                v.runs_checked,
-                v.oversold.len()
-            )),
+            LedgerOutcome::Checked(v) => {
+                line(format!(
+                    "Ledger: {} acknowledged purchases ({} acknowledgements): {} lost, {} duplicated; {} runs checked, {} oversold",
+                    v.acknowledged_purchases,
+                    v.acknowledgements,
+                    v.lost.len(),
+                    v.duplicated.len(),
+                    v.runs_checked,
+                    v.oversold.len()
+                ));
+                let kinds: Vec<String> = v
+                    .state
+                    .checked
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                line(format!(
+                    "  state changes: {} acknowledged ({}), {} no longer hold",
+                    v.state.total(),
+                    if kinds.is_empty() {
+                        "none".into()
+                    } else {
+                        kinds.join(", ")
+                    },
+                    v.state.undone.len()
+                ));
+                for u in v.state.undone.iter().take(10) {
+                    // JSON, not Debug: it leaves the refresh token out.
+                    let what = serde_json::to_string(&u.change).unwrap_or_default();
+                    line(format!(
+                        "    UNDONE {}: {} {what}",
+                        u.change.kind(),
+                        u.problem
+                    ));
+                }
+            }
             LedgerOutcome::Failed(err) => line(format!("Ledger: NOT checked: {err}")),
             LedgerOutcome::NotApplicable => line("Ledger: nothing was bought".into()),
         }

@@ -54,7 +54,8 @@ export LYCEUM_DB__DBNAME=$SMOKE_DB
 target/debug/lyceum-seeder --migrate --scale 0.05 >"$WORK_DIR/seed.log" 2>&1
 
 echo "# backend on $BACKEND_ADDR"
-LYCEUM_HTTP__BIND=$BACKEND_ADDR LYCEUM_REDIS__KEY_PREFIX="lyceum-smoke-$$" \
+# The load generator is one address standing for many newcomers (docs/LOADTEST.md).
+LYCEUM_HTTP__BIND=$BACKEND_ADDR LYCEUM_REDIS__KEY_PREFIX="lyceum-smoke-$$" LYCEUM_AUTH__REGISTRATIONS_PER_ADDRESS=0 \
     target/debug/lyceum-backend >"$WORK_DIR/backend.log" 2>&1 &
 BACKEND_PID=$!
 for _ in $(seq 1 100); do

@@ -5,13 +5,8 @@ use std::sync::Arc;
 use goose::prelude::*;
 use rand::Rng;
 
-use super::{Context, Login, StepFuture, analyst, login, think, transaction};
+use super::{Context, StepFuture, analyst, desk_token, think, transaction};
 use crate::api::{self, Call};
-
-#[derive(Debug, Clone, Default)]
-struct Desk {
-    login: Option<Login>,
-}
 
 pub fn scenario(
     ctx: &Arc<Context>,
@@ -43,12 +38,7 @@ async fn token(
     user: &mut GooseUser,
     ctx: &Context,
 ) -> Result<Option<String>, Box<TransactionError>> {
-    let mut desk = user.get_session_data::<Desk>().cloned().unwrap_or_default();
-    if desk.login.is_none() {
-        desk.login = login(user, ctx, &analyst()).await?;
-        user.set_session_data(desk.clone());
-    }
-    Ok(desk.login.map(|l| l.token))
+    desk_token(user, ctx, analyst).await
 }
 
 fn log_in<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {

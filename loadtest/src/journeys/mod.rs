@@ -7,17 +7,25 @@
 //! | `blog` | anonymous reader | post lists by tag, posts, tags |
 //! | `staff` | `teacher1` / `admin1` | changes a course's price, schedules a run and deletes it again |
 //! | `analyst` | `admin1` | the three reports |
+//! | `account` | a newcomer | registers, edits the profile, refreshes the session, sometimes changes the password, logs out |
+//! | `admin` | `admin1` | creates staff, assigns course staff, changes positions, deactivates; issues certificates |
+//! | `writer` | `smm1` | writes blog posts: a draft, edited, then published or deleted |
+//! | `career` | `support1` | career applications of graduates' tracks, moved through their statuses |
 //! | `healthz` | (raw mode, alone) | `GET /healthz` with no think time, to measure the generator itself |
 //!
 //! Transactions receive the shared [`Context`] through the closure goose calls, not through
 //! globals.
 
+pub mod account;
+pub mod admin;
 pub mod analyst;
 pub mod blog;
 pub mod browse;
+pub mod career;
 pub mod healthz;
 pub mod staff;
 pub mod student;
+pub mod writer;
 
 use std::{
     future::Future,
@@ -66,6 +74,18 @@ pub fn staff_editors() -> Vec<Account> {
 
 pub fn analyst() -> Account {
     Account::new("admin1@lyceum.test", "admin-password")
+}
+
+pub fn administrator() -> Account {
+    Account::new("admin1@lyceum.test", "admin-password")
+}
+
+pub fn blog_writer() -> Account {
+    Account::new("smm1@lyceum.test", "smm-password")
+}
+
+pub fn career_advisor() -> Account {
+    Account::new("support1@lyceum.test", "support-password")
 }
 
 /// How purchases are retried when the service is unavailable.
@@ -122,24 +142,57 @@ pub struct Weights {
     pub blog: usize,
     pub staff: usize,
     pub analyst: usize,
+    pub account: usize,
+    pub admin: usize,
+    pub writer: usize,
+    pub career: usize,
 }
 
+/// Readers far outnumber writers, as on a real platform: a few newcomers register for every
+/// hundred visitors, and one administrator, writer and career advisor work beside them.
 impl Default for Weights {
     fn default() -> Self {
         Self {
-            browse: 40,
-            student: 30,
-            blog: 15,
-            staff: 5,
-            analyst: 10,
+            browse: 38,
+            student: 28,
+            blog: 14,
+            staff: 4,
+            analyst: 8,
+            account: 4,
+            admin: 1,
+            writer: 1,
+            career: 2,
         }
+    }
+}
+
+const SCENARIOS: &str = "browse, student, blog, staff, analyst, account, admin, writer, career";
+
+impl Weights {
+    fn all(&self) -> [usize; 9] {
+        [
+            self.browse,
+            self.student,
+            self.blog,
+            self.staff,
+            self.analyst,
+            self.account,
+            self.admin,
+            self.writer,
+            self.career,
+        ]
+    }
+
+    /// Whether a scenario that writes into the ledger runs (the check then needs the database).
+    pub fn acknowledges_writes(&self) -> bool {
+        self.student + self.account + self.admin > 0
     }
 }
 
 impl std::str::FromStr for Weights {
     type Err = String;
 
-    /// `browse=40,student=30,blog=15,staff=5,analyst=10`; names left out keep their default,
+    /// `browse=38,student=28,account=4`; names left out keep their default,
     /// 0 switches a scenario off.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut w = Self::default();
@@ -160,14 +213,14 @@ impl std::str::FromStr for Weights {
                 "blog" => w.blog = value,
                 "staff" => w.staff = value,
                 "analyst" => w.analyst = value,
-                other => {
-                    return Err(format!(
-                        "unknown scenario `{other}` (browse, student, blog, staff, analyst)"
-                    ));
-                }
+                "account" => w.account = value,
+                "admin" => w.admin = value,
+                "writer" => w.writer = value,
+                "career" => w.career = value,
+                other => return Err(format!("unknown scenario `{other}` ({SCENARIOS})")),
             }
         }
-        if w.browse + w.student + w.blog + w.staff + w.analyst == 0 {
+        if w.all().iter().sum::<usize>() == 0 {
             return Err("at least one scenario needs a weight above 0".into());
         }
         Ok(w)
@@ -245,6 +298,18 @@ pub fn mixed(
     if weights.analyst > 0 {
         out.push(analyst::scenario(ctx, weights.analyst, think_scale)?);
     }
+    if weights.account > 0 {
+        out.push(account::scenario(ctx, weights.account, think_scale)?);
+    }
+    if weights.admin > 0 {
+        out.push(admin::scenario(ctx, weights.admin, think_scale)?);
+    }
+    if weights.writer > 0 {
+        out.push(writer::scenario(ctx, weights.writer, think_scale)?);
+    }
+    if weights.career > 0 {
+        out.push(career::scenario(ctx, weights.career, think_scale)?);
+    }
     Ok(out)
 }
 
@@ -282,6 +347,27 @@ pub async fn login(
         token: token.to_owned(),
         user_id,
     }))
+}
+
+/// A staff member's session: logged in once per goose user (again after a failed try).
+#[derive(Debug, Clone, Default)]
+struct Desk {
+    login: Option<Login>,
+}
+
+/// The bearer token of this goose user's staff session, logging in as `account()` first when
+/// there is none yet (the first try may have hit a failover).
+pub async fn desk_token(
+    user: &mut GooseUser,
+    ctx: &Context,
+    account: impl FnOnce() -> Account,
+) -> Result<Option<String>, Box<TransactionError>> {
+    let mut desk = user.get_session_data::<Desk>().cloned().unwrap_or_default();
+    if desk.login.is_none() {
+        desk.login = login(user, ctx, &account()).await?;
+        user.set_session_data(desk.clone());
+    }
+    Ok(desk.login.map(|l| l.token))
 }
 
 /// The `items` of a page (or the array itself, for endpoints that answer a bare list).
@@ -343,7 +429,7 @@ mod tests {
         assert!("browse=x".parse::<Weights>().is_err());
         assert!("shopper=3".parse::<Weights>().is_err());
         assert!(
-            "browse=0,student=0,blog=0,staff=0,analyst=0"
+            "browse=0,student=0,blog=0,staff=0,analyst=0,account=0,admin=0,writer=0,career=0"
                 .parse::<Weights>()
                 .is_err()
         );

@@ -9,13 +9,8 @@ use goose::prelude::*;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Context, Login, StepFuture, ids, login, pick, think, transaction};
+use super::{Context, StepFuture, desk_token, ids, pick, think, transaction};
 use crate::api::{self, Call};
-
-#[derive(Debug, Clone, Default)]
-struct Desk {
-    login: Option<Login>,
-}
 
 pub fn scenario(
     ctx: &Arc<Context>,
@@ -59,13 +54,7 @@ async fn token(
     user: &mut GooseUser,
     ctx: &Context,
 ) -> Result<Option<String>, Box<TransactionError>> {
-    let mut desk = user.get_session_data::<Desk>().cloned().unwrap_or_default();
-    if desk.login.is_none() {
-        let account = ctx.next_staff_editor();
-        desk.login = login(user, ctx, &account).await?;
-        user.set_session_data(desk.clone());
-    }
-    Ok(desk.login.map(|l| l.token))
+    desk_token(user, ctx, || ctx.next_staff_editor()).await
 }
 
 fn log_in<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {

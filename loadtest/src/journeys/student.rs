@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     api::{self, Call, Reply},
-    ledger::Ack,
+    ledger::{Ack, Change},
 };
 
 const PLANS: &[&str] = &["basic", "career_track", "discounted"];
@@ -256,6 +256,13 @@ fn buy<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
             None,
         )
         .await?;
+        if action == "pay" && done.is_success() {
+            ctx.ledger.changed(Change::Paid {
+                purchase_id,
+                user_id: me.user_id,
+                course_id,
+            });
+        }
         if action == "pay" && done.is_success() && rand::rng().random_bool(0.5) {
             review(user, &ctx, &me, course_id).await?;
         }

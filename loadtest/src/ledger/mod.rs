@@ -1,4 +1,5 @@
-//! The client-side ledger of purchases and its check against the database after the run.
+//! The client-side ledger of acknowledged writes and its check against the database after the
+//! run.
 //!
 //! A purchase is *acknowledged* when a client read a 2xx answer with its id. After the load,
 //! through the write port (the primary, so replica lag cannot hide a row):
@@ -6,7 +7,11 @@
 //!   user, key and run the client was told;
 //! - one key was never acknowledged with two different purchases;
 //! - no run the load tried to buy is oversold: `seats_left >= 0` and
-//!   `seats_total - seats_left` equals its pending + paid purchases.
+//!   `seats_total - seats_left` equals its pending + paid purchases;
+//! - every other acknowledged state change (payments, log outs, password changes,
+//!   deactivations, certificates) still holds ([`state`]).
+
+pub mod state;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -15,6 +20,9 @@ use std::{
 
 use lyceum_db::{Db, DbError};
 use serde::Serialize;
+
+pub use state::Change;
+use state::StateVerdict;
 
 /// One purchase acknowledged to a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,6 +63,7 @@ impl RunSeats {
 pub struct Ledger {
     acks: Mutex<Vec<Ack>>,
     runs_tried: Mutex<BTreeSet<i64>>,
+    changes: Mutex<Vec<Change>>,
 }
 
 impl Ledger {
@@ -70,6 +79,35 @@ impl Ledger {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(run_id);
+    }
+
+    pub fn changed(&self, change: Change) {
+        self.changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(change);
+    }
+
+    pub fn changes(&self) -> Vec<Change> {
+        self.changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `(user, course)` of the payments acknowledged so far: who may get a certificate.
+    pub fn paid_pairs(&self) -> Vec<(i64, i64)> {
+        self.changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|c| match c {
+                Change::Paid {
+                    user_id, course_id, ..
+                } => Some((*user_id, *course_id)),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn acks(&self) -> Vec<Ack> {
@@ -107,7 +145,18 @@ pub struct LedgerVerdict {
     pub runs_checked: usize,
     /// Runs whose seats do not add up.
     pub oversold: Vec<RunSeats>,
+    /// The other acknowledged state changes.
+    pub state: StateVerdict,
     pub passed: bool,
+}
+
+impl LedgerVerdict {
+    /// Adds the state check's result (the purchases' verdict comes from [`check`]).
+    pub fn with_state(mut self, state: StateVerdict) -> Self {
+        self.passed &= state.undone.is_empty();
+        self.state = state;
+        self
+    }
 }
 
 /// The pure comparison: `by_id` are the rows whose id was acknowledged, `by_key` the rows
@@ -194,7 +243,12 @@ pub fn check(
 }
 
 /// Reads what the check needs from the primary and runs it.
-pub async fn verify(db: &Db, acks: &[Ack], runs_tried: &[i64]) -> Result<LedgerVerdict, DbError> {
+pub async fn verify(
+    db: &Db,
+    acks: &[Ack],
+    runs_tried: &[i64],
+    changes: &[Change],
+) -> Result<LedgerVerdict, DbError> {
     let ids: Vec<i64> = acks.iter().map(|a| a.purchase_id).collect();
     let users: Vec<i64> = acks.iter().map(|a| a.user_id).collect();
     let keys: Vec<String> = acks.iter().map(|a| a.idempotency_key.clone()).collect();
@@ -202,10 +256,11 @@ pub async fn verify(db: &Db, acks: &[Ack], runs_tried: &[i64]) -> Result<LedgerV
     run_ids.extend(acks.iter().map(|a| a.course_run_id));
     let run_ids: Vec<i64> = run_ids.into_iter().collect();
 
-    let (by_id, by_key, runs) = db
+    let (by_id, by_key, runs, state_rows) = db
         .write(|c| {
             let (ids, users, keys, run_ids) =
                 (ids.clone(), users.clone(), keys.clone(), run_ids.clone());
+            let changes = changes.to_vec();
             Box::pin(async move {
                 let to_row = |r: &tokio_postgres::Row| PurchaseRow {
                     id: r.get(0),
@@ -252,11 +307,12 @@ pub async fn verify(db: &Db, acks: &[Ack], runs_tried: &[i64]) -> Result<LedgerV
                         active_purchases: r.get(3),
                     })
                     .collect::<Vec<_>>();
-                Ok::<_, DbError>((by_id, by_key, runs))
+                let state_rows = state::read_rows(c, &changes).await?;
+                Ok::<_, DbError>((by_id, by_key, runs, state_rows))
             })
         })
         .await?;
-    Ok(check(acks, &by_id, &by_key, &runs))
+    Ok(check(acks, &by_id, &by_key, &runs).with_state(state::check(changes, &state_rows)))
 }
 
 #[cfg(test)]
