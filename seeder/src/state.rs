@@ -132,12 +132,13 @@ pub async fn record(
 }
 
 /// The statement that empties every seeded table and the bookkeeping, in one go.
-/// `plans` and `difficulty_levels` belong to the migration and are kept; `revoked_tokens` and
-/// `refresh_tokens` (written by the API, never seeded) refer to `users` and go with them.
+/// `plans` and `difficulty_levels` belong to the migration and are kept. Every other table
+/// that refers to `users` is seeded (`refresh_tokens`, `revoked_tokens` included), so one
+/// TRUNCATE of [`Table::ALL`] needs no CASCADE.
 pub fn reset_sql() -> String {
     let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
     format!(
-        "TRUNCATE {}, revoked_tokens, refresh_tokens, seeder_state RESTART IDENTITY",
+        "TRUNCATE {}, seeder_state RESTART IDENTITY",
         tables.join(", ")
     )
 }
@@ -220,6 +221,7 @@ mod tests {
     fn reset_keeps_the_migration_lookups() {
         let sql = reset_sql();
         assert!(sql.contains("users") && sql.contains("seeder_state"));
+        assert!(sql.contains("refresh_tokens") && sql.contains("revoked_tokens"));
         assert!(!sql.contains("plans") && !sql.contains("difficulty_levels"));
     }
 }

@@ -13,7 +13,9 @@ mod blog;
 mod career;
 mod catalog;
 mod commerce;
+mod lifecycle;
 mod people;
+mod sessions;
 pub mod text;
 
 pub use blog::Post;
@@ -23,7 +25,14 @@ pub use commerce::{
     CERTIFICATE_SHARE, Certificate, NON_BUYER_SHARE, Purchase, RATING_WEIGHTS, REVIEW_SHARE,
     Review, Status, final_price,
 };
+pub use lifecycle::{
+    DEACTIVATED_DOMAIN, DEACTIVATED_STUDENT_SHARE, DEACTIVATED_SUPPORT_SHARE, Lifecycle,
+    PASSWORD_CHANGE_SHARE,
+};
 pub use people::User;
+pub use sessions::{
+    ACCESS_TTL, LOGOUT_SHARE, REFRESH_TTL, RefreshToken, RevokedToken, Sessions, WINDOW,
+};
 
 pub use crate::copy::ChunkSink as RowSink;
 use crate::{
@@ -99,10 +108,12 @@ pub enum Table {
     CareerTracks,
     JobApplications,
     PostTags,
+    RefreshTokens,
+    RevokedTokens,
 }
 
 impl Table {
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 19] = [
         Self::Specializations,
         Self::Users,
         Self::PartnerCompanies,
@@ -120,6 +131,8 @@ impl Table {
         Self::CareerTracks,
         Self::JobApplications,
         Self::PostTags,
+        Self::RefreshTokens,
+        Self::RevokedTokens,
     ];
 
     pub fn name(self) -> &'static str {
@@ -141,6 +154,8 @@ impl Table {
             Self::CareerTracks => "career_tracks",
             Self::JobApplications => "job_applications",
             Self::PostTags => "post_tags",
+            Self::RefreshTokens => "refresh_tokens",
+            Self::RevokedTokens => "revoked_tokens",
         }
     }
 
@@ -165,6 +180,7 @@ impl Table {
             Reviews | Certificates | CareerTracks => &[Users, Courses],
             JobApplications => &[CareerTracks, PartnerCompanies],
             PostTags => &[BlogPosts, Tags],
+            RefreshTokens | RevokedTokens => &[Users],
         }
     }
 
@@ -188,6 +204,8 @@ impl Table {
             Self::CareerTracks => career::TRACK_COLUMNS,
             Self::JobApplications => career::APPLICATION_COLUMNS,
             Self::PostTags => blog::POST_TAG_COLUMNS,
+            Self::RefreshTokens => sessions::REFRESH_TOKEN_COLUMNS,
+            Self::RevokedTokens => sessions::REVOKED_TOKEN_COLUMNS,
         }
     }
 
@@ -230,6 +248,9 @@ pub struct World {
     pub applications: Vec<Application>,
     pub posts: Vec<Post>,
     pub post_tags: Vec<(u32, u32)>,
+    /// Deactivation and `tokens_valid_from` per user (index `id - 1`).
+    pub lifecycle: Vec<Lifecycle>,
+    pub sessions: Sessions,
 }
 
 impl World {
@@ -276,6 +297,19 @@ impl World {
             career::build_applications(&tracks, &mut companies, &time, &mut s("job_applications"));
         let posts = blog::build_posts(counts.posts, &users, &time, &mut s("blog_posts"));
         let post_tags = blog::build_post_tags(posts.len(), &mut s("post_tags"));
+        // After everything a user did: a deactivation follows the user's last activity.
+        let activity = lifecycle::Activity {
+            purchases: &purchases,
+            reviews: &reviews,
+            certificates: &certificates,
+            tracks: &tracks,
+            applications: &applications,
+            posts: &posts,
+        };
+        let lifecycle =
+            lifecycle::build_lifecycle(&users, &known, &activity, &time, &mut s("lifecycle"));
+        let sessions =
+            sessions::build_sessions(&users, &lifecycle, &time, &mut s("refresh_tokens"));
 
         Self {
             params,
@@ -300,6 +334,8 @@ impl World {
             applications,
             posts,
             post_tags,
+            lifecycle,
+            sessions,
         }
     }
 
@@ -323,6 +359,8 @@ impl World {
             Table::CareerTracks => self.tracks.len(),
             Table::JobApplications => self.applications.len(),
             Table::PostTags => self.post_tags.len(),
+            Table::RefreshTokens => self.sessions.refresh.len(),
+            Table::RevokedTokens => self.sessions.revoked.len(),
         }) as u64
     }
 
@@ -355,9 +393,13 @@ pub fn write_table<S: RowSink>(world: &World, table: Table, sink: S) -> Result<u
         Table::CareerTracks => career::write_tracks(world, rng, w),
         Table::JobApplications => career::write_applications(world, rng, w),
         Table::PostTags => blog::write_post_tags(world, rng, w),
+        Table::RefreshTokens => sessions::write_refresh_tokens(world, rng, w),
+        Table::RevokedTokens => sessions::write_revoked_tokens(world, rng, w),
     }?;
     out.finish()
 }
 
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use fake::{
     rand::RngExt,
 };
 
-use super::{RowSink, World, text};
+use super::{DEACTIVATED_DOMAIN, RowSink, World, text};
 use crate::{
     accounts::Position,
     copy::{RowWriter, Stopped},
@@ -78,6 +78,8 @@ pub(super) const USER_COLUMNS: &[&str] = &[
     "staff_position",
     "created_at",
     "updated_at",
+    "tokens_valid_from",
+    "deactivated_at",
 ];
 
 pub(super) fn write_users<S: RowSink>(
@@ -94,7 +96,7 @@ pub(super) fn write_users<S: RowSink>(
         .collect();
     const DOMAINS: [&str; 3] = ["example.com", "example.net", "example.org"];
     let mut email = String::with_capacity(64);
-    for (i, user) in world.users.iter().enumerate() {
+    for (i, (user, life)) in world.users.iter().zip(&world.lifecycle).enumerate() {
         let id = i as u32 + 1;
         let first: String = FirstName().fake_with_rng(rng);
         let last: String = LastName().fake_with_rng(rng);
@@ -110,7 +112,12 @@ pub(super) fn write_users<S: RowSink>(
                 push_slug(&mut email, &last);
                 email.push_str(&id.to_string());
                 email.push('@');
-                email.push_str(DOMAINS[rng.random_range(0..DOMAINS.len())]);
+                let domain = DOMAINS[rng.random_range(0..DOMAINS.len())];
+                // Kept out of the load generator's `%@example.%` (see `lifecycle`).
+                email.push_str(match life.deactivated {
+                    Some(_) => DEACTIVATED_DOMAIN,
+                    None => domain,
+                });
                 (world.password_hashes[0].as_str(), email.as_str())
             }
         };
@@ -131,6 +138,9 @@ pub(super) fn write_users<S: RowSink>(
             .random_bool(0.7)
             .then(|| format!("{:09}", (u64::from(id) * 387_420_489) % 1_000_000_000));
         let updated = user.created + rng.random_range(0..=(time.now - user.created) / 3);
+        // The `users_set_updated_at` trigger stamps a password change or a deactivation too
+        // (`tokens_valid_from` is one second after either).
+        let updated = updated.max(life.tokens_valid_from.map_or(i64::MIN, |t| t - 1));
         out.begin()
             .i64(i64::from(id))
             .text(address)
@@ -148,7 +158,9 @@ pub(super) fn write_users<S: RowSink>(
             })
             .opt_text(user.position.map(Position::code))
             .ts(user.created)
-            .ts(updated);
+            .ts(updated)
+            .opt_ts(life.tokens_valid_from)
+            .opt_ts(life.deactivated);
         out.end()?;
     }
     Ok(())

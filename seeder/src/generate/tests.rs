@@ -44,7 +44,13 @@ fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
     for table in Table::ALL {
         assert_eq!(bytes_of(&a, table), bytes_of(&b, table), "{table}");
     }
-    for table in [Table::Users, Table::Purchases, Table::Courses] {
+    for table in [
+        Table::Users,
+        Table::Purchases,
+        Table::Courses,
+        Table::RefreshTokens,
+        Table::RevokedTokens,
+    ] {
         assert_ne!(bytes_of(&a, table), bytes_of(&c, table), "{table}");
     }
 }
