@@ -149,14 +149,19 @@ psql_command() {
         "$LYCEUM_DB__HOST" "$LYCEUM_DB__WRITE_PORT" "$LYCEUM_DB__USER" "$FAULT_DB" "$WORK_DIR/$1.sql"
 }
 # The tampering that shows the ledger check can fail: the first purchase of this run (id
-# above AFTER_ID) at least 10 s old, deleted, its seat given back (so only "lost" moves).
+# above $1) at least 10 s old, deleted, its seat given back (so only "lost" moves); and the
+# log out of the first newcomer of this run (user id above $2) reverted, its access token
+# taken out of revoked_tokens (so that change is "undone").
 tamper_command() {
     psql_command tamper "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
                     WHERE id > $1 AND created_at < now() - interval '10 seconds')
                   RETURNING id, course_run_id, status),
               s AS (UPDATE course_runs r SET seats_left = seats_left + 1 FROM v
                     WHERE r.id = v.course_run_id AND v.status IN ('pending', 'paid'))
-              SELECT 'tampered: deleted acknowledged purchase ' || id FROM v;"
+              SELECT 'tampered: deleted acknowledged purchase ' || id FROM v;
+              WITH t AS (DELETE FROM revoked_tokens WHERE signature = (SELECT signature FROM revoked_tokens
+                    WHERE user_id > $2 ORDER BY user_id LIMIT 1) RETURNING user_id)
+              SELECT 'tampered: reverted the log out of user ' || user_id FROM t;"
 }
 
 # shellcheck source=scripts/tests/backend_fixture.sh
@@ -216,6 +221,13 @@ def row(desc):
     return "| %s | %s | %s | %s | %s |" % (desc, secs(r["reads"]), secs(r["writes"]), failed, writes)
 def lost_ids():
     return sorted(f["ack"]["purchase_id"] for f in ledger["lost"]) if ledger else []
+def undone():
+    return ledger["state"]["undone"] if ledger else []
+def other_undone(tampered_purchase, reverted_user):
+    # The tampering's own traces apart: the deleted purchase's payment, the reverted log out.
+    return [u for u in undone()
+            if not (u["change"]["change"] == "paid" and u["change"]["purchase_id"] == tampered_purchase)
+            and not (u["change"]["change"] == "logged_out" and u["change"]["user_id"] == reverted_user)]
 def tx(name):
     return next((t for t in r["transactions"] if t["name"] == name), None)
 def mode_row(mode, desc, tampered):
@@ -245,7 +257,8 @@ for fault in "${faults[@]}"; do
     status=0
     TAMPER=true
     if is_more_fault "$fault"; then
-        TAMPER=$(tamper_command "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM purchases')")
+        TAMPER=$(tamper_command "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM purchases')" \
+            "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM users')")
     fi
     # 2 s up, 30 s (or more) full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
     target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 12 --ramp-up 2 --duration "$(load_seconds "$fault")" \
@@ -287,6 +300,16 @@ for fault in "${faults[@]}"; do
                 echo "# $fault ($MODE): $others other acknowledged purchases lost (allowed by the mode; measured)"
             else
                 check "$fault: no other acknowledged purchase lost ($MODE)" test "$others" = 0
+            fi
+            reverted=$(sed -n 's/.*tampered: reverted the log out of user \([0-9]*\).*/\1/p' "$log" | head -n1)
+            check "$fault: the drill reverted an acknowledged log out (user ${reverted:-none})" test -n "$reverted"
+            check "$fault: the ledger check reports that log out undone" \
+                test "$(report "$j" 'any(u["change"]["change"] == "logged_out" and u["change"]["user_id"] == int(sys.argv[3]) for u in undone())' "${reverted:-0}")" = True
+            others=$(report "$j" 'len(other_undone(int(sys.argv[3]), int(sys.argv[4])))' "${tampered:-0}" "${reverted:-0}")
+            if may_lose "$fault"; then
+                echo "# $fault ($MODE): $others other acknowledged state changes undone (allowed by the mode; measured)"
+            else
+                check "$fault: no other acknowledged state change undone ($MODE)" test "$others" = 0
             fi
             check "$fault: 0 duplicated, 0 runs oversold" \
                 test "$(report "$j" 'bool(ledger) and not (ledger["duplicated"] or ledger["oversold"])')" = True
