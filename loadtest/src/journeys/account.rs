@@ -110,15 +110,21 @@ fn lifecycle<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
         };
 
         as_me(user, &ctx, &me, Call::get("account: profile", "/api/v1/me")).await?;
-        as_me(
+        let photo_url = format!("https://img.lyceum.test/u/{}.png", me.user_id);
+        let edited = as_me(
             user,
             &ctx,
             &me,
-            Call::write("account: edit profile", GooseMethod::Patch, "/api/v1/me").json(json!({
-                "photo_url": format!("https://img.lyceum.test/u/{}.png", me.user_id),
-            })),
+            Call::write("account: edit profile", GooseMethod::Patch, "/api/v1/me")
+                .json(json!({"photo_url": photo_url})),
         )
         .await?;
+        if edited.is_success() {
+            ctx.ledger.changed(Change::ProfileEdited {
+                user_id: me.user_id,
+                photo_url,
+            });
+        }
 
         // A refresh token works once: the answer carries the next one. An answer lost to a
         // failover leaves the session unknown, and the lifecycle ends there (a client logs in

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use super::{
     Context, StepFuture, career_advisor, desk_token, ids, items, pick, think, transaction,
 };
-use crate::api::{self, Call};
+use crate::{
+    api::{self, Call},
+    ledger::Change,
+};
 
 pub fn scenario(
     ctx: &Arc<Context>,
@@ -102,6 +105,9 @@ fn application<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u>
             return Ok(());
         };
         let steps = outcome(rand::rng().random());
+        // Only a whole acknowledged sequence goes into the ledger: after a lost answer the
+        // status is unknown.
+        let mut all_acknowledged = true;
         for status in steps {
             let moved = api::send(
                 user,
@@ -116,8 +122,15 @@ fn application<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u>
             )
             .await?;
             if !moved.is_success() {
+                all_acknowledged = false;
                 break;
             }
+        }
+        if let (true, Some(last)) = (all_acknowledged, steps.last()) {
+            ctx.ledger.changed(Change::ApplicationMoved {
+                application_id: id,
+                status: (*last).to_owned(),
+            });
         }
         Ok(())
     })

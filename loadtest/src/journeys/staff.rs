@@ -10,7 +10,10 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{Context, StepFuture, desk_token, ids, pick, think, transaction};
-use crate::api::{self, Call};
+use crate::{
+    api::{self, Call},
+    ledger::Change,
+};
 
 pub fn scenario(
     ctx: &Arc<Context>,
@@ -155,7 +158,7 @@ fn schedule_run<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u
             return Ok(());
         };
         // A student may have bought the new run meanwhile: 409 in_use is a normal answer.
-        api::send(
+        let deleted = api::send(
             user,
             &ctx.recorder,
             Call::write(
@@ -167,6 +170,9 @@ fn schedule_run<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u
             .expect(&[404, 409]),
         )
         .await?;
+        if deleted.is_success() {
+            ctx.ledger.changed(Change::RunDeleted { run_id });
+        }
         Ok(())
     })
 }

@@ -278,7 +278,7 @@ async fn review(
 ) -> TransactionResult {
     let rating = [5, 5, 5, 4, 4, 3, 2, 1][rand::rng().random_range(0..8)];
     // 409 already reviewed (a course bought twice), 403 not a buyer: normal answers.
-    api::send(
+    let posted = api::send(
         user,
         &ctx.recorder,
         Call::write("student: review", GooseMethod::Post, format!("/api/v1/courses/{course_id}/reviews"))
@@ -287,6 +287,17 @@ async fn review(
             .expect(&[403, 409]),
     )
     .await?;
+    if let Some(review_id) = posted
+        .is_success()
+        .then(|| posted.body.get("id").and_then(Value::as_i64))
+        .flatten()
+    {
+        ctx.ledger.changed(Change::Reviewed {
+            review_id,
+            user_id: me.user_id,
+            course_id,
+        });
+    }
     Ok(())
 }
 

@@ -8,7 +8,10 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{Context, StepFuture, blog_writer, desk_token, think, transaction};
-use crate::api::{self, Call};
+use crate::{
+    api::{self, Call},
+    ledger::Change,
+};
 
 pub fn scenario(
     ctx: &Arc<Context>,
@@ -83,13 +86,24 @@ fn write_post<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> 
                 .json(json!({"body": format!("{title}: what we learned, step by step, revised.")})),
         )
         .await?;
-        let last = if publish {
-            Call::write("writer: publish", GooseMethod::Patch, path)
-                .json(json!({"published_at": chrono::Utc::now().to_rfc3339()}))
+        let (last, change) = if publish {
+            (
+                Call::write("writer: publish", GooseMethod::Patch, path)
+                    .json(json!({"published_at": chrono::Utc::now().to_rfc3339()})),
+                Change::PostPublished { post_id: id },
+            )
         } else {
-            Call::write("writer: delete", GooseMethod::Delete, path)
+            (
+                Call::write("writer: delete", GooseMethod::Delete, path),
+                Change::PostDeleted { post_id: id },
+            )
         };
-        api::send(user, &ctx.recorder, last.token(&token)).await?;
+        if api::send(user, &ctx.recorder, last.token(&token))
+            .await?
+            .is_success()
+        {
+            ctx.ledger.changed(change);
+        }
         Ok(())
     })
 }

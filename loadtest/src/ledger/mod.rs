@@ -12,6 +12,7 @@
 //!   deactivations, certificates) still holds ([`state`]).
 
 pub mod state;
+mod state_rows;
 
 use std::{
     collections::{BTreeMap, BTreeSet},

@@ -8,13 +8,22 @@
 //! | a password change | `users.tokens_valid_from` is set, no earlier than the request (the old tokens are refused) |
 //! | a deactivation | `users.deactivated_at` is set (the load never reactivates after its last deactivation) |
 //! | a certificate | its serial exists for that user and course, the only one for the pair |
+//! | a profile edit | the user's `photo_url` is the one sent |
+//! | a review | it exists, by that user for that course |
+//! | a run deleted | no run with that id |
+//! | a post published / deleted | the post is published / there is no such post |
+//! | an application's moves | it has the last status the advisor set |
 //!
-//! A change whose answer was lost (a failover, a timeout) is not acknowledged and not checked.
+//! A change whose answer was lost (a failover, a timeout) is not acknowledged and not checked;
+//! neither is one a later unacknowledged request of the same journey may have changed again.
+//! Course prices are not: two editors change one course concurrently, and which commit came
+//! last is not what the clients saw last.
 
 use std::collections::BTreeMap;
 
-use lyceum_db::DbError;
 use serde::Serialize;
+
+pub use super::state_rows::{StateRows, UserRow, read_rows};
 
 /// One state change acknowledged to a client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +55,29 @@ pub enum Change {
         user_id: i64,
         course_id: i64,
     },
+    ProfileEdited {
+        user_id: i64,
+        photo_url: String,
+    },
+    Reviewed {
+        review_id: i64,
+        user_id: i64,
+        course_id: i64,
+    },
+    RunDeleted {
+        run_id: i64,
+    },
+    PostPublished {
+        post_id: i64,
+    },
+    PostDeleted {
+        post_id: i64,
+    },
+    /// Every move of the application was acknowledged; `status` is the last.
+    ApplicationMoved {
+        application_id: i64,
+        status: String,
+    },
 }
 
 impl Change {
@@ -56,25 +88,14 @@ impl Change {
             Change::PasswordChanged { .. } => "password change",
             Change::Deactivated { .. } => "deactivation",
             Change::CertificateIssued { .. } => "certificate",
+            Change::ProfileEdited { .. } => "profile edit",
+            Change::Reviewed { .. } => "review",
+            Change::RunDeleted { .. } => "run deleted",
+            Change::PostPublished { .. } => "post published",
+            Change::PostDeleted { .. } => "post deleted",
+            Change::ApplicationMoved { .. } => "application",
         }
     }
-}
-
-/// What the database says about the acknowledged changes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StateRows {
-    /// Purchase id → status.
-    pub purchase_status: BTreeMap<i64, String>,
-    /// Signatures present in `revoked_tokens`, with their user.
-    pub revoked_signatures: BTreeMap<String, i64>,
-    /// Refresh token → (tokens in its family, of which revoked).
-    pub families: BTreeMap<String, (i64, i64)>,
-    /// User id → (`tokens_valid_from` as Unix seconds, deactivated).
-    pub users: BTreeMap<i64, (Option<f64>, bool)>,
-    /// Serial → (user, course).
-    pub certificates: BTreeMap<String, (i64, i64)>,
-    /// (user, course) → certificates held.
-    pub certificates_per_pair: BTreeMap<(i64, i64), i64>,
 }
 
 /// One acknowledged change that no longer holds.
@@ -140,18 +161,58 @@ fn problem(change: &Change, rows: &StateRows) -> Option<String> {
                 None => Some("its refresh token is not in refresh_tokens".into()),
             }
         }
-        Change::PasswordChanged { user_id, sent_at } => match rows.users.get(user_id) {
-            Some((Some(from), _)) if *from + SKEW_S >= *sent_at => None,
-            Some((Some(from), _)) => Some(format!(
-                "tokens_valid_from ({from:.0}) is older than the change ({sent_at:.0})"
-            )),
-            Some((None, _)) => Some("tokens_valid_from is not set".into()),
+        Change::PasswordChanged { user_id, sent_at } => {
+            match rows.users.get(user_id).map(|u| u.tokens_valid_from) {
+                Some(Some(from)) if from + SKEW_S >= *sent_at => None,
+                Some(Some(from)) => Some(format!(
+                    "tokens_valid_from ({from:.0}) is older than the change ({sent_at:.0})"
+                )),
+                Some(None) => Some("tokens_valid_from is not set".into()),
+                None => Some("no such user".into()),
+            }
+        }
+        Change::Deactivated { user_id } => match rows.users.get(user_id) {
+            Some(u) if u.deactivated => None,
+            Some(_) => Some("the account is active".into()),
             None => Some("no such user".into()),
         },
-        Change::Deactivated { user_id } => match rows.users.get(user_id) {
-            Some((_, true)) => None,
-            Some((_, false)) => Some("the account is active".into()),
+        Change::ProfileEdited { user_id, photo_url } => match rows.users.get(user_id) {
+            Some(u) if u.photo_url.as_deref() == Some(photo_url.as_str()) => None,
+            Some(u) => Some(format!("photo_url is {:?}", u.photo_url)),
             None => Some("no such user".into()),
+        },
+        Change::Reviewed {
+            review_id,
+            user_id,
+            course_id,
+        } => match rows.reviews.get(review_id) {
+            Some(pair) if *pair == (*user_id, *course_id) => None,
+            Some(pair) => Some(format!(
+                "the review belongs to user {} and course {}",
+                pair.0, pair.1
+            )),
+            None => Some("no review with this id".into()),
+        },
+        Change::RunDeleted { run_id } => rows
+            .runs_present
+            .contains(run_id)
+            .then(|| "the run still exists".into()),
+        Change::PostPublished { post_id } => match rows.posts.get(post_id) {
+            Some(true) => None,
+            Some(false) => Some("the post is a draft".into()),
+            None => Some("no post with this id".into()),
+        },
+        Change::PostDeleted { post_id } => rows
+            .posts
+            .contains_key(post_id)
+            .then(|| "the post still exists".into()),
+        Change::ApplicationMoved {
+            application_id,
+            status,
+        } => match rows.applications.get(application_id) {
+            Some(s) if s == status => None,
+            Some(s) => Some(format!("the application is {s}, not {status}")),
+            None => Some("no application with this id".into()),
         },
         Change::CertificateIssued {
             serial_number,
@@ -172,108 +233,6 @@ fn problem(change: &Change, rows: &StateRows) -> Option<String> {
             },
         },
     }
-}
-
-/// Reads the rows the changes name, on `c` (a connection to the primary).
-pub async fn read_rows(
-    c: &tokio_postgres::Client,
-    changes: &[Change],
-) -> Result<StateRows, DbError> {
-    let (mut purchases, mut signatures, mut refresh, mut users, mut serials) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut cert_users, mut cert_courses) = (vec![], vec![]);
-    for change in changes {
-        match change {
-            Change::Paid { purchase_id, .. } => purchases.push(*purchase_id),
-            Change::LoggedOut {
-                signature,
-                refresh_token,
-                ..
-            } => {
-                signatures.push(signature.clone());
-                refresh.push(refresh_token.clone());
-            }
-            Change::PasswordChanged { user_id, .. } | Change::Deactivated { user_id } => {
-                users.push(*user_id)
-            }
-            Change::CertificateIssued {
-                serial_number,
-                user_id,
-                course_id,
-            } => {
-                serials.push(serial_number.clone());
-                cert_users.push(*user_id);
-                cert_courses.push(*course_id);
-            }
-        }
-    }
-    let mut rows = StateRows::default();
-    for r in c
-        .query(
-            "SELECT id, status::text FROM purchases WHERE id = ANY($1)",
-            &[&purchases],
-        )
-        .await?
-    {
-        rows.purchase_status.insert(r.get(0), r.get(1));
-    }
-    for r in c
-        .query(
-            "SELECT signature, user_id FROM revoked_tokens WHERE signature = ANY($1)",
-            &[&signatures],
-        )
-        .await?
-    {
-        rows.revoked_signatures.insert(r.get(0), r.get(1));
-    }
-    // The same hash the backend stores (repository/refresh_token.rs).
-    for r in c
-        .query(
-            "SELECT k.token, count(f.*), count(f.revoked_at) \
-             FROM unnest($1::text[]) AS k(token) \
-             JOIN refresh_tokens t ON t.token_hash = sha256(convert_to(k.token, 'UTF8')) \
-             JOIN refresh_tokens f ON f.family_id = t.family_id \
-             GROUP BY k.token",
-            &[&refresh],
-        )
-        .await?
-    {
-        rows.families.insert(r.get(0), (r.get(1), r.get(2)));
-    }
-    for r in c
-        .query(
-            "SELECT id, extract(epoch FROM tokens_valid_from)::float8, deactivated_at IS NOT NULL \
-             FROM users WHERE id = ANY($1)",
-            &[&users],
-        )
-        .await?
-    {
-        rows.users.insert(r.get(0), (r.get(1), r.get(2)));
-    }
-    for r in c
-        .query(
-            "SELECT serial_number, user_id, course_id FROM certificates \
-             WHERE serial_number = ANY($1)",
-            &[&serials],
-        )
-        .await?
-    {
-        rows.certificates.insert(r.get(0), (r.get(1), r.get(2)));
-    }
-    for r in c
-        .query(
-            "SELECT c.user_id, c.course_id, count(*) FROM certificates c \
-             JOIN (SELECT DISTINCT * FROM unnest($1::bigint[], $2::bigint[])) AS k(user_id, course_id) \
-               ON c.user_id = k.user_id AND c.course_id = k.course_id \
-             GROUP BY c.user_id, c.course_id",
-            &[&cert_users, &cert_courses],
-        )
-        .await?
-    {
-        rows.certificates_per_pair
-            .insert((r.get(0), r.get(1)), r.get(2));
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]
@@ -303,8 +262,20 @@ mod tests {
         r.revoked_signatures.insert("sig".into(), 7);
         r.families.insert("rt".into(), (3, 3));
         r.families.insert("rt-open".into(), (3, 2));
-        r.users.insert(7, (Some(1_000.0), true));
-        r.users.insert(8, (None, false));
+        r.users.insert(
+            7,
+            UserRow {
+                tokens_valid_from: Some(1_000.0),
+                deactivated: true,
+                photo_url: Some("https://img/7.png".into()),
+            },
+        );
+        r.users.insert(8, UserRow::default());
+        r.reviews.insert(5, (7, 70));
+        r.runs_present.insert(40);
+        r.posts.insert(1, true);
+        r.posts.insert(2, false);
+        r.applications.insert(9, "hired".into());
         r.certificates.insert("s1".into(), (7, 70));
         r.certificates_per_pair.insert((7, 70), 1);
         r
@@ -325,10 +296,26 @@ mod tests {
             },
             Change::Deactivated { user_id: 7 },
             cert("s1", 7, 70),
+            Change::ProfileEdited {
+                user_id: 7,
+                photo_url: "https://img/7.png".into(),
+            },
+            Change::Reviewed {
+                review_id: 5,
+                user_id: 7,
+                course_id: 70,
+            },
+            Change::RunDeleted { run_id: 41 },
+            Change::PostPublished { post_id: 1 },
+            Change::PostDeleted { post_id: 3 },
+            Change::ApplicationMoved {
+                application_id: 9,
+                status: "hired".into(),
+            },
         ];
         let v = check(&changes, &rows());
         assert!(v.undone.is_empty(), "{v:?}");
-        assert_eq!(v.total(), 5);
+        assert_eq!(v.total(), 11);
         assert_eq!(v.checked["log out"], 1);
     }
 
@@ -360,6 +347,22 @@ mod tests {
             Change::Deactivated { user_id: 9 },
             cert("s2", 7, 70),
             cert("s1", 7, 71),
+            Change::ProfileEdited {
+                user_id: 8,
+                photo_url: "https://img/8.png".into(),
+            },
+            Change::Reviewed {
+                review_id: 6,
+                user_id: 7,
+                course_id: 70,
+            },
+            Change::RunDeleted { run_id: 40 },
+            Change::PostPublished { post_id: 2 },
+            Change::PostDeleted { post_id: 1 },
+            Change::ApplicationMoved {
+                application_id: 9,
+                status: "rejected".into(),
+            },
         ];
         let v = check(&changes, &rows());
         let problems: Vec<&str> = v.undone.iter().map(|u| u.problem.as_str()).collect();
@@ -369,6 +372,9 @@ mod tests {
         assert!(problems[6].contains("older than the change"));
         assert!(problems[7].contains("active"));
         assert!(problems[10].contains("belongs to user 7 and course 70"));
+        assert!(problems[11].contains("photo_url is None"));
+        assert!(problems[14].contains("draft"));
+        assert!(problems[16].contains("hired, not rejected"));
     }
 
     #[test]
