@@ -41,16 +41,11 @@ pub fn nudged_price(price: i64, up: bool) -> i64 {
     }
 }
 
-/// The id of the run just added: the newest run with these dates and size.
-pub fn added_run_id(course: &Value, start_date: &str, seats_total: i64) -> Option<i64> {
-    course
-        .get("upcoming_runs")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter(|r| r.get("start_date").and_then(Value::as_str) == Some(start_date))
-        .filter(|r| r.get("seats_total").and_then(Value::as_i64) == Some(seats_total))
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-        .max()
+/// The id of the run just added: `POST /courses/{id}/runs` answers 201 with the run.
+pub fn added_run_id(run: &Value, start_date: &str, seats_total: i64) -> Option<i64> {
+    let same = run.get("start_date").and_then(Value::as_str) == Some(start_date)
+        && run.get("seats_total").and_then(Value::as_i64) == Some(seats_total);
+    same.then(|| run.get("id").and_then(Value::as_i64)).flatten()
 }
 
 async fn token(
@@ -189,13 +184,10 @@ mod tests {
     }
 
     #[test]
-    fn the_added_run_is_found_by_dates_and_size() {
-        let page = json!({"upcoming_runs": [
-            {"id": 4, "start_date": "2027-06-01", "seats_total": 30},
-            {"id": 9, "start_date": "2027-06-01", "seats_total": 30},
-            {"id": 7, "start_date": "2027-06-01", "seats_total": 31}
-        ]});
-        assert_eq!(added_run_id(&page, "2027-06-01", 30), Some(9));
-        assert_eq!(added_run_id(&page, "2027-06-02", 30), None);
+    fn the_added_run_is_the_answer_when_it_matches_what_was_sent() {
+        let run = json!({"id": 9, "start_date": "2027-06-01", "seats_total": 30});
+        assert_eq!(added_run_id(&run, "2027-06-01", 30), Some(9));
+        assert_eq!(added_run_id(&run, "2027-06-02", 30), None);
+        assert_eq!(added_run_id(&json!({"upcoming_runs": []}), "2027-06-01", 30), None);
     }
 }
