@@ -282,33 +282,23 @@ pub fn mixed(
     weights: Weights,
     think_scale: f64,
 ) -> Result<Vec<Scenario>, GooseError> {
+    type Build = fn(&Arc<Context>, usize, f64) -> Result<Scenario, GooseError>;
+    let all: [(usize, Build); 9] = [
+        (weights.browse, browse::scenario),
+        (weights.student, student::scenario),
+        (weights.blog, blog::scenario),
+        (weights.staff, staff::scenario),
+        (weights.analyst, analyst::scenario),
+        (weights.account, account::scenario),
+        (weights.admin, admin::scenario),
+        (weights.writer, writer::scenario),
+        (weights.career, career::scenario),
+    ];
     let mut out = Vec::new();
-    if weights.browse > 0 {
-        out.push(browse::scenario(ctx, weights.browse, think_scale)?);
-    }
-    if weights.student > 0 {
-        out.push(student::scenario(ctx, weights.student, think_scale)?);
-    }
-    if weights.blog > 0 {
-        out.push(blog::scenario(ctx, weights.blog, think_scale)?);
-    }
-    if weights.staff > 0 {
-        out.push(staff::scenario(ctx, weights.staff, think_scale)?);
-    }
-    if weights.analyst > 0 {
-        out.push(analyst::scenario(ctx, weights.analyst, think_scale)?);
-    }
-    if weights.account > 0 {
-        out.push(account::scenario(ctx, weights.account, think_scale)?);
-    }
-    if weights.admin > 0 {
-        out.push(admin::scenario(ctx, weights.admin, think_scale)?);
-    }
-    if weights.writer > 0 {
-        out.push(writer::scenario(ctx, weights.writer, think_scale)?);
-    }
-    if weights.career > 0 {
-        out.push(career::scenario(ctx, weights.career, think_scale)?);
+    for (weight, build) in all {
+        if weight > 0 {
+            out.push(build(ctx, weight, think_scale)?);
+        }
     }
     Ok(out)
 }
