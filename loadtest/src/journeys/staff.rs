@@ -45,7 +45,8 @@ pub fn nudged_price(price: i64, up: bool) -> i64 {
 pub fn added_run_id(run: &Value, start_date: &str, seats_total: i64) -> Option<i64> {
     let same = run.get("start_date").and_then(Value::as_str) == Some(start_date)
         && run.get("seats_total").and_then(Value::as_i64) == Some(seats_total);
-    same.then(|| run.get("id").and_then(Value::as_i64)).flatten()
+    same.then(|| run.get("id").and_then(Value::as_i64))
+        .flatten()
 }
 
 async fn token(
@@ -188,6 +189,9 @@ mod tests {
         let run = json!({"id": 9, "start_date": "2027-06-01", "seats_total": 30});
         assert_eq!(added_run_id(&run, "2027-06-01", 30), Some(9));
         assert_eq!(added_run_id(&run, "2027-06-02", 30), None);
-        assert_eq!(added_run_id(&json!({"upcoming_runs": []}), "2027-06-01", 30), None);
+        assert_eq!(
+            added_run_id(&json!({"upcoming_runs": []}), "2027-06-01", 30),
+            None
+        );
     }
 }
