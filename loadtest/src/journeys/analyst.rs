@@ -5,7 +5,7 @@ use std::sync::Arc;
 use goose::prelude::*;
 use rand::Rng;
 
-use super::{Context, StepFuture, analyst, desk_token, think, transaction};
+use super::{Context, StepFuture, administrator, desk_token, think, transaction};
 use crate::api::{self, Call};
 
 pub fn scenario(
@@ -38,7 +38,7 @@ async fn token(
     user: &mut GooseUser,
     ctx: &Context,
 ) -> Result<Option<String>, Box<TransactionError>> {
-    desk_token(user, ctx, analyst).await
+    desk_token(user, ctx, administrator).await
 }
 
 fn log_in<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
