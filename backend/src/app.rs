@@ -61,6 +61,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let tokens = TokenService::new(&config.auth);
     let refresh = RefreshTokens::new(
         db.clone(),
+        ryw.clone(),
         tokens.clone(),
         Duration::from_secs(config.auth.refresh_token_ttl_s),
     );

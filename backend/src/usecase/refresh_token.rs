@@ -13,6 +13,7 @@ use lyceum_db::{Client, Db, DbFuture};
 use super::{
     ServiceError,
     access_token::{AccessToken, TokenService, random_hex},
+    consistency::ReadYourWrites,
 };
 use crate::{
     entity::user::User,
@@ -32,14 +33,22 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub struct RefreshTokens {
     db: Db,
+    /// Fences the user whose family a reuse ended, so their access tokens' revocation checks
+    /// see the end at once (`usecase::auth`).
+    ryw: ReadYourWrites,
     tokens: TokenService,
     /// How long a refresh token is good (`auth.refresh_token_ttl_s`).
     ttl: Duration,
 }
 
 impl RefreshTokens {
-    pub fn new(db: Db, tokens: TokenService, ttl: Duration) -> Self {
-        Self { db, tokens, ttl }
+    pub fn new(db: Db, ryw: ReadYourWrites, tokens: TokenService, ttl: Duration) -> Self {
+        Self {
+            db,
+            ryw,
+            tokens,
+            ttl,
+        }
     }
 
     fn ttl_s(&self) -> i64 {
@@ -86,10 +95,24 @@ impl RefreshTokens {
     pub async fn exchange(&self, presented: &str) -> Result<(User, Session), ServiceError> {
         let next = random_hex(32);
         let ttl = self.ttl_s();
-        let (user, family, started) = self
+        let ryw = self.ryw.clone();
+        let exchanged = self
             .db
-            .write_once(|c| exchange(c, presented.to_owned(), next.clone(), ttl))
+            .write_once(|c| exchange(c, ryw.clone(), presented.to_owned(), next.clone(), ttl))
             .await?;
+        let (user, family, started) = match exchanged {
+            Exchanged::Next {
+                user,
+                family,
+                started,
+            } => (user, family, started),
+            Exchanged::Reused { user_id, lsn } => {
+                // Without the fence, the family's access tokens would pass a replica's check
+                // until it replays the end.
+                self.ryw.wrote(user_id, lsn.as_deref()).await;
+                return Err(ServiceError::RefreshReused);
+            }
+        };
         // Not before the family's start: a family started by a password change starts a
         // second ahead (`change_password`), and an earlier `iat` would be refused.
         let access = self.tokens.issue(&user, Some(started), &family)?;
@@ -105,14 +128,27 @@ impl RefreshTokens {
     }
 }
 
+/// What one attempt of [`RefreshTokens::exchange`] did.
+enum Exchanged {
+    /// Used the token up and stored the next: the account, the family and when it started.
+    Next {
+        user: User,
+        family: String,
+        started: i64,
+    },
+    /// The token was used before: its family is now ended (committed at `lsn`).
+    Reused { user_id: i64, lsn: Option<String> },
+}
+
 /// One attempt of [`RefreshTokens::exchange`]: checks and uses up `presented`, stores `next` in
-/// its family; answers the account, the family and when it started.
+/// its family.
 fn exchange(
     c: &mut Client,
+    ryw: ReadYourWrites,
     presented: String,
     next: String,
     ttl_s: i64,
-) -> DbFuture<'_, (User, String, i64), ServiceError> {
+) -> DbFuture<'_, Exchanged, ServiceError> {
     Box::pin(async move {
         let tokens = RefreshTokenRepository;
         let tx = c.transaction().await.map_err(lyceum_db::DbError::from)?;
@@ -129,7 +165,10 @@ fn exchange(
                 user_id = found.user_id,
                 "refresh token reused; its family is ended"
             );
-            return Err(ServiceError::RefreshReused);
+            return Ok(Exchanged::Reused {
+                user_id: found.user_id,
+                lsn: ryw.commit_position(c).await,
+            });
         }
         if found.used || found.revoked || found.expired || !found.account_valid {
             return Err(ServiceError::RefreshInvalid);
@@ -150,6 +189,10 @@ fn exchange(
             .await?
             .ok_or(ServiceError::RefreshInvalid)?;
         tx.commit().await.map_err(lyceum_db::DbError::from)?;
-        Ok((user, found.family_id, found.family_started_at))
+        Ok(Exchanged::Next {
+            user,
+            family: found.family_id,
+            started: found.family_started_at,
+        })
     })
 }
