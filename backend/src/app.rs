@@ -29,6 +29,7 @@ use crate::{
         refresh_token::RefreshTokens,
         report::ReportService,
         review::ReviewService,
+        submission::SubmissionService,
         teacher_profile::TeacherProfiles,
     },
 };
@@ -74,6 +75,11 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
     let certificates = CertificateService::new(db.clone(), ryw.clone());
+    let submissions = SubmissionService::new(
+        db.clone(),
+        ryw.clone(),
+        Duration::from_secs(config.learning.claim_hold_s),
+    );
     let career = CareerService::new(db.clone(), cache.clone(), ryw.clone());
     let blog = BlogService::new(db.clone(), cache.clone(), ryw.clone());
     let reports = ReportService::new(db.clone(), cache.clone());
@@ -92,6 +98,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         purchases,
         reviews,
         certificates,
+        submissions,
         career,
         blog,
         reports,

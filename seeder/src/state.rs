@@ -131,12 +131,19 @@ pub async fn record(
     Ok(())
 }
 
+/// Tables that refer to seeded ones but are not seeded yet: a reset empties them too.
+const UNSEEDED: &[&str] = &["submissions"];
+
 /// The statement that empties every seeded table and the bookkeeping, in one go.
 /// `plans` and `difficulty_levels` belong to the migration and are kept. Every other table
-/// that refers to `users` is seeded (`refresh_tokens`, `revoked_tokens` included), so one
-/// TRUNCATE of [`Table::ALL`] needs no CASCADE.
+/// that refers to `users` is seeded (`refresh_tokens`, `revoked_tokens` included) or in
+/// [`UNSEEDED`], so one TRUNCATE needs no CASCADE.
 pub fn reset_sql() -> String {
-    let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+    let tables: Vec<&str> = Table::ALL
+        .iter()
+        .map(|t| t.name())
+        .chain(UNSEEDED.iter().copied())
+        .collect();
     format!(
         "TRUNCATE {}, seeder_state RESTART IDENTITY",
         tables.join(", ")
@@ -222,6 +229,7 @@ mod tests {
         let sql = reset_sql();
         assert!(sql.contains("users") && sql.contains("seeder_state"));
         assert!(sql.contains("refresh_tokens") && sql.contains("revoked_tokens"));
+        assert!(sql.contains("submissions"));
         assert!(!sql.contains("plans") && !sql.contains("difficulty_levels"));
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use self::describe::section;
 pub use self::{
     help::help_text,
-    sections::{AuthConfig, HttpConfig, LogConfig, LogFormat, RedisConfig},
+    sections::{AuthConfig, HttpConfig, LearningConfig, LogConfig, LogFormat, RedisConfig},
 };
 
 /// The signing secret used when none is configured. Public, so it is refused in production.
@@ -42,6 +42,8 @@ section! {
         pub auth: AuthConfig = AuthConfig::default(),
         /// `[redis]`: the cache.
         pub redis: RedisConfig = RedisConfig::default(),
+        /// `[learning]`: submissions and their review.
+        pub learning: LearningConfig = LearningConfig::default(),
         /// `[log]`: log format and filter.
         pub log: LogConfig = LogConfig::default(),
         /// `[db]`: the pools through HAProxy.

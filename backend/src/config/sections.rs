@@ -1,4 +1,4 @@
-//! The configuration sections `[http]`, `[auth]`, `[redis]` and `[log]`, each setting described
+//! The configuration sections `[http]`, `[auth]`, `[redis]`, `[learning]` and `[log]`, each setting described
 //! once (doc comment, type, default) through [`section!`]; `--help` prints those doc comments.
 //! Every section rejects unknown keys, so a typo fails at start-up instead of being ignored.
 
@@ -203,6 +203,16 @@ pub enum LogFormat {
     #[default]
     Human,
     Json,
+}
+
+section! {
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct LearningConfig {
+        /// How long a reviewer's claim on a submission holds; after it the submission is
+        /// back in the review queue for anyone.
+        pub claim_hold_s: u64 = 1_800,
+    }
 }
 
 section! {

@@ -24,7 +24,7 @@ use crate::entity::{
     purchase::IdempotencyKey,
     report,
     review::{MAX_BODY_CHARS, MAX_RATING},
-    teacher,
+    submission, teacher,
     user::{self, Email, Password},
     validation::{URL_AUTHORITY_PATTERN, URL_MAX, whitespace_class},
 };
@@ -221,6 +221,11 @@ const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (POST, "cover_url", Rule::Url),
     (POST, "body", Rule::Text(blog::BODY_MAX)),
     (POST, "tags", Rule::Items(blog::MAX_TAGS, Some(&TAG))),
+    (&["SubmissionRequest"], "project_id", Rule::AtLeast(1)),
+    (&["SubmissionRequest"], "repository_url", Rule::Url),
+    (&["SubmissionRequest"], "note", Rule::LongText(submission::MAX_TEXT_CHARS)),
+    (&["AcceptRequest"], "feedback", Rule::LongText(submission::MAX_TEXT_CHARS)),
+    (&["ReturnRequest"], "feedback", Rule::Text(submission::MAX_TEXT_CHARS)),
 ];
 
 /// (path, or `*` for every operation; parameter name; rule).

@@ -14,7 +14,7 @@ use utoipa::{
 
 use super::{
     account_admin, auth, blog, career, catalog, certificate, contract, course_admin, course_staff,
-    lookup_admin, ops, purchase, report, review, teacher_profile,
+    lookup_admin, ops, purchase, report, review, submission, teacher_profile,
 };
 
 #[derive(Debug, OpenApi)]
@@ -46,6 +46,8 @@ use super::{
         review::course_reviews, review::create_review, review::update_review,
         review::delete_review, review::my_reviews,
         certificate::issue, certificate::mine, certificate::of_user, certificate::verify,
+        submission::submit, submission::my_projects, submission::claim, submission::accept,
+        submission::send_back,
         career::companies, career::create_company, career::update_company,
         career::tracks, career::create_track, career::update_track,
         career::applications, career::apply, career::set_status,
@@ -67,6 +69,7 @@ use super::{
         (name = "purchases", description = "Buying course runs (idempotent), paying, cancelling, refunding"),
         (name = "reviews", description = "Course reviews by buyers"),
         (name = "certificates", description = "Certificates: issue, list, verify"),
+        (name = "learning", description = "Project submissions, progress, and the review queue"),
         (name = "career", description = "Career center: partner companies, tracks, job applications"),
         (name = "blog", description = "Blog posts and tags"),
         (name = "reports", description = "Staff reports (cached)"),

@@ -251,6 +251,24 @@ impl ApiError {
                 ServiceError::TrackExists => {
                     answer(S::CONFLICT, "track_exists", "Career track already exists")
                 }
+                ServiceError::NotEnrolled => answer(S::FORBIDDEN, "not_enrolled", "Not enrolled"),
+                ServiceError::SubmissionOpen => answer(
+                    S::CONFLICT,
+                    "submission_open",
+                    "An attempt is waiting for review",
+                ),
+                ServiceError::ProjectAccepted => {
+                    answer(S::CONFLICT, "already_accepted", "Project already accepted")
+                }
+                ServiceError::NotClaimed => answer(S::CONFLICT, "not_claimed", "Not claimed"),
+                ServiceError::ClaimedByAnother => answer(
+                    S::CONFLICT,
+                    "claimed_by_another",
+                    "Claimed by another reviewer",
+                ),
+                ServiceError::AlreadyDecided => {
+                    answer(S::CONFLICT, "already_decided", "Already reviewed")
+                }
                 ServiceError::NameTaken(_) => answer(S::CONFLICT, "name_taken", "Name taken"),
                 ServiceError::UnknownSerial => answer(S::NOT_FOUND, "not_found", "Not found"),
                 ServiceError::Db(db) if db.transient().is_some() => answer(

@@ -27,6 +27,7 @@ pub mod purchase;
 pub mod report;
 pub mod review;
 pub mod state;
+pub mod submission;
 pub mod teacher_profile;
 
 use axum::{
@@ -153,6 +154,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/me/certificates", get(certificate::mine))
         .route("/api/v1/users/{id}/certificates", get(certificate::of_user))
+        .route("/api/v1/courses/{id}/submissions", post(submission::submit))
+        .route(
+            "/api/v1/me/courses/{id}/projects",
+            get(submission::my_projects),
+        )
+        .route("/api/v1/review-queue/claim", post(submission::claim))
+        .route("/api/v1/submissions/{id}/accept", post(submission::accept))
+        .route(
+            "/api/v1/submissions/{id}/return",
+            post(submission::send_back),
+        )
         .route(
             "/api/v1/career/companies",
             get(career::companies).post(career::create_company),

@@ -17,7 +17,8 @@ use crate::{
         account_admin::AccountAdmin, auth::AuthService, blog::BlogService, career::CareerService,
         catalog::CatalogService, certificate::CertificateService, course_admin::CourseAdmin,
         course_staff::CourseStaff, lookup_admin::LookupAdmin, purchase::PurchaseService,
-        report::ReportService, review::ReviewService, teacher_profile::TeacherProfiles,
+        report::ReportService, review::ReviewService, submission::SubmissionService,
+        teacher_profile::TeacherProfiles,
     },
 };
 
@@ -49,6 +50,7 @@ pub struct AppContext {
     pub purchases: PurchaseService,
     pub reviews: ReviewService,
     pub certificates: CertificateService,
+    pub submissions: SubmissionService,
     pub career: CareerService,
     pub blog: BlogService,
     pub reports: ReportService,

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod purchase;
 pub mod report;
 pub mod review;
+pub mod submission;
 pub mod teacher;
 pub mod user;
 pub mod validation;

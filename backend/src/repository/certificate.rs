@@ -47,6 +47,39 @@ impl CertificateRepository {
         Ok(certificate_from_row(&row))
     }
 
+    /// Issues the certificate a completed course earns, unless the user holds one for the
+    /// course already (issued by staff, or by a concurrent completion that committed first).
+    pub async fn insert_if_absent(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+        course_id: i64,
+    ) -> Result<(), DbError> {
+        c.execute(
+            "INSERT INTO certificates (user_id, course_id) VALUES ($1, $2) \
+             ON CONFLICT (user_id, course_id) DO NOTHING",
+            &[&user_id, &course_id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The serial number of the user's certificate for the course, if they hold one.
+    pub async fn serial_of(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+        course_id: i64,
+    ) -> Result<Option<String>, DbError> {
+        let row = c
+            .query_opt(
+                "SELECT serial_number FROM certificates WHERE user_id = $1 AND course_id = $2",
+                &[&user_id, &course_id],
+            )
+            .await?;
+        Ok(row.map(|r| r.get("serial_number")))
+    }
+
     /// A user's certificates, newest first.
     #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
     pub async fn list_for_user(

@@ -28,6 +28,22 @@ impl CourseStaffRepository {
         Ok(row.is_some())
     }
 
+    /// Whether `user_id` holds `role` on any course.
+    pub async fn holds_any(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+        role: CourseRole,
+    ) -> Result<bool, DbError> {
+        let row = c
+            .query_opt(
+                "SELECT 1 FROM course_staff WHERE user_id = $1 AND role = $2 LIMIT 1",
+                &[&user_id, &role.as_str()],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Gives `user_id` `role` on the course; `false` when they already held it.
     pub async fn assign(
         &self,

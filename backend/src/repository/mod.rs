@@ -29,6 +29,7 @@ pub mod replication;
 pub mod report;
 pub mod review;
 pub mod session;
+pub mod submission;
 pub mod teacher;
 pub mod user;
 

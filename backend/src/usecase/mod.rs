@@ -30,6 +30,7 @@ pub mod purchase;
 pub mod refresh_token;
 pub mod report;
 pub mod review;
+pub mod submission;
 pub mod teacher_profile;
 
 use lyceum_db::{DbError, Retryable, Transient};
@@ -58,6 +59,7 @@ pub enum Resource {
     DifficultyLevel,
     /// A person's role on a course.
     CourseStaff,
+    Submission,
 }
 
 impl Resource {
@@ -78,6 +80,7 @@ impl Resource {
             Self::Specialization => "specialization",
             Self::DifficultyLevel => "difficulty level",
             Self::CourseStaff => "course staff member",
+            Self::Submission => "submission",
         }
     }
 }
@@ -133,7 +136,7 @@ pub enum ServiceError {
     LastAdmin,
     #[error("only staff who edit the catalog (admin, teacher) may do this")]
     Forbidden,
-    #[error("it has sales, certificates or career tracks and cannot be deleted")]
+    #[error("it has sales, certificates, career tracks or submissions and cannot be deleted")]
     InUse,
     /// 409 `in_use` with what still uses the row (a lookup row courses refer to).
     #[error("{0}")]
@@ -164,6 +167,21 @@ pub enum ServiceError {
     AlreadyIssued,
     #[error("this user already has a career track for this course")]
     TrackExists,
+    /// A submission to a course without a paid purchase of one of its runs: 403.
+    #[error(
+        "only students enrolled in this course (a paid purchase of one of its runs) may submit its projects"
+    )]
+    NotEnrolled,
+    #[error("an attempt at this project is already waiting for review; wait for its review")]
+    SubmissionOpen,
+    #[error("this project is already accepted")]
+    ProjectAccepted,
+    #[error("claim this submission from the review queue before deciding on it")]
+    NotClaimed,
+    #[error("another reviewer holds the claim on this submission")]
+    ClaimedByAnother,
+    #[error("this submission has already been reviewed")]
+    AlreadyDecided,
     #[error("{0}")]
     NameTaken(&'static str),
     #[error("no certificate has this serial number")]
@@ -195,6 +213,10 @@ impl From<DbError> for ServiceError {
             Some(Violation::Unique("reviews_user_course_key")) => Some(Self::AlreadyReviewed),
             Some(Violation::Unique("certificates_user_course_key")) => Some(Self::AlreadyIssued),
             Some(Violation::Unique("career_tracks_user_course_key")) => Some(Self::TrackExists),
+            // Two attempts at one project at the same moment: the second finds the first open.
+            Some(Violation::Unique(
+                "submissions_one_open_key" | "submissions_user_project_attempt_key",
+            )) => Some(Self::SubmissionOpen),
             Some(Violation::Unique("partner_companies_legal_name_key")) => Some(Self::NameTaken(
                 "a partner company with this legal name already exists",
             )),
@@ -225,7 +247,9 @@ impl From<DbError> for ServiceError {
             Some(Violation::ForeignKey(
                 "purchases_course_run_id_fkey"
                 | "certificates_course_id_fkey"
-                | "career_tracks_course_id_fkey",
+                | "career_tracks_course_id_fkey"
+                | "submissions_project_id_fkey"
+                | "submissions_course_id_fkey",
             )) => Some(Self::InUse),
             Some(Violation::Check(
                 "course_runs_seats_left_nonnegative" | "course_runs_seats_left_within_total",

@@ -84,6 +84,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/purchases/{id}/pay"),
     ("post", "/api/v1/purchases/{id}/cancel"),
     ("post", "/api/v1/purchases/{id}/refund"),
+    ("post", "/api/v1/courses/{id}/submissions"),
+    ("get", "/api/v1/me/courses/{id}/projects"),
+    ("post", "/api/v1/review-queue/claim"),
+    ("post", "/api/v1/submissions/{id}/accept"),
+    ("post", "/api/v1/submissions/{id}/return"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,8 +158,10 @@ async fn openapi_document_covers_every_route_parameter_and_error() {
                 );
             }
         }
-        // Status moves of a purchase or an account and logging out are POSTs without a body.
+        // Status moves of a purchase or an account, logging out and claiming from the review
+        // queue are POSTs without a body.
         let action = [
+            "/review-queue/claim",
             "/pay",
             "/cancel",
             "/refund",

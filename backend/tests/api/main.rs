@@ -28,4 +28,5 @@ mod security_input;
 mod sessions;
 mod skeleton;
 mod staff;
+mod submissions;
 mod teachers;

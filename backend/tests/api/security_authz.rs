@@ -248,6 +248,29 @@ const MATRIX: &[Row] = &[
         allowed: CATALOG,
         refused: 403,
     },
+    // Anyone enrolled (each cell's caller buys the course first).
+    Row {
+        route: "POST /api/v1/courses/{id}/submissions",
+        allowed: TOKEN,
+        refused: 403,
+    },
+    // Only reviewers assigned to a course (the world's reviewer is, on each cell's course).
+    Row {
+        route: "POST /api/v1/review-queue/claim",
+        allowed: &["reviewer"],
+        refused: 403,
+    },
+    // The owner's submission, claimed by the world's reviewer: others do not see it.
+    Row {
+        route: "POST /api/v1/submissions/{id}/accept",
+        allowed: &["reviewer"],
+        refused: 404,
+    },
+    Row {
+        route: "POST /api/v1/submissions/{id}/return",
+        allowed: &["reviewer"],
+        refused: 404,
+    },
     Row {
         route: "POST /api/v1/career/companies",
         allowed: CAREER,
@@ -380,6 +403,26 @@ async fn company(app: &TestApp) -> i64 {
         unique()
     ))
     .await
+}
+
+/// A fresh course with one run and one project, the world's reviewer assigned to review it;
+/// the course and the project.
+async fn learning_course(app: &TestApp, w: &World) -> (i64, i64) {
+    let course = new_course(app).await;
+    new_run(app, course).await;
+    let project = app
+        .scalar_i64(&format!(
+            "WITH t AS (INSERT INTO topics (course_id, position, name, effort_hours) \
+                        VALUES ({course}, 1, 'T', 1) RETURNING id) \
+             INSERT INTO projects (topic_id, title) SELECT id, 'P' FROM t RETURNING id"
+        ))
+        .await;
+    let reviewer = user_id(app, w.email("reviewer")).await;
+    app.sql(&format!(
+        "INSERT INTO course_staff (course_id, user_id, role) VALUES ({course}, {reviewer}, 'reviewer')"
+    ))
+    .await;
+    (course, project)
 }
 
 /// The owner's career track on a fresh course (career-track plan, paid).
@@ -655,6 +698,46 @@ async fn prepare(
             (
                 "/api/v1/certificates".into(),
                 Some(json!({"user_id": w.owner_id, "course_id": c})),
+                None,
+            )
+        }
+        "POST /api/v1/courses/{id}/submissions" => {
+            let (c, p) = learning_course(app, w).await;
+            purchase(app, w.email(role), c, "basic", "paid").await;
+            (
+                format!("/api/v1/courses/{c}/submissions"),
+                Some(json!({"project_id": p, "repository_url": "https://git.example/m/m"})),
+                None,
+            )
+        }
+        "POST /api/v1/review-queue/claim" => {
+            let (c, p) = learning_course(app, w).await;
+            purchase(app, &w.owner, c, "basic", "paid").await;
+            app.sql(&format!(
+                "INSERT INTO submissions (user_id, course_id, project_id, attempt, repository_url) \
+                 VALUES ({}, {c}, {p}, 1, 'https://git.example/o/o')",
+                w.owner_id
+            ))
+            .await;
+            ("/api/v1/review-queue/claim".into(), None, None)
+        }
+        "POST /api/v1/submissions/{id}/accept" | "POST /api/v1/submissions/{id}/return" => {
+            let (c, p) = learning_course(app, w).await;
+            purchase(app, &w.owner, c, "basic", "paid").await;
+            let reviewer = user_id(app, w.email("reviewer")).await;
+            let s = app
+                .scalar_i64(&format!(
+                    "INSERT INTO submissions (user_id, course_id, project_id, attempt, repository_url, \
+                       status, claimed_by, claimed_until) \
+                     VALUES ({}, {c}, {p}, 1, 'https://git.example/o/o', 'in_review', {reviewer}, \
+                       now() + interval '1 hour') RETURNING id",
+                    w.owner_id
+                ))
+                .await;
+            let action = route.rsplit('/').next().unwrap();
+            (
+                format!("/api/v1/submissions/{s}/{action}"),
+                Some(json!({"feedback": "fine"})),
                 None,
             )
         }

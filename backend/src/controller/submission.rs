@@ -1,0 +1,208 @@
+//! Learning: submitting projects, the caller's progress, and the review queue.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::created::Created;
+use super::purchase::IDEMPOTENT_REPLAYED;
+use super::{
+    error::{ApiError, Problem},
+    extract::{self, CurrentUser, Path, Query},
+};
+use crate::{
+    entity::{
+        ValidationErrors,
+        submission::{ProjectProgress, Reviewed, Submission, SubmissionForCreate, Verdict},
+    },
+    usecase::submission::Submitted,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRequest {
+    /// A project of the course in the path.
+    pub project_id: i64,
+    /// Where the work is: an absolute http(s) URL.
+    pub repository_url: String,
+    /// For the reviewer; at most 10 000 characters.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// Optional words for the student.
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    /// What to change; required.
+    pub feedback: String,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimParams {
+    /// Only this course's queue (default: every course the caller reviews).
+    pub course_id: Option<i64>,
+}
+
+fn invalid(e: ValidationErrors) -> ApiError {
+    ApiError::Service(e.into())
+}
+
+/// Submit a project (enrolled students).
+///
+/// A new attempt after a return is a new submission; every attempt is kept. Safe to retry:
+/// while an attempt waits for review, sending the same URL and note again answers with it
+/// (header `Idempotent-Replayed: true`) instead of storing a second one.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/submissions", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id")),
+    request_body = SubmissionRequest,
+    responses(
+        (status = 201, description = "The attempt, in the review queue: new, or the same one sent before", body = Submission,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this attempt was already submitted (a retry)"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not enrolled in the course: no paid purchase of one of its runs (`not_enrolled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An attempt at this project waits for review (`submission_open`), or the project is accepted (`already_accepted`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a project of another course", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn submit(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(course_id): Path<i64>,
+    extract::Json(body): extract::Json<SubmissionRequest>,
+) -> Result<Response, ApiError> {
+    let draft =
+        SubmissionForCreate::parse(body.project_id, &body.repository_url, body.note.as_deref())
+            .map_err(invalid)?;
+    let submitted = state.submissions.submit(who, course_id, draft).await?;
+    let (Submitted::Created(s) | Submitted::Replayed(s)) = &submitted;
+    let location = format!("/api/v1/me/courses/{course_id}/projects");
+    let mut response = Created(location, s.clone()).into_response();
+    if matches!(submitted, Submitted::Replayed(_)) {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// Your progress in a course: every project in syllabus order, with your attempts.
+#[utoipa::path(get, path = "/api/v1/me/courses/{id}/projects", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id")),
+    responses(
+        (status = 200, description = "Each project's status (of the latest attempt; null when never submitted) and attempts, newest first", body = [ProjectProgress]),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn my_projects(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(course_id): Path<i64>,
+) -> Result<Json<Vec<ProjectProgress>>, ApiError> {
+    Ok(Json(state.submissions.progress(who, course_id).await?))
+}
+
+/// Claim the next submission to review (reviewers of the course).
+///
+/// Answers the submission the caller already holds, if any, else the oldest waiting one;
+/// two reviewers never get the same one. The claim holds for `learning.claim_hold_s`
+/// (default 30 minutes), then the submission is back in the queue. Safe to retry.
+#[utoipa::path(post, path = "/api/v1/review-queue/claim", tag = "learning",
+    security(("bearer" = [])),
+    params(ClaimParams),
+    responses(
+        (status = 200, description = "The submission now held by the caller", body = Submission),
+        (status = 204, description = "The queue is empty"),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a reviewer of the course (or of any course)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn claim(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Query(params): Query<ClaimParams>,
+) -> Result<Response, ApiError> {
+    Ok(
+        match state.submissions.claim(who, params.course_id).await? {
+            Some(s) => Json(s).into_response(),
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
+    )
+}
+
+/// Accept a submission you hold the claim of.
+///
+/// The acceptance of a student's last project of the course issues their certificate in the
+/// same transaction (`certificate_serial`). Safe to retry.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/accept", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Submission id")),
+    request_body = AcceptRequest,
+    responses(
+        (status = 200, description = "Accepted", body = Reviewed),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission among the courses you review", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not claimed (`not_claimed`), claimed by another reviewer (`claimed_by_another`), or already reviewed otherwise (`already_decided`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Feedback too long", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn accept(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+    extract::Json(body): extract::Json<AcceptRequest>,
+) -> Result<Json<Reviewed>, ApiError> {
+    let verdict = Verdict::accept(body.feedback.as_deref())
+        .map_err(|e| invalid(ValidationErrors(vec![e])))?;
+    Ok(Json(state.submissions.decide(who, id, verdict).await?))
+}
+
+/// Return a submission you hold the claim of, with feedback; the student submits again.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/return", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Submission id")),
+    request_body = ReturnRequest,
+    responses(
+        (status = 200, description = "Returned", body = Reviewed),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission among the courses you review", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not claimed (`not_claimed`), claimed by another reviewer (`claimed_by_another`), or already reviewed otherwise (`already_decided`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No feedback, or too long", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send_back(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+    extract::Json(body): extract::Json<ReturnRequest>,
+) -> Result<Json<Reviewed>, ApiError> {
+    let verdict =
+        Verdict::send_back(&body.feedback).map_err(|e| invalid(ValidationErrors(vec![e])))?;
+    Ok(Json(state.submissions.decide(who, id, verdict).await?))
+}

@@ -1,0 +1,196 @@
+//! Project submissions: an enrolled student's attempts at a project, and their review.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::validation::{FieldError, ValidationErrors, long_text, text, url};
+
+/// Longest note and feedback (the schema's `submissions_note_length`, `..._feedback_length`).
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// Where a submission is in its review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionStatus {
+    /// Waiting in the course's review queue.
+    Submitted,
+    /// Claimed by a reviewer (back in the queue once `claimed_until` has passed).
+    InReview,
+    Accepted,
+    /// Sent back with feedback; the student answers with a new attempt.
+    Returned,
+}
+
+impl SubmissionStatus {
+    /// The name stored in `submissions.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::InReview => "in_review",
+            Self::Accepted => "accepted",
+            Self::Returned => "returned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Submitted,
+            Self::InReview,
+            Self::Accepted,
+            Self::Returned,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    /// Waiting for a review (in the queue or claimed).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Submitted | Self::InReview)
+    }
+}
+
+/// One attempt at a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Submission {
+    pub id: i64,
+    pub user_id: i64,
+    pub course_id: i64,
+    pub project_id: i64,
+    /// 1 for the first attempt at the project, 2 after a return, ...
+    pub attempt: i32,
+    pub repository_url: String,
+    pub note: String,
+    pub status: SubmissionStatus,
+    /// The reviewer holding (or who last held) the claim.
+    pub claimed_by: Option<i64>,
+    /// Until when the claim holds; after it the submission is back in the queue.
+    pub claimed_until: Option<DateTime<Utc>>,
+    pub reviewed_by: Option<i64>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// The reviewer's words with a return (or an acceptance); may be empty.
+    pub feedback: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A valid new attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionForCreate {
+    pub project_id: i64,
+    pub repository_url: String,
+    pub note: String,
+}
+
+impl SubmissionForCreate {
+    pub fn parse(
+        project_id: i64,
+        repository_url: &str,
+        note: Option<&str>,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if project_id < 1 {
+            errors.push("project_id", "must be a positive id");
+        }
+        let repository_url = errors.take(url("repository_url", repository_url));
+        let note = errors.take(long_text("note", note.unwrap_or(""), MAX_TEXT_CHARS));
+        errors.finish(|| Self {
+            project_id,
+            repository_url: repository_url.unwrap_or_default(),
+            note: note.unwrap_or_default(),
+        })
+    }
+}
+
+/// What a reviewer decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accept {
+        feedback: String,
+    },
+    /// Feedback is required: a return without a reason helps nobody.
+    Return {
+        feedback: String,
+    },
+}
+
+impl Verdict {
+    pub fn accept(feedback: Option<&str>) -> Result<Self, FieldError> {
+        long_text("feedback", feedback.unwrap_or(""), MAX_TEXT_CHARS)
+            .map(|feedback| Self::Accept { feedback })
+    }
+
+    pub fn send_back(feedback: &str) -> Result<Self, FieldError> {
+        text("feedback", feedback, MAX_TEXT_CHARS).map(|feedback| Self::Return { feedback })
+    }
+
+    pub fn status(&self) -> SubmissionStatus {
+        match self {
+            Self::Accept { .. } => SubmissionStatus::Accepted,
+            Self::Return { .. } => SubmissionStatus::Returned,
+        }
+    }
+
+    pub fn feedback(&self) -> &str {
+        match self {
+            Self::Accept { feedback } | Self::Return { feedback } => feedback,
+        }
+    }
+}
+
+/// A reviewer's decision, with the certificate it earned when it completed the course.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Reviewed {
+    pub submission: Submission,
+    /// Set when this acceptance was the student's last project of the course: the
+    /// certificate was issued in the same transaction.
+    pub certificate_serial: Option<String>,
+}
+
+/// One project of a course with the caller's attempts at it, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectProgress {
+    pub project_id: i64,
+    pub topic_id: i64,
+    pub topic_position: i32,
+    pub title: String,
+    /// The latest attempt's status; `None` when never submitted.
+    pub status: Option<SubmissionStatus>,
+    pub attempts: Vec<Submission>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_open_ones_are_known() {
+        for s in ["submitted", "in_review", "accepted", "returned"] {
+            assert_eq!(SubmissionStatus::parse(s).unwrap().as_str(), s);
+        }
+        assert!(SubmissionStatus::parse("done").is_none());
+        assert!(SubmissionStatus::InReview.is_open());
+        assert!(!SubmissionStatus::Returned.is_open());
+    }
+
+    #[test]
+    fn a_submission_needs_an_http_url_and_a_bounded_note() {
+        let ok = SubmissionForCreate::parse(3, " https://git.example/a/b ", None).unwrap();
+        assert_eq!(ok.repository_url, "https://git.example/a/b");
+        assert_eq!(ok.note, "");
+        let bad = SubmissionForCreate::parse(0, "ftp://x", Some(&"n".repeat(10_001))).unwrap_err();
+        let fields: Vec<_> = bad.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["project_id", "repository_url", "note"]);
+    }
+
+    #[test]
+    fn a_return_needs_feedback_and_an_acceptance_may_have_none() {
+        assert!(Verdict::send_back("  ").is_err());
+        assert_eq!(
+            Verdict::send_back("add tests").unwrap().status(),
+            SubmissionStatus::Returned
+        );
+        assert_eq!(Verdict::accept(None).unwrap().feedback(), "");
+    }
+}
