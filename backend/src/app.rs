@@ -74,9 +74,10 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let course_staff = CourseStaff::new(db.clone(), cache.clone(), ryw.clone());
     let purchases = PurchaseService::new(db.clone(), ryw.clone());
     let reviews = ReviewService::new(db.clone(), cache.clone(), ryw.clone());
-    let certificates = CertificateService::new(db.clone(), ryw.clone());
+    let certificates = CertificateService::new(db.clone(), cache.clone(), ryw.clone());
     let submissions = SubmissionService::new(
         db.clone(),
+        cache.clone(),
         ryw.clone(),
         Duration::from_secs(config.learning.claim_hold_s),
     );

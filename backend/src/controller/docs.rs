@@ -46,7 +46,7 @@ use super::{
         review::course_reviews, review::create_review, review::update_review,
         review::delete_review, review::my_reviews,
         certificate::issue, certificate::mine, certificate::of_user, certificate::verify,
-        submission::submit, submission::my_projects, submission::claim, submission::accept,
+        submission::submit, submission::my_progress, submission::claim, submission::accept,
         submission::send_back,
         career::companies, career::create_company, career::update_company,
         career::tracks, career::create_track, career::update_track,

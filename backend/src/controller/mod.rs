@@ -156,8 +156,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{id}/certificates", get(certificate::of_user))
         .route("/api/v1/courses/{id}/submissions", post(submission::submit))
         .route(
-            "/api/v1/me/courses/{id}/projects",
-            get(submission::my_projects),
+            "/api/v1/me/courses/{id}/progress",
+            get(submission::my_progress),
         )
         .route("/api/v1/review-queue/claim", post(submission::claim))
         .route("/api/v1/submissions/{id}/accept", post(submission::accept))

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     entity::{
         ValidationErrors,
-        submission::{ProjectProgress, Reviewed, Submission, SubmissionForCreate, Verdict},
+        submission::{CourseProgress, Reviewed, Submission, SubmissionForCreate, Verdict},
     },
     usecase::submission::Submitted,
 };
@@ -93,7 +93,7 @@ pub async fn submit(
             .map_err(invalid)?;
     let submitted = state.submissions.submit(who, course_id, draft).await?;
     let (Submitted::Created(s) | Submitted::Replayed(s)) = &submitted;
-    let location = format!("/api/v1/me/courses/{course_id}/projects");
+    let location = format!("/api/v1/me/courses/{course_id}/progress");
     let mut response = Created(location, s.clone()).into_response();
     if matches!(submitted, Submitted::Replayed(_)) {
         response
@@ -103,21 +103,22 @@ pub async fn submit(
     Ok(response)
 }
 
-/// Your progress in a course: every project in syllabus order, with your attempts.
-#[utoipa::path(get, path = "/api/v1/me/courses/{id}/projects", tag = "learning",
+/// Your progress in a course: accepted projects out of the total, per topic and in all, and
+/// every project in syllabus order with your attempts.
+#[utoipa::path(get, path = "/api/v1/me/courses/{id}/progress", tag = "learning",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Course id")),
     responses(
-        (status = 200, description = "Each project's status (of the latest attempt; null when never submitted) and attempts, newest first", body = [ProjectProgress]),
+        (status = 200, description = "Counts, and each project's status (of the latest attempt; null when never submitted) and attempts, newest first", body = CourseProgress),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn my_projects(
+pub async fn my_progress(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
     Path(course_id): Path<i64>,
-) -> Result<Json<Vec<ProjectProgress>>, ApiError> {
+) -> Result<Json<CourseProgress>, ApiError> {
     Ok(Json(state.submissions.progress(who, course_id).await?))
 }
 

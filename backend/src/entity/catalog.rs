@@ -137,13 +137,18 @@ pub struct CourseRun {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CourseStats {
-    /// Distinct users with a paid purchase of any run.
+    /// The students enrolled: distinct users with a paid purchase of any run.
     pub buyers: i64,
     /// Mean review rating (1–5), absent without reviews.
     pub average_rating: Option<f64>,
     pub review_count: i64,
     /// Graduates of this course hired through the career track.
     pub graduates_employed: i64,
+    /// Enrolled students holding the course's certificate (earned by completing every
+    /// project, or issued by staff).
+    pub graduates: i64,
+    /// `graduates / buyers`, 0 to 1; absent while nobody is enrolled.
+    pub completion_rate: Option<f64>,
 }
 
 /// Everything the course page shows.

@@ -151,12 +151,64 @@ pub struct Reviewed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectProgress {
     pub project_id: i64,
-    pub topic_id: i64,
-    pub topic_position: i32,
     pub title: String,
     /// The latest attempt's status; `None` when never submitted.
     pub status: Option<SubmissionStatus>,
     pub attempts: Vec<Submission>,
+}
+
+/// A topic's projects, and how many of them are accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TopicProgress {
+    pub topic_id: i64,
+    pub position: i32,
+    pub name: String,
+    pub accepted: usize,
+    pub total: usize,
+    pub projects: Vec<ProjectProgress>,
+}
+
+/// A student's progress in a course: accepted projects out of the total, per topic and in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CourseProgress {
+    pub course_id: i64,
+    pub accepted: usize,
+    pub total: usize,
+    /// In syllabus order.
+    pub topics: Vec<TopicProgress>,
+}
+
+impl CourseProgress {
+    /// Groups `(topic_id, position, name, project)` rows, in syllabus order, into topics.
+    pub fn from_projects(
+        course_id: i64,
+        projects: impl IntoIterator<Item = (i64, i32, String, ProjectProgress)>,
+    ) -> Self {
+        let mut topics: Vec<TopicProgress> = Vec::new();
+        for (topic_id, position, name, project) in projects {
+            if topics.last().is_none_or(|t| t.topic_id != topic_id) {
+                topics.push(TopicProgress {
+                    topic_id,
+                    position,
+                    name,
+                    accepted: 0,
+                    total: 0,
+                    projects: Vec::new(),
+                });
+            }
+            if let Some(topic) = topics.last_mut() {
+                topic.total += 1;
+                topic.accepted += usize::from(project.status == Some(SubmissionStatus::Accepted));
+                topic.projects.push(project);
+            }
+        }
+        Self {
+            course_id,
+            accepted: topics.iter().map(|t| t.accepted).sum(),
+            total: topics.iter().map(|t| t.total).sum(),
+            topics,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +234,43 @@ mod tests {
         let bad = SubmissionForCreate::parse(0, "ftp://x", Some(&"n".repeat(10_001))).unwrap_err();
         let fields: Vec<_> = bad.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["project_id", "repository_url", "note"]);
+    }
+
+    #[test]
+    fn progress_counts_accepted_projects_per_topic_and_course() {
+        let project = |id, status| ProjectProgress {
+            project_id: id,
+            title: format!("p{id}"),
+            status,
+            attempts: vec![],
+        };
+        let p = CourseProgress::from_projects(
+            7,
+            [
+                (
+                    1,
+                    1,
+                    "a".into(),
+                    project(1, Some(SubmissionStatus::Accepted)),
+                ),
+                (
+                    2,
+                    2,
+                    "b".into(),
+                    project(2, Some(SubmissionStatus::Returned)),
+                ),
+                (
+                    2,
+                    2,
+                    "b".into(),
+                    project(3, Some(SubmissionStatus::Accepted)),
+                ),
+                (2, 2, "b".into(), project(4, None)),
+            ],
+        );
+        assert_eq!((p.accepted, p.total), (2, 4));
+        let per_topic: Vec<_> = p.topics.iter().map(|t| (t.accepted, t.total)).collect();
+        assert_eq!(per_topic, [(1, 1), (1, 3)]);
     }
 
     #[test]

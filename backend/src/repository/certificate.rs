@@ -48,20 +48,22 @@ impl CertificateRepository {
     }
 
     /// Issues the certificate a completed course earns, unless the user holds one for the
-    /// course already (issued by staff, or by a concurrent completion that committed first).
+    /// course already (issued by staff, or by a concurrent completion that committed first);
+    /// whether this call issued it.
     pub async fn insert_if_absent(
         &self,
         c: &impl Queries,
         user_id: i64,
         course_id: i64,
-    ) -> Result<(), DbError> {
-        c.execute(
-            "INSERT INTO certificates (user_id, course_id) VALUES ($1, $2) \
+    ) -> Result<bool, DbError> {
+        let issued = c
+            .execute(
+                "INSERT INTO certificates (user_id, course_id) VALUES ($1, $2) \
              ON CONFLICT (user_id, course_id) DO NOTHING",
-            &[&user_id, &course_id],
-        )
-        .await?;
-        Ok(())
+                &[&user_id, &course_id],
+            )
+            .await?;
+        Ok(issued == 1)
     }
 
     /// The serial number of the user's certificate for the course, if they hold one.

@@ -188,7 +188,12 @@ impl CourseRepository {
                    (SELECT count(*) FROM reviews WHERE course_id = $1) AS review_count, \
                    (SELECT count(DISTINCT ct.user_id) FROM career_tracks ct \
                       JOIN job_applications ja ON ja.career_track_id = ct.id \
-                     WHERE ct.course_id = $1 AND ja.status = 'hired') AS graduates_employed",
+                     WHERE ct.course_id = $1 AND ja.status = 'hired') AS graduates_employed, \
+                   (SELECT count(*) FROM certificates ce WHERE ce.course_id = $1 \
+                       AND EXISTS (SELECT 1 FROM purchases p \
+                                     JOIN course_runs r ON r.id = p.course_run_id \
+                                    WHERE r.course_id = $1 AND p.status = 'paid' \
+                                      AND p.user_id = ce.user_id)) AS graduates",
                 &by_id
             ),
             c.query(PLANS_SELECT, &[]),
@@ -247,9 +252,16 @@ impl CourseRepository {
                 average_rating: stats.get("average_rating"),
                 review_count: stats.get("review_count"),
                 graduates_employed: stats.get("graduates_employed"),
+                graduates: stats.get("graduates"),
+                completion_rate: completion_rate(stats.get("graduates"), stats.get("buyers")),
             },
         }))
     }
+}
+
+/// Graduates per enrolled student; `None` while nobody is enrolled.
+fn completion_rate(graduates: i64, enrolled: i64) -> Option<f64> {
+    (enrolled > 0).then(|| graduates as f64 / enrolled as f64)
 }
 
 /// A run; `prices` are its course's (a run costs what its course costs).

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::Queries;
 use crate::entity::submission::{
-    ProjectProgress, Submission, SubmissionForCreate, SubmissionStatus, Verdict,
+    CourseProgress, ProjectProgress, Submission, SubmissionForCreate, SubmissionStatus, Verdict,
 };
 
 const COLUMNS: &str = "s.id, s.user_id, s.course_id, s.project_id, s.attempt, s.repository_url, \
@@ -241,16 +241,16 @@ impl SubmissionRepository {
     }
 
     /// Every project of the course in syllabus order, with the student's attempts at each,
-    /// newest first.
+    /// newest first, grouped by topic.
     pub async fn progress(
         &self,
         c: &impl Queries,
         user_id: i64,
         course_id: i64,
-    ) -> Result<Vec<ProjectProgress>, DbError> {
+    ) -> Result<CourseProgress, DbError> {
         let projects = c
             .query(
-                "SELECT p.id, p.topic_id, t.position, p.title FROM projects p \
+                "SELECT p.id, p.topic_id, t.position, t.name, p.title FROM projects p \
                    JOIN topics t ON t.id = p.topic_id \
                   WHERE t.course_id = $1 ORDER BY t.position, p.id",
                 &[&course_id],
@@ -268,24 +268,23 @@ impl SubmissionRepository {
             .iter()
             .map(submission_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(projects
-            .iter()
-            .map(|p| {
+        Ok(CourseProgress::from_projects(
+            course_id,
+            projects.iter().map(|p| {
                 let project_id: i64 = p.get("id");
                 let mine: Vec<Submission> = attempts
                     .iter()
                     .filter(|s| s.project_id == project_id)
                     .cloned()
                     .collect();
-                ProjectProgress {
+                let project = ProjectProgress {
                     project_id,
-                    topic_id: p.get("topic_id"),
-                    topic_position: p.get("position"),
                     title: p.get("title"),
                     status: mine.first().map(|s| s.status),
                     attempts: mine,
-                }
-            })
-            .collect())
+                };
+                (p.get("topic_id"), p.get("position"), p.get("name"), project)
+            }),
+        ))
     }
 }

@@ -2,7 +2,9 @@
 
 use lyceum_db::{Db, DbError};
 
-use super::{Resource, ServiceError, access, consistency::ReadYourWrites};
+use super::{
+    Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
+};
 use crate::entity::page::{Page, PageRequest};
 use crate::{
     entity::{
@@ -10,21 +12,23 @@ use crate::{
         certificate::{self, Certificate},
         user::Principal,
     },
-    repository::{buyer::BuyerRepository, certificate::CertificateRepository, pg},
+    repository::{buyer::BuyerRepository, cache::Cache, certificate::CertificateRepository, pg},
 };
 
 #[derive(Debug, Clone)]
 pub struct CertificateService {
     db: Db,
+    cache: Cache,
     ryw: ReadYourWrites,
     certificates: CertificateRepository,
     buyers: BuyerRepository,
 }
 
 impl CertificateService {
-    pub fn new(db: Db, ryw: ReadYourWrites) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites) -> Self {
         Self {
             db,
+            cache,
             ryw,
             certificates: CertificateRepository,
             buyers: BuyerRepository,
@@ -74,6 +78,8 @@ impl CertificateService {
             .await?;
         // The holder sees it in /me/certificates, the issuer in the holder's list.
         self.ryw.wrote_now(&[user_id, who.user_id]).await;
+        // The course page shows graduates and the completion rate.
+        refresh_course_page(&self.db, &self.cache, course_id).await;
         tracing::info!(certificate_id = issued.id, "certificate issued");
         Ok(issued)
     }

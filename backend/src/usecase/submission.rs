@@ -18,18 +18,20 @@ use std::time::Duration;
 
 use lyceum_db::{Db, DbError};
 
-use super::{Resource, ServiceError, consistency::ReadYourWrites};
+use super::{
+    Resource, ServiceError, consistency::ReadYourWrites, course_page::refresh_course_page,
+};
 use crate::{
     entity::{
         ValidationErrors,
         course_staff::CourseRole,
         submission::{
-            ProjectProgress, Reviewed, Submission, SubmissionForCreate, SubmissionStatus, Verdict,
+            CourseProgress, Reviewed, Submission, SubmissionForCreate, SubmissionStatus, Verdict,
         },
         user::Principal,
     },
     repository::{
-        buyer::BuyerRepository, certificate::CertificateRepository,
+        buyer::BuyerRepository, cache::Cache, certificate::CertificateRepository,
         course_staff::CourseStaffRepository, pg, submission::SubmissionRepository,
     },
 };
@@ -45,6 +47,7 @@ pub enum Submitted {
 #[derive(Debug, Clone)]
 pub struct SubmissionService {
     db: Db,
+    cache: Cache,
     ryw: ReadYourWrites,
     /// How long a claim holds before the submission goes back to the queue.
     claim_hold: Duration,
@@ -55,9 +58,10 @@ pub struct SubmissionService {
 }
 
 impl SubmissionService {
-    pub fn new(db: Db, ryw: ReadYourWrites, claim_hold: Duration) -> Self {
+    pub fn new(db: Db, cache: Cache, ryw: ReadYourWrites, claim_hold: Duration) -> Self {
         Self {
             db,
+            cache,
             ryw,
             claim_hold,
             submissions: SubmissionRepository,
@@ -127,13 +131,13 @@ impl SubmissionService {
         Ok(submitted)
     }
 
-    /// Every project of the course with the caller's attempts: their own read.
+    /// The caller's progress in the course, every project with their attempts: their own read.
     #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id))]
     pub async fn progress(
         &self,
         who: Principal,
         course_id: i64,
-    ) -> Result<Vec<ProjectProgress>, ServiceError> {
+    ) -> Result<CourseProgress, ServiceError> {
         let (repo, buyers) = (self.submissions, self.buyers);
         self.ryw
             .read_own(who.user_id, move |c| {
@@ -207,7 +211,7 @@ impl SubmissionService {
         verdict: Verdict,
     ) -> Result<Reviewed, ServiceError> {
         let (repo, staff, certificates) = (self.submissions, self.staff, self.certificates);
-        let (reviewed, lsn) = self
+        let (reviewed, issued, lsn) = self
             .db
             .write(|c| {
                 let (verdict, ryw) = (verdict.clone(), self.ryw.clone());
@@ -240,12 +244,10 @@ impl SubmissionService {
                         return Err(ServiceError::AlreadyDecided);
                     };
                     let (student, course) = (submission.user_id, submission.course_id);
-                    if matches!(verdict, Verdict::Accept { .. })
+                    let issued = matches!(verdict, Verdict::Accept { .. })
                         && repo.lock_enrollment(&tx, student, course).await?
                         && repo.completed(&tx, student, course).await?
-                    {
-                        certificates.insert_if_absent(&tx, student, course).await?;
-                    }
+                        && certificates.insert_if_absent(&tx, student, course).await?;
                     let certificate_serial = certificates.serial_of(&tx, student, course).await?;
                     tx.commit().await.map_err(DbError::from)?;
                     let lsn = ryw.commit_position(c).await;
@@ -254,6 +256,7 @@ impl SubmissionService {
                             submission,
                             certificate_serial,
                         },
+                        issued,
                         lsn,
                     ))
                 })
@@ -264,6 +267,10 @@ impl SubmissionService {
         self.ryw
             .wrote(reviewed.submission.user_id, lsn.as_deref())
             .await;
+        if issued {
+            // The course page shows graduates and the completion rate.
+            refresh_course_page(&self.db, &self.cache, reviewed.submission.course_id).await;
+        }
         tracing::info!(
             status = reviewed.submission.status.as_str(),
             certified = reviewed.certificate_serial.is_some(),

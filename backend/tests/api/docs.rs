@@ -85,7 +85,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/purchases/{id}/cancel"),
     ("post", "/api/v1/purchases/{id}/refund"),
     ("post", "/api/v1/courses/{id}/submissions"),
-    ("get", "/api/v1/me/courses/{id}/projects"),
+    ("get", "/api/v1/me/courses/{id}/progress"),
     ("post", "/api/v1/review-queue/claim"),
     ("post", "/api/v1/submissions/{id}/accept"),
     ("post", "/api/v1/submissions/{id}/return"),

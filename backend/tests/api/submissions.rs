@@ -214,15 +214,23 @@ async fn students_submit_reviewers_decide_and_the_last_acceptance_certifies() {
     let second = submit(&app, &student, course, p[0], "https://git.example/s/2").await;
     assert_eq!(second["attempt"], 2);
     let progress = app
-        .get_as(&format!("/api/v1/me/courses/{course}/projects"), &student)
+        .get_as(&format!("/api/v1/me/courses/{course}/progress"), &student)
         .await;
     assert_eq!(progress.status, StatusCode::OK, "{}", progress.body);
-    let projects = progress.body.as_array().unwrap();
-    assert_eq!(projects.len(), 3);
-    assert_eq!(projects[0]["status"], "submitted");
-    assert_eq!(projects[0]["attempts"].as_array().unwrap().len(), 2);
-    assert_eq!(projects[0]["attempts"][1]["feedback"], "add tests");
-    assert_eq!(projects[1]["status"], Value::Null);
+    let topics = progress.body["topics"].as_array().unwrap();
+    assert_eq!(topics.len(), 2);
+    let first_project = &topics[0]["projects"][0];
+    assert_eq!(first_project["status"], "submitted");
+    assert_eq!(first_project["attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(first_project["attempts"][1]["feedback"], "add tests");
+    assert_eq!(topics[1]["projects"][0]["status"], Value::Null);
+    assert_eq!(
+        (
+            progress.body["accepted"].as_i64(),
+            progress.body["total"].as_i64()
+        ),
+        (Some(0), Some(3))
+    );
 
     // Acceptances; only the last project's issues the certificate.
     let s2 = claim(&app, &rev2).await.unwrap();
@@ -248,6 +256,19 @@ async fn students_submit_reviewers_decide_and_the_last_acceptance_certifies() {
     let c4 = claim(&app, &rev).await.unwrap();
     let last = decide(&app, &rev, c4["id"].as_i64().unwrap(), "accept", "").await;
     let serial = last["certificate_serial"].as_str().expect("certificate");
+    let progress = app
+        .get_as(&format!("/api/v1/me/courses/{course}/progress"), &student)
+        .await;
+    assert_eq!(progress.body["accepted"], 3);
+    assert_eq!(progress.body["topics"][1]["accepted"], 2);
+    // The course page counts the graduate at once (its cached copy is replaced).
+    let page = app.get(&format!("/api/v1/courses/{course}")).await;
+    let stats = &page.body["stats"];
+    assert_eq!(stats["graduates"], 1, "{stats}");
+    assert_eq!(
+        stats["completion_rate"].as_f64().unwrap(),
+        1.0 / stats["buyers"].as_f64().unwrap()
+    );
     let mine = app.get_as("/api/v1/me/certificates", &student).await;
     assert_eq!(mine.body["items"][0]["serial_number"], serial);
     assert_eq!(mine.body["items"][0]["course_id"], course);
