@@ -132,7 +132,7 @@ pub async fn record(
 }
 
 /// Tables that refer to seeded ones but are not seeded yet: a reset empties them too.
-const UNSEEDED: &[&str] = &["submissions"];
+const UNSEEDED: &[&str] = &["submission_comments", "submissions"];
 
 /// The statement that empties every seeded table and the bookkeeping, in one go.
 /// `plans` and `difficulty_levels` belong to the migration and are kept. Every other table
@@ -229,7 +229,7 @@ mod tests {
         let sql = reset_sql();
         assert!(sql.contains("users") && sql.contains("seeder_state"));
         assert!(sql.contains("refresh_tokens") && sql.contains("revoked_tokens"));
-        assert!(sql.contains("submissions"));
+        assert!(sql.contains("submissions") && sql.contains("submission_comments"));
         assert!(!sql.contains("plans") && !sql.contains("difficulty_levels"));
     }
 }

@@ -226,6 +226,7 @@ const PROPERTIES: &[(&[&str], &str, Rule)] = &[
     (&["SubmissionRequest"], "note", Rule::LongText(submission::MAX_TEXT_CHARS)),
     (&["AcceptRequest"], "feedback", Rule::LongText(submission::MAX_TEXT_CHARS)),
     (&["ReturnRequest"], "feedback", Rule::Text(submission::MAX_TEXT_CHARS)),
+    (&["CommentRequest"], "body", Rule::Text(submission::MAX_TEXT_CHARS)),
 ];
 
 /// (path, or `*` for every operation; parameter name; rule).

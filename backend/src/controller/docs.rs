@@ -47,7 +47,7 @@ use super::{
         review::delete_review, review::my_reviews,
         certificate::issue, certificate::mine, certificate::of_user, certificate::verify,
         submission::submit, submission::my_progress, submission::claim, submission::accept,
-        submission::send_back,
+        submission::send_back, submission::get_one, submission::comment,
         career::companies, career::create_company, career::update_company,
         career::tracks, career::create_track, career::update_track,
         career::applications, career::apply, career::set_status,

@@ -160,6 +160,11 @@ pub fn router(state: AppState) -> Router {
             get(submission::my_progress),
         )
         .route("/api/v1/review-queue/claim", post(submission::claim))
+        .route("/api/v1/submissions/{id}", get(submission::get_one))
+        .route(
+            "/api/v1/submissions/{id}/comments",
+            post(submission::comment),
+        )
         .route("/api/v1/submissions/{id}/accept", post(submission::accept))
         .route(
             "/api/v1/submissions/{id}/return",

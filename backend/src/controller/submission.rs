@@ -19,7 +19,10 @@ use super::{
 use crate::{
     entity::{
         ValidationErrors,
-        submission::{CourseProgress, Reviewed, Submission, SubmissionForCreate, Verdict},
+        submission::{
+            self, CourseProgress, Reviewed, Submission, SubmissionComment, SubmissionDetail,
+            SubmissionForCreate, Verdict,
+        },
     },
     usecase::submission::Submitted,
 };
@@ -47,6 +50,13 @@ pub struct AcceptRequest {
 pub struct ReturnRequest {
     /// What to change; required.
     pub feedback: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    /// Not blank; at most 10 000 characters.
+    pub body: String,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -206,4 +216,52 @@ pub async fn send_back(
     let verdict =
         Verdict::send_back(&body.feedback).map_err(|e| invalid(ValidationErrors(vec![e])))?;
     Ok(Json(state.submissions.decide(who, id, verdict).await?))
+}
+
+/// A submission with its comments (its student, the course's staff, admins).
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Submission id")),
+    responses(
+        (status = 200, description = "The submission and its comments, oldest first", body = SubmissionDetail),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission that you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<SubmissionDetail>, ApiError> {
+    Ok(Json(state.submissions.detail(who, id).await?))
+}
+
+/// Comment on a submission (mentors and reviewers of the course).
+///
+/// Safe to retry: the same text sent again within a minute answers with the stored comment.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/comments", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Submission id")),
+    request_body = CommentRequest,
+    responses(
+        (status = 201, description = "The comment", body = SubmissionComment),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a mentor or reviewer of the submission's course", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Blank or too long", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn comment(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<i64>,
+    extract::Json(body): extract::Json<CommentRequest>,
+) -> Result<Created<SubmissionComment>, ApiError> {
+    let text =
+        submission::comment_body(&body.body).map_err(|e| invalid(ValidationErrors(vec![e])))?;
+    let comment = state.submissions.comment(who, id, text).await?;
+    Ok(Created(format!("/api/v1/submissions/{id}"), comment))
 }

@@ -74,6 +74,30 @@ pub struct Submission {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A mentor's or reviewer's comment on a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SubmissionComment {
+    pub id: i64,
+    pub submission_id: i64,
+    pub author_id: i64,
+    /// The author's first and last name.
+    pub author_name: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A submission with its comments, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SubmissionDetail {
+    pub submission: Submission,
+    pub comments: Vec<SubmissionComment>,
+}
+
+/// A comment's text: not blank, at most [`MAX_TEXT_CHARS`].
+pub fn comment_body(input: &str) -> Result<String, FieldError> {
+    text("body", input, MAX_TEXT_CHARS)
+}
+
 /// A valid new attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubmissionForCreate {

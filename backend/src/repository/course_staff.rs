@@ -28,6 +28,28 @@ impl CourseStaffRepository {
         Ok(row.is_some())
     }
 
+    /// The roles `user_id` holds on the course.
+    pub async fn roles(
+        &self,
+        c: &impl Queries,
+        course_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<CourseRole>, DbError> {
+        let rows = c
+            .query(
+                "SELECT role FROM course_staff WHERE course_id = $1 AND user_id = $2",
+                &[&course_id, &user_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let role: &str = r.get("role");
+                CourseRole::ALL.into_iter().find(|k| k.as_str() == role)
+            })
+            .collect())
+    }
+
     /// Whether `user_id` holds `role` on any course.
     pub async fn holds_any(
         &self,

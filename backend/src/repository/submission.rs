@@ -6,7 +6,8 @@ use tokio_postgres::Row;
 
 use super::Queries;
 use crate::entity::submission::{
-    CourseProgress, ProjectProgress, Submission, SubmissionForCreate, SubmissionStatus, Verdict,
+    CourseProgress, ProjectProgress, Submission, SubmissionComment, SubmissionForCreate,
+    SubmissionStatus, Verdict,
 };
 
 const COLUMNS: &str = "s.id, s.user_id, s.course_id, s.project_id, s.attempt, s.repository_url, \
@@ -35,10 +36,93 @@ fn submission_from_row(r: &Row) -> Result<Submission, DbError> {
     })
 }
 
+const COMMENT_SELECT: &str = "SELECT m.id, m.submission_id, m.author_id, \
+     u.first_name || ' ' || u.last_name AS author_name, m.body, m.created_at \
+     FROM submission_comments m JOIN users u ON u.id = m.author_id";
+
+fn comment_from_row(r: &Row) -> SubmissionComment {
+    SubmissionComment {
+        id: r.get("id"),
+        submission_id: r.get("submission_id"),
+        author_id: r.get("author_id"),
+        author_name: r.get("author_name"),
+        body: r.get("body"),
+        created_at: r.get("created_at"),
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SubmissionRepository;
 
 impl SubmissionRepository {
+    /// One submission.
+    pub async fn find(&self, c: &impl Queries, id: i64) -> Result<Option<Submission>, DbError> {
+        let row = c
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM submissions s WHERE s.id = $1"),
+                &[&id],
+            )
+            .await?;
+        row.as_ref().map(submission_from_row).transpose()
+    }
+
+    /// A submission's comments, oldest first.
+    pub async fn comments(
+        &self,
+        c: &impl Queries,
+        submission_id: i64,
+    ) -> Result<Vec<SubmissionComment>, DbError> {
+        let rows = c
+            .query(
+                &format!("{COMMENT_SELECT} WHERE m.submission_id = $1 ORDER BY m.created_at, m.id"),
+                &[&submission_id],
+            )
+            .await?;
+        Ok(rows.iter().map(comment_from_row).collect())
+    }
+
+    /// The same comment by the same author on the same submission within the last minute:
+    /// what a retried request finds.
+    pub async fn recent_comment(
+        &self,
+        c: &impl Queries,
+        submission_id: i64,
+        author_id: i64,
+        body: &str,
+    ) -> Result<Option<SubmissionComment>, DbError> {
+        let row = c
+            .query_opt(
+                &format!(
+                    "{COMMENT_SELECT} WHERE m.submission_id = $1 AND m.author_id = $2 \
+                       AND m.body = $3 AND m.created_at > now() - interval '1 minute' \
+                     ORDER BY m.id DESC LIMIT 1"
+                ),
+                &[&submission_id, &author_id, &body],
+            )
+            .await?;
+        Ok(row.as_ref().map(comment_from_row))
+    }
+
+    pub async fn add_comment(
+        &self,
+        c: &impl Queries,
+        submission_id: i64,
+        author_id: i64,
+        body: &str,
+    ) -> Result<SubmissionComment, DbError> {
+        let row = c
+            .query_one(
+                &format!(
+                    "WITH m AS (INSERT INTO submission_comments (submission_id, author_id, body) \
+                                VALUES ($1, $2, $3) RETURNING *) {}",
+                    COMMENT_SELECT.replace("FROM submission_comments m", "FROM m")
+                ),
+                &[&submission_id, &author_id, &body],
+            )
+            .await?;
+        Ok(comment_from_row(&row))
+    }
+
     /// The course of a project; `None` when there is no such project.
     pub async fn project_course(
         &self,

@@ -26,15 +26,31 @@ use crate::{
         ValidationErrors,
         course_staff::CourseRole,
         submission::{
-            CourseProgress, Reviewed, Submission, SubmissionForCreate, SubmissionStatus, Verdict,
+            CourseProgress, Reviewed, Submission, SubmissionComment, SubmissionDetail,
+            SubmissionForCreate, SubmissionStatus, Verdict,
         },
-        user::Principal,
+        user::{Principal, StaffPosition},
     },
     repository::{
         buyer::BuyerRepository, cache::Cache, certificate::CertificateRepository,
         course_staff::CourseStaffRepository, pg, submission::SubmissionRepository,
     },
 };
+
+/// Who may read a submission: its student, the course's staff (teachers, mentors,
+/// reviewers) and admins.
+fn may_read(who: &Principal, submission: &Submission, roles: &[CourseRole]) -> bool {
+    submission.user_id == who.user_id
+        || !roles.is_empty()
+        || (who.is_staff() && who.position == Some(StaffPosition::Admin))
+}
+
+/// Who may comment on it: the course's mentors and reviewers.
+fn may_comment(roles: &[CourseRole]) -> bool {
+    roles
+        .iter()
+        .any(|r| matches!(r, CourseRole::Mentor | CourseRole::Reviewer))
+}
 
 /// The answer to a submission.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +145,75 @@ impl SubmissionService {
             .await?;
         self.ryw.wrote(who.user_id, lsn.as_deref()).await;
         Ok(submitted)
+    }
+
+    /// A submission with its comments, for those who may read it (others: 404).
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, submission_id = id))]
+    pub async fn detail(&self, who: Principal, id: i64) -> Result<SubmissionDetail, ServiceError> {
+        let (repo, staff) = (self.submissions, self.staff);
+        self.ryw
+            .read_own(who.user_id, move |c| {
+                Box::pin(async move {
+                    let submission = repo
+                        .find(pg(c), id)
+                        .await?
+                        .ok_or(ServiceError::NotFound(Resource::Submission, id))?;
+                    let roles = staff
+                        .roles(pg(c), submission.course_id, who.user_id)
+                        .await?;
+                    if !may_read(&who, &submission, &roles) {
+                        return Err(ServiceError::NotFound(Resource::Submission, id));
+                    }
+                    let comments = repo.comments(pg(c), id).await?;
+                    Ok(SubmissionDetail {
+                        submission,
+                        comments,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// A mentor's or reviewer's comment. Safe to retry: the same text by the same author on
+    /// the same submission within a minute is answered with the comment already stored.
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, submission_id = id))]
+    pub async fn comment(
+        &self,
+        who: Principal,
+        id: i64,
+        body: String,
+    ) -> Result<SubmissionComment, ServiceError> {
+        let (repo, staff) = (self.submissions, self.staff);
+        let (comment, student, lsn) = self
+            .db
+            .write(|c| {
+                let (body, ryw) = (body.clone(), self.ryw.clone());
+                Box::pin(async move {
+                    let tx = c.transaction().await.map_err(DbError::from)?;
+                    let submission = repo
+                        .find(&tx, id)
+                        .await?
+                        .ok_or(ServiceError::NotFound(Resource::Submission, id))?;
+                    let roles = staff.roles(&tx, submission.course_id, who.user_id).await?;
+                    if !may_comment(&roles) {
+                        return Err(ServiceError::Denied(
+                            "only mentors and reviewers of the course comment on its submissions",
+                        ));
+                    }
+                    let comment = match repo.recent_comment(&tx, id, who.user_id, &body).await? {
+                        Some(stored) => stored,
+                        None => repo.add_comment(&tx, id, who.user_id, &body).await?,
+                    };
+                    tx.commit().await.map_err(DbError::from)?;
+                    let lsn = ryw.commit_position(c).await;
+                    Ok::<_, ServiceError>((comment, submission.user_id, lsn))
+                })
+            })
+            .await?;
+        // The author and the student read the submission back with it.
+        self.ryw.wrote(who.user_id, lsn.as_deref()).await;
+        self.ryw.wrote(student, lsn.as_deref()).await;
+        Ok(comment)
     }
 
     /// The caller's progress in the course, every project with their attempts: their own read.

@@ -89,6 +89,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/review-queue/claim"),
     ("post", "/api/v1/submissions/{id}/accept"),
     ("post", "/api/v1/submissions/{id}/return"),
+    ("get", "/api/v1/submissions/{id}"),
+    ("post", "/api/v1/submissions/{id}/comments"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

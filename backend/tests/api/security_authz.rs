@@ -271,6 +271,12 @@ const MATRIX: &[Row] = &[
         allowed: &["reviewer"],
         refused: 404,
     },
+    // The world's mentor and reviewer work on each cell's course.
+    Row {
+        route: "POST /api/v1/submissions/{id}/comments",
+        allowed: &["mentor", "reviewer"],
+        refused: 403,
+    },
     Row {
         route: "POST /api/v1/career/companies",
         allowed: CAREER,
@@ -720,6 +726,27 @@ async fn prepare(
             ))
             .await;
             ("/api/v1/review-queue/claim".into(), None, None)
+        }
+        "POST /api/v1/submissions/{id}/comments" => {
+            let (c, p) = learning_course(app, w).await;
+            let mentor = user_id(app, w.email("mentor")).await;
+            app.sql(&format!(
+                "INSERT INTO course_staff (course_id, user_id, role) VALUES ({c}, {mentor}, 'mentor')"
+            ))
+            .await;
+            purchase(app, &w.owner, c, "basic", "paid").await;
+            let s = app
+                .scalar_i64(&format!(
+                    "INSERT INTO submissions (user_id, course_id, project_id, attempt, repository_url) \
+                     VALUES ({}, {c}, {p}, 1, 'https://git.example/o/c') RETURNING id",
+                    w.owner_id
+                ))
+                .await;
+            (
+                format!("/api/v1/submissions/{s}/comments"),
+                Some(json!({"body": format!("comment {n}")})),
+                None,
+            )
         }
         "POST /api/v1/submissions/{id}/accept" | "POST /api/v1/submissions/{id}/return" => {
             let (c, p) = learning_course(app, w).await;

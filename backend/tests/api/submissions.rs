@@ -196,6 +196,61 @@ async fn students_submit_reviewers_decide_and_the_last_acceptance_certifies() {
         .await
         .assert_problem(404, "not_found");
 
+    // Comments: the course's mentor (once assigned) and reviewers; the student reads them.
+    let comments = format!("/api/v1/submissions/{id}/comments");
+    app.post(
+        &comments,
+        Some(&mentor),
+        json!({"body": "try smaller functions"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let mentor_id = user_id(&app, "mentor@learn.test").await;
+    let r = app
+        .put(
+            &format!("/api/v1/courses/{course}/staff/mentor/{mentor_id}"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let said = app
+        .post(
+            &comments,
+            Some(&mentor),
+            json!({"body": "try smaller functions"}),
+        )
+        .await;
+    assert_eq!(said.status, StatusCode::CREATED, "{}", said.body);
+    let again = app
+        .post(
+            &comments,
+            Some(&mentor),
+            json!({"body": "try smaller functions"}),
+        )
+        .await;
+    assert_eq!(
+        again.body["id"], said.body["id"],
+        "a retry stores nothing twice"
+    );
+    for token in [&student, &outsider] {
+        app.post(&comments, Some(token), json!({"body": "me too"}))
+            .await
+            .assert_problem(403, "forbidden");
+    }
+    app.post(&comments, Some(&rev), json!({"body": "  "}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let seen = app
+        .get_as(&format!("/api/v1/submissions/{id}"), &student)
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    assert_eq!(seen.body["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(seen.body["comments"][0]["body"], "try smaller functions");
+    app.get_as(&format!("/api/v1/submissions/{id}"), &outsider)
+        .await
+        .assert_problem(404, "not_found");
+
     // A return, its retry, and the student's second attempt.
     let returned = decide(&app, &rev, id, "return", "add tests").await;
     assert_eq!(returned["submission"]["status"], "returned");
