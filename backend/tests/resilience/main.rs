@@ -13,5 +13,6 @@ mod support;
 mod cache_outage;
 mod cache_two_instances;
 mod domain_switchover;
+mod learning_switchover;
 mod purchase_failover;
 mod switchover;
