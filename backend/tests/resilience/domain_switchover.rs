@@ -14,34 +14,11 @@ use std::{
 };
 
 use crate::support::fixtures::{buy, purchase, user_id};
+use crate::support::retry::until_not_503;
 use crate::support::spawn_app;
 use lyceum_db::testing::{CLUSTER, ensure_healthy, leader, stack};
-use reqwest::{RequestBuilder, StatusCode};
-use serde_json::{Value, json};
-
-/// Sends the request built by `make` until it gets an answer other than 503 (or a transport
-/// error), as a well-behaved client does; every answer is recorded.
-async fn until_not_503(
-    make: impl Fn() -> RequestBuilder,
-    seen: &Mutex<BTreeMap<String, usize>>,
-) -> (StatusCode, Value) {
-    for _ in 0..200 {
-        let outcome = make().send().await;
-        let key = match &outcome {
-            Ok(r) => r.status().as_str().to_owned(),
-            Err(_) => "transport error".to_owned(),
-        };
-        *seen.lock().unwrap().entry(key).or_default() += 1;
-        match outcome {
-            Ok(r) if r.status() != StatusCode::SERVICE_UNAVAILABLE => {
-                let status = r.status();
-                return (status, r.json().await.unwrap_or_default());
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("still 503 after 200 attempts");
-}
+use reqwest::StatusCode;
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn switchover_while_hiring_and_reviewing_loses_nothing_and_never_answers_500() {

@@ -13,35 +13,13 @@ use std::{
 };
 
 use crate::support::fixtures::{buy, user_id};
+use crate::support::retry::until_not_503;
 use crate::support::spawn_app;
 use lyceum_db::testing::{CLUSTER, ensure_healthy, leader, stack};
-use reqwest::{RequestBuilder, StatusCode};
-use serde_json::{Value, json};
+use reqwest::StatusCode;
+use serde_json::json;
 
 const STUDENTS: usize = 40;
-
-/// Sends until the answer is not a 503 (or a transport error); records every answer.
-async fn until_not_503(
-    make: impl Fn() -> RequestBuilder,
-    seen: &Mutex<BTreeMap<String, usize>>,
-) -> (StatusCode, Value) {
-    for _ in 0..300 {
-        let outcome = make().send().await;
-        let key = match &outcome {
-            Ok(r) => r.status().as_str().to_owned(),
-            Err(_) => "transport error".to_owned(),
-        };
-        *seen.lock().unwrap().entry(key).or_default() += 1;
-        match outcome {
-            Ok(r) if r.status() != StatusCode::SERVICE_UNAVAILABLE => {
-                let status = r.status();
-                return (status, r.json().await.unwrap_or_default());
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("still 503 after 300 attempts");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_claim_made_before_a_switchover_is_held_after_it_and_no_acceptance_is_lost() {
