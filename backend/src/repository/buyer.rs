@@ -1,4 +1,5 @@
-//! Facts about purchases that other areas' rules depend on (reviews, certificates, tracks).
+//! Facts about purchases that other areas' rules depend on (reviews, certificates, tracks,
+//! submissions).
 //! Served by `purchases_course_run_status_idx` joined from `course_runs_course_start_idx`.
 
 use lyceum_db::DbError;
@@ -26,6 +27,27 @@ impl BuyerRepository {
             )
             .await?;
         Ok(row.get("found"))
+    }
+
+    /// Locks the student's enrollment in the course (their first `paid` purchase of one of its
+    /// runs); `false` when they are not enrolled. Acceptances of one student's projects of one
+    /// course take this lock in turn, so the last of two concurrent acceptances sees the first
+    /// and completion is decided once.
+    pub async fn lock_enrollment(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+        course_id: i64,
+    ) -> Result<bool, DbError> {
+        let row = c
+            .query_opt(
+                "SELECT p.id FROM purchases p JOIN course_runs r ON r.id = p.course_run_id \
+                  WHERE p.user_id = $1 AND r.course_id = $2 AND p.status = 'paid' \
+                  ORDER BY p.id LIMIT 1 FOR UPDATE OF p",
+                &[&user_id, &course_id],
+            )
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Whether the user has a `paid` purchase of the course on a plan with career support.

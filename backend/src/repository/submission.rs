@@ -281,27 +281,6 @@ impl SubmissionRepository {
         submission_from_row(&row)
     }
 
-    /// Locks the student's enrollment in the course (their first `paid` purchase of one of its
-    /// runs); `false` when they are not enrolled. Acceptances of one student's projects of one
-    /// course take this lock in turn, so the last of two concurrent acceptances sees the first
-    /// and completion is decided once.
-    pub async fn lock_enrollment(
-        &self,
-        c: &impl Queries,
-        user_id: i64,
-        course_id: i64,
-    ) -> Result<bool, DbError> {
-        let row = c
-            .query_opt(
-                "SELECT p.id FROM purchases p JOIN course_runs r ON r.id = p.course_run_id \
-                  WHERE p.user_id = $1 AND r.course_id = $2 AND p.status = 'paid' \
-                  ORDER BY p.id LIMIT 1 FOR UPDATE OF p",
-                &[&user_id, &course_id],
-            )
-            .await?;
-        Ok(row.is_some())
-    }
-
     /// Whether the student has an accepted attempt at every project of the course (and the
     /// course has projects).
     pub async fn completed(

@@ -295,7 +295,8 @@ impl SubmissionService {
         id: i64,
         verdict: Verdict,
     ) -> Result<Reviewed, ServiceError> {
-        let (repo, staff, certificates) = (self.submissions, self.staff, self.certificates);
+        let (repo, buyers, staff, certificates) =
+            (self.submissions, self.buyers, self.staff, self.certificates);
         let (reviewed, issued, lsn) = self
             .db
             .write(|c| {
@@ -330,7 +331,7 @@ impl SubmissionService {
                     };
                     let (student, course) = (submission.user_id, submission.course_id);
                     let issued = matches!(verdict, Verdict::Accept { .. })
-                        && repo.lock_enrollment(&tx, student, course).await?
+                        && buyers.lock_enrollment(&tx, student, course).await?
                         && repo.completed(&tx, student, course).await?
                         && certificates.insert_if_absent(&tx, student, course).await?;
                     let certificate_serial = certificates.serial_of(&tx, student, course).await?;
