@@ -132,7 +132,7 @@ pub async fn record(
 }
 
 /// Tables that refer to seeded ones but are not seeded yet: a reset empties them too.
-const UNSEEDED: &[&str] = &["submission_comments", "submissions"];
+const UNSEEDED: &[&str] = &["submission_comments", "submissions", "review_turnaround"];
 
 /// The statement that empties every seeded table and the bookkeeping, in one go.
 /// `plans` and `difficulty_levels` belong to the migration and are kept. Every other table

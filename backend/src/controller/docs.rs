@@ -53,7 +53,7 @@ use super::{
         career::applications, career::apply, career::set_status,
         blog::feed, blog::post, blog::create_post, blog::update_post, blog::delete_post,
         blog::tags,
-        report::top_courses, report::revenue, report::employment,
+        report::top_courses, report::revenue, report::employment, report::learning,
         openapi_json,
     ),
     components(schemas(

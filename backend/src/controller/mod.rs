@@ -205,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/top-courses", get(report::top_courses))
         .route("/api/v1/reports/revenue", get(report::revenue))
         .route("/api/v1/reports/employment", get(report::employment))
+        .route("/api/v1/reports/learning", get(report::learning))
         .route_layer(from_fn_with_state(state.clone(), middleware::per_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

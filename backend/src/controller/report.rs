@@ -8,8 +8,8 @@ use super::{
     extract::{CurrentUser, Query},
 };
 use crate::entity::report::{
-    self, EmploymentParams, EmploymentRow, Report, RevenueParams, RevenueRange, RevenueRow,
-    TopCourse, TopCoursesParams,
+    self, EmploymentParams, EmploymentRow, LearningParams, LearningRow, Report, RevenueParams,
+    RevenueRange, RevenueRow, TopCourse, TopCoursesParams,
 };
 
 /// Published courses with reviews, best average rating first (ties: more reviews, lower id).
@@ -71,4 +71,25 @@ pub async fn employment(
 ) -> Result<Json<Report<EmploymentRow>>, ApiError> {
     let limit = report::employment_limit(params).map_err(|e| ApiError::Service(e.into()))?;
     Ok(Json(state.reports.employment(who, limit).await?))
+}
+
+/// Review turnaround (p50/p90 from a per-course histogram) and completion per course, the
+/// courses with the most reviewed submissions first.
+#[utoipa::path(get, path = "/api/v1/reports/learning", tag = "reports",
+    security(("bearer" = [])),
+    params(LearningParams),
+    responses(
+        (status = 200, description = "The report", body = Report<LearningRow>),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit outside 1–100", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn learning(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Query(params): Query<LearningParams>,
+) -> Result<Json<Report<LearningRow>>, ApiError> {
+    let limit = report::learning_limit(params).map_err(|e| ApiError::Service(e.into()))?;
+    Ok(Json(state.reports.learning(who, limit).await?))
 }

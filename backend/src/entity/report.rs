@@ -1,5 +1,6 @@
 //! Staff reports: top courses, revenue by month and specialization, employment by course and
-//! company. Parameters are parsed here; the figures come from SQL.
+//! company, learning (review turnaround and completion) by course. Parameters are parsed
+//! here; the figures come from SQL.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,44 @@ pub struct EmploymentRow {
     pub hired: i64,
 }
 
+/// One course's learning: how fast its submissions are reviewed and how many of its students
+/// complete it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LearningRow {
+    pub course_id: i64,
+    pub title: String,
+    /// Submissions of the course accepted or returned so far.
+    pub decisions: i64,
+    /// Median seconds from submission to decision, read from a histogram whose buckets grow
+    /// by 2^(1/8): at most 9 % above the exact median.
+    pub turnaround_p50_s: f64,
+    /// The 90th percentile, read the same way.
+    pub turnaround_p90_s: f64,
+    /// Distinct users with a `paid` purchase of any run of the course.
+    pub enrolled: i64,
+    /// Enrolled students holding the course's certificate.
+    pub graduates: i64,
+    /// `graduates / enrolled`, 0 to 1; absent while nobody is enrolled.
+    pub completion_rate: Option<f64>,
+}
+
+/// Buckets per doubling of the review turnaround histogram (`review_turnaround_bucket` in
+/// migration V9).
+pub const TURNAROUND_BUCKETS_PER_DOUBLING: f64 = 8.0;
+
+/// The upper bound, in seconds, of the turnarounds counted in `bucket`.
+pub fn turnaround_bucket_seconds(bucket: i16) -> f64 {
+    let exact = 2f64.powf(f64::from(bucket) / TURNAROUND_BUCKETS_PER_DOUBLING);
+    (exact * 10.0).round() / 10.0
+}
+
+/// Graduates per enrolled student; `None` while nobody is enrolled.
+pub fn completion_rate(graduates: i64, enrolled: i64) -> Option<f64> {
+    (enrolled > 0).then(|| graduates as f64 / enrolled as f64)
+}
+
 pub const TOP_COURSES_MAX: u32 = 100;
+pub const LEARNING_COURSES_MAX: u32 = 100;
 pub const EMPLOYMENT_ROWS_MAX: u32 = 1000;
 /// Report months: `YYYY-MM`, years 2000 to 2999.
 pub const MONTH_YEAR_MIN: i32 = 2000;
@@ -68,6 +106,25 @@ pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let limit = errors.take(in_range("limit", p.limit.unwrap_or(10), 1, TOP_COURSES_MAX));
     errors.finish(|| limit.unwrap_or(10))
+}
+
+/// Query string of the learning report.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LearningParams {
+    /// How many courses, most decisions first: 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+pub fn learning_limit(p: LearningParams) -> Result<u32, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let limit = errors.take(in_range(
+        "limit",
+        p.limit.unwrap_or(20),
+        1,
+        LEARNING_COURSES_MAX,
+    ));
+    errors.finish(|| limit.unwrap_or(20))
 }
 
 /// Query string of the employment report.
@@ -205,6 +262,21 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn turnaround_buckets_double_every_eight() {
+        assert_eq!(turnaround_bucket_seconds(0), 1.0);
+        assert_eq!(turnaround_bucket_seconds(8), 2.0);
+        assert_eq!(turnaround_bucket_seconds(80), 1024.0);
+        // One bucket up is at most 9 % more.
+        assert_eq!(turnaround_bucket_seconds(1), 1.1);
+    }
+
+    #[test]
+    fn completion_needs_someone_enrolled() {
+        assert_eq!(completion_rate(0, 0), None);
+        assert_eq!(completion_rate(1, 4), Some(0.25));
     }
 
     #[test]

@@ -222,6 +222,24 @@ impl CareerRepository {
         Ok(row.get("id"))
     }
 
+    /// Opens the graduate's track from today, unless they have one for the course; whether
+    /// this call opened it.
+    pub async fn open_track_if_absent(
+        &self,
+        c: &impl Queries,
+        user_id: i64,
+        course_id: i64,
+    ) -> Result<bool, DbError> {
+        let opened = c
+            .execute(
+                "INSERT INTO career_tracks (user_id, course_id, support_start) \
+                 VALUES ($1, $2, current_date) ON CONFLICT (user_id, course_id) DO NOTHING",
+                &[&user_id, &course_id],
+            )
+            .await?;
+        Ok(opened == 1)
+    }
+
     pub async fn update_track(
         &self,
         c: &impl Queries,

@@ -23,6 +23,7 @@ use crate::entity::catalog::{
 };
 use crate::entity::page::Page;
 use crate::entity::plan::{self, PlanPrice};
+use crate::entity::report::completion_rate;
 
 /// Whether the run `r` can still be bought: its last day of sales is today or later. The
 /// purchase checks this and the course list's "on sale" filter uses it, so both agree.
@@ -151,6 +152,17 @@ impl CourseRepository {
         let summary_sql = format!("{SUMMARY_SELECT} WHERE c.id = $1 AND (c.published OR $2)");
         let by_id: [&(dyn ToSql + Sync); 1] = [&id];
         let summary_params: [&(dyn ToSql + Sync); 2] = [&id, &include_unpublished];
+        let stats_sql = format!(
+            "SELECT {} AS buyers, \
+               (SELECT avg(rating)::float8 FROM reviews WHERE course_id = $1) AS average_rating, \
+               (SELECT count(*) FROM reviews WHERE course_id = $1) AS review_count, \
+               (SELECT count(DISTINCT ct.user_id) FROM career_tracks ct \
+                  JOIN job_applications ja ON ja.career_track_id = ct.id \
+                 WHERE ct.course_id = $1 AND ja.status = 'hired') AS graduates_employed, \
+               {} AS graduates",
+            enrolled_sql("$1"),
+            graduates_sql("$1")
+        );
         // Independent queries on one connection: tokio-postgres pipelines them.
         let (course, topics, projects, staff, runs, stats, plans) = tokio::try_join!(
             c.query_opt(&summary_sql, &summary_params),
@@ -180,20 +192,7 @@ impl CourseRepository {
                 &by_id
             ),
             c.query_one(
-                "SELECT \
-                   (SELECT count(DISTINCT p.user_id) FROM purchases p \
-                      JOIN course_runs r ON r.id = p.course_run_id \
-                     WHERE r.course_id = $1 AND p.status = 'paid') AS buyers, \
-                   (SELECT avg(rating)::float8 FROM reviews WHERE course_id = $1) AS average_rating, \
-                   (SELECT count(*) FROM reviews WHERE course_id = $1) AS review_count, \
-                   (SELECT count(DISTINCT ct.user_id) FROM career_tracks ct \
-                      JOIN job_applications ja ON ja.career_track_id = ct.id \
-                     WHERE ct.course_id = $1 AND ja.status = 'hired') AS graduates_employed, \
-                   (SELECT count(*) FROM certificates ce WHERE ce.course_id = $1 \
-                       AND EXISTS (SELECT 1 FROM purchases p \
-                                     JOIN course_runs r ON r.id = p.course_run_id \
-                                    WHERE r.course_id = $1 AND p.status = 'paid' \
-                                      AND p.user_id = ce.user_id)) AS graduates",
+                &stats_sql,
                 &by_id
             ),
             c.query(PLANS_SELECT, &[]),
@@ -259,9 +258,26 @@ impl CourseRepository {
     }
 }
 
-/// Graduates per enrolled student; `None` while nobody is enrolled.
-fn completion_rate(graduates: i64, enrolled: i64) -> Option<f64> {
-    (enrolled > 0).then(|| graduates as f64 / enrolled as f64)
+/// The students enrolled in the course `course` (an SQL expression): distinct users with a
+/// `paid` purchase of any of its runs (`purchases_course_run_status_idx`).
+pub(super) fn enrolled_sql(course: &str) -> String {
+    format!(
+        "(SELECT count(DISTINCT p.user_id) FROM purchases p \
+            JOIN course_runs r ON r.id = p.course_run_id \
+           WHERE r.course_id = {course} AND p.status = 'paid')"
+    )
+}
+
+/// The graduates of the course `course` (an SQL expression): enrolled students holding its
+/// certificate (`certificates_course_idx`).
+pub(super) fn graduates_sql(course: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM certificates ce WHERE ce.course_id = {course} \
+             AND EXISTS (SELECT 1 FROM purchases p \
+                           JOIN course_runs r ON r.id = p.course_run_id \
+                          WHERE r.course_id = {course} AND p.status = 'paid' \
+                            AND p.user_id = ce.user_id))"
+    )
 }
 
 /// A run; `prices` are its course's (a run costs what its course costs).

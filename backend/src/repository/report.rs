@@ -1,13 +1,20 @@
 //! Report SQL. Each report is one statement shaped for its index (docs/SCHEMA.md):
 //! ratings from `reviews_course_created_idx` (INCLUDE rating), buyers from
 //! `purchases_course_run_status_idx`, revenue from the partial `purchases_paid_at_idx`,
-//! employment from the partial `job_applications_hired_idx`.
+//! employment from the partial `job_applications_hired_idx`, learning from the
+//! `review_turnaround` histogram (a few rows per course, kept by each decision).
 
 use chrono::{DateTime, NaiveTime, Utc};
 use lyceum_db::DbError;
 
-use super::Queries;
-use crate::entity::report::{EmploymentRow, RevenueRange, RevenueRow, TopCourse};
+use super::{
+    Queries,
+    course::{enrolled_sql, graduates_sql},
+};
+use crate::entity::report::{
+    EmploymentRow, LearningRow, RevenueRange, RevenueRow, TopCourse, completion_rate,
+    turnaround_bucket_seconds,
+};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReportRepository;
@@ -131,6 +138,54 @@ impl ReportRepository {
                 company_id: r.get("company_id"),
                 company: r.get("company"),
                 hired: r.get("hired"),
+            })
+            .collect())
+    }
+
+    /// Courses with reviewed submissions, most decisions first (ties: lower id): the
+    /// turnaround percentiles from each course's histogram (nearest rank: the first bucket
+    /// whose running count reaches p × decisions), enrolled students and graduates for
+    /// those `limit` courses only.
+    #[tracing::instrument(level = "debug", skip_all, fields(limit))]
+    pub async fn learning(
+        &self,
+        c: &impl Queries,
+        limit: u32,
+    ) -> Result<Vec<LearningRow>, DbError> {
+        let sql = format!(
+            "WITH busiest AS ( \
+               SELECT course_id, sum(decisions)::bigint AS decisions FROM review_turnaround \
+               GROUP BY course_id ORDER BY decisions DESC, course_id LIMIT $1), \
+             running AS ( \
+               SELECT t.course_id, t.bucket, b.decisions, \
+                      sum(t.decisions) OVER (PARTITION BY t.course_id ORDER BY t.bucket) AS upto \
+               FROM review_turnaround t JOIN busiest b ON b.course_id = t.course_id) \
+             SELECT b.course_id, c.title, b.decisions, \
+               (SELECT min(bucket) FROM running u \
+                 WHERE u.course_id = b.course_id AND u.upto >= ceil(0.5 * u.decisions)) AS p50, \
+               (SELECT min(bucket) FROM running u \
+                 WHERE u.course_id = b.course_id AND u.upto >= ceil(0.9 * u.decisions)) AS p90, \
+               {} AS enrolled, {} AS graduates \
+             FROM busiest b JOIN courses c ON c.id = b.course_id \
+             ORDER BY b.decisions DESC, b.course_id",
+            enrolled_sql("b.course_id"),
+            graduates_sql("b.course_id")
+        );
+        let rows = c.query(&sql, &[&i64::from(limit)]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let (enrolled, graduates) = (r.get("enrolled"), r.get("graduates"));
+                LearningRow {
+                    course_id: r.get("course_id"),
+                    title: r.get("title"),
+                    decisions: r.get("decisions"),
+                    turnaround_p50_s: turnaround_bucket_seconds(r.get("p50")),
+                    turnaround_p90_s: turnaround_bucket_seconds(r.get("p90")),
+                    enrolled,
+                    graduates,
+                    completion_rate: completion_rate(graduates, enrolled),
+                }
             })
             .collect())
     }

@@ -281,6 +281,20 @@ impl SubmissionRepository {
         submission_from_row(&row)
     }
 
+    /// Counts the decision just recorded on `id` in its course's turnaround histogram
+    /// (migration V9); the learning report reads the histogram, never the submissions.
+    pub async fn count_turnaround(&self, c: &impl Queries, id: i64) -> Result<(), DbError> {
+        c.execute(
+            "INSERT INTO review_turnaround AS t (course_id, bucket, decisions) \
+             SELECT s.course_id, review_turnaround_bucket(s.reviewed_at - s.created_at), 1 \
+               FROM submissions s WHERE s.id = $1 AND s.reviewed_at IS NOT NULL \
+             ON CONFLICT (course_id, bucket) DO UPDATE SET decisions = t.decisions + 1",
+            &[&id],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Whether the student has an accepted attempt at every project of the course (and the
     /// course has projects).
     pub async fn completed(

@@ -23,6 +23,7 @@ use crate::{
         user::Principal,
     },
     repository::{
+        Queries,
         buyer::BuyerRepository,
         cache::{Cache, all_reports},
         career::CareerRepository,
@@ -31,6 +32,22 @@ use crate::{
 };
 
 const STAFF_ONLY: &str = "only admins and support staff run the career center";
+
+/// A certificate makes the career track available: a graduate who bought the course on a
+/// plan with career support has their track opened in the certificate's transaction (a track
+/// staff opened earlier stays as it is). Whether this call opened one.
+pub(super) async fn open_track_for_graduate(
+    c: &impl Queries,
+    user_id: i64,
+    course_id: i64,
+) -> Result<bool, DbError> {
+    Ok(BuyerRepository
+        .has_career_purchase(c, user_id, course_id)
+        .await?
+        && CareerRepository
+            .open_track_if_absent(c, user_id, course_id)
+            .await?)
+}
 
 #[derive(Debug, Clone)]
 pub struct CareerService {

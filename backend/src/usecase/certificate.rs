@@ -1,9 +1,12 @@
-//! Certificates: issued by admins and teachers to buyers, listed per user, verified by anyone.
+//! Certificates: issued by admins and teachers to buyers (or earned by completing a course,
+//! `usecase::submission`), listed per user, verified by anyone. A certificate opens the
+//! holder's career track when they bought the course on a plan with career support.
 
 use lyceum_db::{Db, DbError};
 
 use super::{
-    Resource, ServiceError, access, consistency::ReadYourWrites, course_page::refresh_course_page,
+    Resource, ServiceError, access, career, consistency::ReadYourWrites,
+    course_page::refresh_course_page,
 };
 use crate::entity::page::{Page, PageRequest};
 use crate::{
@@ -71,6 +74,7 @@ impl CertificateService {
                         )));
                     }
                     let issued = certificates.insert(&tx, user_id, course_id).await?;
+                    career::open_track_for_graduate(&tx, user_id, course_id).await?;
                     tx.commit().await.map_err(DbError::from)?;
                     Ok(issued)
                 })

@@ -1,17 +1,18 @@
 //! Staff reports, read from the replicas and cached in Redis for `redis.ttl_reports_s`
 //! (60 s by default). Review writes and hiring changes drop every cached report; purchases
-//! (revenue, buyers) are reflected once the TTL has passed.
+//! (revenue, buyers) and submission decisions (learning) are reflected once the TTL has
+//! passed.
 
 use lyceum_db::{Client, Db, DbFuture};
 
 use super::ServiceError;
 use crate::{
     entity::{
-        report::{EmploymentRow, Report, RevenueRange, RevenueRow, TopCourse},
+        report::{EmploymentRow, LearningRow, Report, RevenueRange, RevenueRow, TopCourse},
         user::Principal,
     },
     repository::{
-        cache::{Cache, CacheKey, EmploymentKey, RevenueKey, TopCoursesKey},
+        cache::{Cache, CacheKey, EmploymentKey, LearningKey, RevenueKey, TopCoursesKey},
         pg,
         report::ReportRepository,
     },
@@ -99,6 +100,20 @@ impl ReportService {
         let reports = self.reports;
         self.cached(EmploymentKey(limit), |c| {
             Box::pin(async move { Ok(reports.employment(pg(c), limit).await?) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(limit))]
+    pub async fn learning(
+        &self,
+        who: Principal,
+        limit: u32,
+    ) -> Result<Report<LearningRow>, ServiceError> {
+        staff_only(&who)?;
+        let reports = self.reports;
+        self.cached(LearningKey(limit), |c| {
+            Box::pin(async move { Ok(reports.learning(pg(c), limit).await?) })
         })
         .await
     }

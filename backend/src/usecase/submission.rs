@@ -11,15 +11,17 @@
 //!
 //! The queue is `FOR UPDATE SKIP LOCKED` (`repository::submission`). Completion: the
 //! acceptance that makes every project of the course accepted issues the certificate in the
-//! same transaction; acceptances of one student's course serialize on their enrollment row,
-//! so two concurrent last acceptances issue it exactly once.
+//! same transaction (with the career track, for buyers of a plan with career support);
+//! acceptances of one student's course serialize on their enrollment row, so two concurrent
+//! last acceptances issue it exactly once. Each decision also counts in the course's review
+//! turnaround histogram, which the learning report reads.
 
 use std::time::Duration;
 
 use lyceum_db::{Db, DbError};
 
 use super::{
-    Resource, ServiceError, consistency::ReadYourWrites, course_page::refresh_course_page,
+    Resource, ServiceError, career, consistency::ReadYourWrites, course_page::refresh_course_page,
 };
 use crate::{
     entity::{
@@ -320,7 +322,9 @@ impl SubmissionService {
                         if found.claimed_by != Some(who.user_id) {
                             return Err(ServiceError::ClaimedByAnother);
                         }
-                        repo.decide(&tx, id, who.user_id, &verdict).await?
+                        let decided = repo.decide(&tx, id, who.user_id, &verdict).await?;
+                        repo.count_turnaround(&tx, id).await?;
+                        decided
                     } else if found.status == verdict.status()
                         && found.reviewed_by == Some(who.user_id)
                     {
@@ -334,6 +338,9 @@ impl SubmissionService {
                         && buyers.lock_enrollment(&tx, student, course).await?
                         && repo.completed(&tx, student, course).await?
                         && certificates.insert_if_absent(&tx, student, course).await?;
+                    if issued {
+                        career::open_track_for_graduate(&tx, student, course).await?;
+                    }
                     let certificate_serial = certificates.serial_of(&tx, student, course).await?;
                     tx.commit().await.map_err(DbError::from)?;
                     let lsn = ryw.commit_position(c).await;

@@ -78,6 +78,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/reports/top-courses"),
     ("get", "/api/v1/reports/revenue"),
     ("get", "/api/v1/reports/employment"),
+    ("get", "/api/v1/reports/learning"),
     ("post", "/api/v1/purchases"),
     ("get", "/api/v1/purchases"),
     ("get", "/api/v1/purchases/{id}"),

@@ -17,6 +17,7 @@ mod catalog;
 mod certificates;
 mod course_staff;
 mod docs;
+mod learning_report;
 mod lookups;
 mod prices;
 mod purchases;

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// The Rust course of the catalog fixture and its three projects in syllabus order.
-async fn rust_course(app: &TestApp) -> (i64, Vec<i64>) {
+pub(crate) async fn rust_course(app: &TestApp) -> (i64, Vec<i64>) {
     app.seed_catalog().await;
     let course = app.course_id("Rust for backend engineers").await;
     let mut projects = vec![];
@@ -29,7 +29,7 @@ async fn rust_course(app: &TestApp) -> (i64, Vec<i64>) {
 }
 
 /// A reviewer assigned to the course (by an admin, through the API); their token.
-async fn reviewer(app: &TestApp, admin: &str, email: &str, course: i64) -> String {
+pub(crate) async fn reviewer(app: &TestApp, admin: &str, email: &str, course: i64) -> String {
     let token = app.staff(email, "reviewer").await;
     let id = user_id(app, email).await;
     let r = app
@@ -59,7 +59,7 @@ async fn submit(app: &TestApp, token: &str, course: i64, project: i64, url: &str
     r.body
 }
 
-async fn claim(app: &TestApp, token: &str) -> Option<Value> {
+pub(crate) async fn claim(app: &TestApp, token: &str) -> Option<Value> {
     let r = app
         .post("/api/v1/review-queue/claim", Some(token), json!({}))
         .await;
@@ -70,7 +70,13 @@ async fn claim(app: &TestApp, token: &str) -> Option<Value> {
     }
 }
 
-async fn decide(app: &TestApp, token: &str, id: i64, action: &str, feedback: &str) -> Value {
+pub(crate) async fn decide(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    action: &str,
+    feedback: &str,
+) -> Value {
     let r = app
         .post(
             &format!("/api/v1/submissions/{id}/{action}"),

@@ -12,7 +12,7 @@ use crate::{
         blog::PostSummary,
         catalog::{CourseDetail, CourseSummary, Lookups},
         page::Page,
-        report::{EmploymentRow, Report, RevenueRange, RevenueRow, TopCourse},
+        report::{EmploymentRow, LearningRow, Report, RevenueRange, RevenueRow, TopCourse},
     },
 };
 
@@ -188,6 +188,24 @@ impl CacheKey for EmploymentKey {
         Slot::Field {
             hash: REPORTS_HASH.into(),
             field: format!("employment:{}", self.0),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_reports_s)
+    }
+}
+
+/// The learning report for one `limit`. Decisions reach it once the TTL has passed.
+#[derive(Debug, Clone, Copy)]
+pub struct LearningKey(pub u32);
+
+impl CacheKey for LearningKey {
+    type Value = Report<LearningRow>;
+    const KIND: &'static str = "report";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: REPORTS_HASH.into(),
+            field: format!("learning:{}", self.0),
         }
     }
     fn ttl(&self, cfg: &RedisConfig) -> Duration {

@@ -28,9 +28,9 @@ use self::breaker::Breaker;
 pub use self::{
     keys::{
         BLOG_FEED_HASH, BlogFeedKey, COURSE_LISTS_HASH, CacheKey, CourseDetailKey, CourseListKey,
-        EmploymentKey, LookupsKey, RECENT_WRITE_WINDOW, REPORTS_HASH, RecentBlogWriteKey,
-        RecentCatalogWriteKey, RecentReviewWriteKey, RevenueKey, Slot, TopCoursesKey,
-        WRITE_FENCE_WINDOW, WriteFenceKey, all_reports,
+        EmploymentKey, LearningKey, LookupsKey, RECENT_WRITE_WINDOW, REPORTS_HASH,
+        RecentBlogWriteKey, RecentCatalogWriteKey, RecentReviewWriteKey, RevenueKey, Slot,
+        TopCoursesKey, WRITE_FENCE_WINDOW, WriteFenceKey, all_reports,
     },
     metrics::CacheMetrics,
 };
