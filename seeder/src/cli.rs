@@ -26,7 +26,8 @@ binary COPY on the primary (HAProxy's write port).
 
 SCALE   --scale 1 is a small school: 10 000 users (150 staff), 100 courses, about
         1 200 runs and 50 000 purchases (plus reviews, certificates, career tracks,
-        job applications, 50 companies, 300 blog posts). Counts grow linearly; the
+        job applications, 50 companies, 300 blog posts, and about 47 000 project
+        submissions with their reviews and comments). Counts grow linearly; the
         benchmark uses --scale 40 (400 000 users, 2 000 000 purchases). Decimals such
         as 0.1 work for quick tests. `--plan` prints the exact counts.
 SEED    --seed S makes the data identical for the same S, scale and --anchor (the

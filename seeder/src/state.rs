@@ -131,19 +131,12 @@ pub async fn record(
     Ok(())
 }
 
-/// Tables that refer to seeded ones but are not seeded yet: a reset empties them too.
-const UNSEEDED: &[&str] = &["submission_comments", "submissions", "review_turnaround"];
-
 /// The statement that empties every seeded table and the bookkeeping, in one go.
 /// `plans` and `difficulty_levels` belong to the migration and are kept. Every other table
-/// that refers to `users` is seeded (`refresh_tokens`, `revoked_tokens` included) or in
-/// [`UNSEEDED`], so one TRUNCATE needs no CASCADE.
+/// that refers to `users` is seeded (`refresh_tokens`, `revoked_tokens`, `submissions`
+/// included), so one TRUNCATE needs no CASCADE.
 pub fn reset_sql() -> String {
-    let tables: Vec<&str> = Table::ALL
-        .iter()
-        .map(|t| t.name())
-        .chain(UNSEEDED.iter().copied())
-        .collect();
+    let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
     format!(
         "TRUNCATE {}, seeder_state RESTART IDENTITY",
         tables.join(", ")

@@ -14,7 +14,7 @@
 
 use fake::rand::RngExt;
 
-use super::{Application, Certificate, Post, Purchase, Review, Track, User};
+use super::{Application, Certificate, Post, Purchase, Review, Submission, Track, User};
 use crate::{
     accounts::{KnownAccount, Position},
     plan::{DAY, HOUR, Timeline},
@@ -54,6 +54,7 @@ pub(super) struct Activity<'a> {
     pub tracks: &'a [Track],
     pub applications: &'a [Application],
     pub posts: &'a [Post],
+    pub submissions: &'a [Submission],
 }
 
 impl Activity<'_> {
@@ -86,6 +87,9 @@ impl Activity<'_> {
         }
         for p in self.posts {
             see(p.author, p.published.unwrap_or(p.created).max(p.created));
+        }
+        for s in self.submissions {
+            see(s.user, s.created);
         }
         last
     }

@@ -13,6 +13,7 @@ mod blog;
 mod career;
 mod catalog;
 mod commerce;
+mod learning;
 mod lifecycle;
 mod people;
 mod sessions;
@@ -24,6 +25,10 @@ pub use catalog::{Course, Run, Staffing, Topic};
 pub use commerce::{
     CERTIFICATE_SHARE, Certificate, NON_BUYER_SHARE, Purchase, RATING_WEIGHTS, REVIEW_SHARE,
     Review, Status, final_price,
+};
+pub use learning::{
+    COMMENT_SHARE, Comment, LEARNING_DAYS, Learning, RETURN_SHARE, Submission, SubmissionStatus,
+    Turnaround, turnaround_bucket,
 };
 pub use lifecycle::{
     DEACTIVATED_DOMAIN, DEACTIVATED_STUDENT_SHARE, DEACTIVATED_SUPPORT_SHARE, Lifecycle,
@@ -110,10 +115,13 @@ pub enum Table {
     PostTags,
     RefreshTokens,
     RevokedTokens,
+    Submissions,
+    SubmissionComments,
+    ReviewTurnaround,
 }
 
 impl Table {
-    pub const ALL: [Table; 19] = [
+    pub const ALL: [Table; 22] = [
         Self::Specializations,
         Self::Users,
         Self::PartnerCompanies,
@@ -133,6 +141,9 @@ impl Table {
         Self::PostTags,
         Self::RefreshTokens,
         Self::RevokedTokens,
+        Self::Submissions,
+        Self::SubmissionComments,
+        Self::ReviewTurnaround,
     ];
 
     pub fn name(self) -> &'static str {
@@ -156,6 +167,9 @@ impl Table {
             Self::PostTags => "post_tags",
             Self::RefreshTokens => "refresh_tokens",
             Self::RevokedTokens => "revoked_tokens",
+            Self::Submissions => "submissions",
+            Self::SubmissionComments => "submission_comments",
+            Self::ReviewTurnaround => "review_turnaround",
         }
     }
 
@@ -181,6 +195,9 @@ impl Table {
             JobApplications => &[CareerTracks, PartnerCompanies],
             PostTags => &[BlogPosts, Tags],
             RefreshTokens | RevokedTokens => &[Users],
+            Submissions => &[Users, Courses, Projects],
+            SubmissionComments => &[Submissions, Users],
+            ReviewTurnaround => &[Courses],
         }
     }
 
@@ -206,6 +223,9 @@ impl Table {
             Self::PostTags => blog::POST_TAG_COLUMNS,
             Self::RefreshTokens => sessions::REFRESH_TOKEN_COLUMNS,
             Self::RevokedTokens => sessions::REVOKED_TOKEN_COLUMNS,
+            Self::Submissions => learning::SUBMISSION_COLUMNS,
+            Self::SubmissionComments => learning::COMMENT_COLUMNS,
+            Self::ReviewTurnaround => learning::TURNAROUND_COLUMNS,
         }
     }
 
@@ -248,6 +268,8 @@ pub struct World {
     pub applications: Vec<Application>,
     pub posts: Vec<Post>,
     pub post_tags: Vec<(u32, u32)>,
+    /// Submissions, mentors' comments and the turnaround histogram.
+    pub learning: Learning,
     /// Deactivation and `tokens_valid_from` per user (index `id - 1`).
     pub lifecycle: Vec<Lifecycle>,
     pub sessions: Sessions,
@@ -297,6 +319,19 @@ impl World {
             career::build_applications(&tracks, &mut companies, &time, &mut s("job_applications"));
         let posts = blog::build_posts(counts.posts, &users, &time, &mut s("blog_posts"));
         let post_tags = blog::build_post_tags(posts.len(), &mut s("post_tags"));
+        let learning = learning::build_learning(
+            &learning::Inputs {
+                purchases: &purchases,
+                courses: &courses,
+                runs: &runs,
+                topics: &topics,
+                projects: &projects,
+                staffing: &staffing,
+                certificates: &certificates,
+            },
+            &time,
+            &mut s("submissions"),
+        );
         // After everything a user did: a deactivation follows the user's last activity.
         let activity = lifecycle::Activity {
             purchases: &purchases,
@@ -305,6 +340,7 @@ impl World {
             tracks: &tracks,
             applications: &applications,
             posts: &posts,
+            submissions: &learning.submissions,
         };
         let lifecycle =
             lifecycle::build_lifecycle(&users, &known, &activity, &time, &mut s("lifecycle"));
@@ -334,6 +370,7 @@ impl World {
             applications,
             posts,
             post_tags,
+            learning,
             lifecycle,
             sessions,
         }
@@ -361,6 +398,9 @@ impl World {
             Table::PostTags => self.post_tags.len(),
             Table::RefreshTokens => self.sessions.refresh.len(),
             Table::RevokedTokens => self.sessions.revoked.len(),
+            Table::Submissions => self.learning.submissions.len(),
+            Table::SubmissionComments => self.learning.comments.len(),
+            Table::ReviewTurnaround => self.learning.turnaround.len(),
         }) as u64
     }
 
@@ -395,10 +435,15 @@ pub fn write_table<S: RowSink>(world: &World, table: Table, sink: S) -> Result<u
         Table::PostTags => blog::write_post_tags(world, rng, w),
         Table::RefreshTokens => sessions::write_refresh_tokens(world, rng, w),
         Table::RevokedTokens => sessions::write_revoked_tokens(world, rng, w),
+        Table::Submissions => learning::write_submissions(world, rng, w),
+        Table::SubmissionComments => learning::write_comments(world, rng, w),
+        Table::ReviewTurnaround => learning::write_turnaround(world, rng, w),
     }?;
     out.finish()
 }
 
+#[cfg(test)]
+mod learning_tests;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]
