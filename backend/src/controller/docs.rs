@@ -48,6 +48,7 @@ use super::{
         certificate::issue, certificate::mine, certificate::of_user, certificate::verify,
         submission::submit, submission::my_progress, submission::claim, submission::accept,
         submission::send_back, submission::get_one, submission::comment,
+        submission::course_submissions,
         career::companies, career::create_company, career::update_company,
         career::tracks, career::create_track, career::update_track,
         career::applications, career::apply, career::set_status,

@@ -154,7 +154,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/me/certificates", get(certificate::mine))
         .route("/api/v1/users/{id}/certificates", get(certificate::of_user))
-        .route("/api/v1/courses/{id}/submissions", post(submission::submit))
+        .route(
+            "/api/v1/courses/{id}/submissions",
+            get(submission::course_submissions).post(submission::submit),
+        )
         .route(
             "/api/v1/me/courses/{id}/progress",
             get(submission::my_progress),

@@ -19,9 +19,10 @@ use super::{
 use crate::{
     entity::{
         ValidationErrors,
+        page::{Page, PageParams, PageRequest},
         submission::{
             self, CourseProgress, Reviewed, Submission, SubmissionComment, SubmissionDetail,
-            SubmissionForCreate, Verdict,
+            SubmissionForCreate, SubmissionStatus, Verdict,
         },
     },
     usecase::submission::Submitted,
@@ -64,6 +65,16 @@ pub struct CommentRequest {
 pub struct ClaimParams {
     /// Only this course's queue (default: every course the caller reviews).
     pub course_id: Option<i64>,
+}
+
+/// Query string of a course's submission list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CourseSubmissionsParams {
+    /// Only submissions in this status.
+    pub status: Option<SubmissionStatus>,
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
 }
 
 fn invalid(e: ValidationErrors) -> ApiError {
@@ -111,6 +122,39 @@ pub async fn submit(
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// A course's submissions, newest first (the course's teachers, mentors and reviewers, and
+/// admins): how mentors find work to comment on.
+#[utoipa::path(get, path = "/api/v1/courses/{id}/submissions", tag = "learning",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Course id"), CourseSubmissionsParams),
+    responses(
+        (status = 200, description = "One page of the course's submissions", body = Page<Submission>),
+        (status = 400, description = "Unparseable query (an unknown status)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not on the course's staff, and not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn course_submissions(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(course_id): Path<i64>,
+    Query(params): Query<CourseSubmissionsParams>,
+) -> Result<Json<Page<Submission>>, ApiError> {
+    let page = PageRequest::parse(PageParams {
+        page: params.page,
+        page_size: params.page_size,
+    })
+    .map_err(invalid)?;
+    Ok(Json(
+        state
+            .submissions
+            .for_course(who, course_id, params.status, page)
+            .await?,
+    ))
 }
 
 /// Your progress in a course: accepted projects out of the total, per topic and in all, and

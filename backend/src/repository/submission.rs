@@ -4,7 +4,8 @@
 use lyceum_db::DbError;
 use tokio_postgres::Row;
 
-use super::Queries;
+use super::{Queries, page::fetch_page};
+use crate::entity::page::{Page, PageRequest};
 use crate::entity::submission::{
     CourseProgress, ProjectProgress, Submission, SubmissionComment, SubmissionForCreate,
     SubmissionStatus, Verdict,
@@ -64,6 +65,29 @@ impl SubmissionRepository {
             )
             .await?;
         row.as_ref().map(submission_from_row).transpose()
+    }
+
+    /// A course's submissions, newest first; only those in `status` when given.
+    pub async fn for_course(
+        &self,
+        c: &impl Queries,
+        course_id: i64,
+        status: Option<SubmissionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Submission>, DbError> {
+        let status = status.map(SubmissionStatus::as_str);
+        fetch_page(
+            c,
+            &format!(
+                "SELECT {COLUMNS} FROM submissions s \
+                  WHERE s.course_id = $1 AND ($2::text IS NULL OR s.status = $2) \
+                  ORDER BY s.created_at DESC, s.id DESC"
+            ),
+            &[&course_id, &status],
+            page,
+            submission_from_row,
+        )
+        .await
     }
 
     /// A submission's comments, oldest first.

@@ -27,6 +27,7 @@ use crate::{
     entity::{
         ValidationErrors,
         course_staff::CourseRole,
+        page::{Page, PageRequest},
         submission::{
             CourseProgress, Reviewed, Submission, SubmissionComment, SubmissionDetail,
             SubmissionForCreate, SubmissionStatus, Verdict,
@@ -42,9 +43,12 @@ use crate::{
 /// Who may read a submission: its student, the course's staff (teachers, mentors,
 /// reviewers) and admins.
 fn may_read(who: &Principal, submission: &Submission, roles: &[CourseRole]) -> bool {
-    submission.user_id == who.user_id
-        || !roles.is_empty()
-        || (who.is_staff() && who.position == Some(StaffPosition::Admin))
+    submission.user_id == who.user_id || may_read_course(who, roles)
+}
+
+/// Who may read every submission of a course: its staff and admins.
+fn may_read_course(who: &Principal, roles: &[CourseRole]) -> bool {
+    !roles.is_empty() || (who.is_staff() && who.position == Some(StaffPosition::Admin))
 }
 
 /// Who may comment on it: the course's mentors and reviewers.
@@ -171,6 +175,35 @@ impl SubmissionService {
                         submission,
                         comments,
                     })
+                })
+            })
+            .await
+    }
+
+    /// A course's submissions, newest first, for its staff and admins: how mentors find
+    /// work to comment on. Read on a replica.
+    #[tracing::instrument(skip_all, fields(user_id = who.user_id, course_id))]
+    pub async fn for_course(
+        &self,
+        who: Principal,
+        course_id: i64,
+        status: Option<SubmissionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Submission>, ServiceError> {
+        let (repo, staff, buyers) = (self.submissions, self.staff, self.buyers);
+        self.db
+            .read(move |c| {
+                Box::pin(async move {
+                    if buyers.course_published(pg(c), course_id).await?.is_none() {
+                        return Err(ServiceError::NotFound(Resource::Course, course_id));
+                    }
+                    let roles = staff.roles(pg(c), course_id, who.user_id).await?;
+                    if !may_read_course(&who, &roles) {
+                        return Err(ServiceError::Denied(
+                            "only the course's staff and admins read its submissions",
+                        ));
+                    }
+                    Ok(repo.for_course(pg(c), course_id, status, page).await?)
                 })
             })
             .await

@@ -86,6 +86,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/purchases/{id}/cancel"),
     ("post", "/api/v1/purchases/{id}/refund"),
     ("post", "/api/v1/courses/{id}/submissions"),
+    ("get", "/api/v1/courses/{id}/submissions"),
     ("get", "/api/v1/me/courses/{id}/progress"),
     ("post", "/api/v1/review-queue/claim"),
     ("post", "/api/v1/submissions/{id}/accept"),

@@ -16,6 +16,7 @@ mod career;
 mod catalog;
 mod certificates;
 mod course_staff;
+mod course_submissions;
 mod docs;
 mod learning_report;
 mod lookups;
