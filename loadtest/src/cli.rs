@@ -14,16 +14,17 @@ use std::{
 
 use clap::{Parser, ValueEnum};
 use goose::{config::GooseConfiguration, prelude::*};
-use lyceum_db::{Db, DbError, load_db_config};
+use lyceum_db::{Db, load_db_config};
 
 use crate::{
     console::{self, DrillPlan},
     drill::{self, DrillKind, DrillRun},
-    journeys::{self, Account, Context, RetryBudget, Weights},
+    journeys::{self, Context, RetryBudget, Weights},
     ledger,
     metrics::LoadMetrics,
     recorder::Recorder,
     report::{self, Timelines},
+    roster::Roster,
     summary::{LedgerOutcome, RunReport},
 };
 
@@ -271,11 +272,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         None
     };
-    let students = match &db {
-        Some(db) => load_students(db, args.students).await.map_err(|e| {
-            anyhow::anyhow!("cannot read students through the read port: {e} (is the stack up? eval \"$(scripts/stack env)\")")
+    let roster = match &db {
+        Some(db) => Roster::load(db, args.students).await.map_err(|e| {
+            anyhow::anyhow!("cannot read the accounts to log in as through the read port: {e} (is the stack up? eval \"$(scripts/stack env)\")")
         })?,
-        None => Vec::new(),
+        None => Roster::default(),
     };
 
     let drill_command = args.drill_command();
@@ -287,7 +288,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let recorder = Recorder::new(metrics.clone(), drill_command.is_some());
     let ctx = Arc::new(Context::new(
         recorder,
-        students,
+        roster,
         RetryBudget {
             attempts: args.purchase_attempts,
             within: Duration::from_secs(args.purchase_retry_secs),
@@ -441,36 +442,6 @@ async fn preflight(host: &str) -> anyhow::Result<()> {
             "the backend at {addr} does not answer within 3 s"
         )),
     }
-}
-
-/// Bulk students (password `lyceum-password`) picked at random, after the five known ones.
-async fn load_students(db: &Db, limit: i64) -> Result<Vec<Account>, DbError> {
-    let mut accounts: Vec<Account> = (1..=5)
-        .map(|i| Account::new(&format!("student{i}@lyceum.test"), "student-password"))
-        .collect();
-    let emails = db
-        .read(|c| {
-            Box::pin(async move {
-                let rows = c
-                    .query(
-                        // Deactivated accounts (the seeder makes some) cannot log in.
-                        "SELECT email FROM users \
-                         WHERE role = 'student' AND email LIKE '%@example.%' \
-                           AND deactivated_at IS NULL \
-                         ORDER BY random() LIMIT $1",
-                        &[&limit],
-                    )
-                    .await?;
-                Ok::<_, DbError>(
-                    rows.iter()
-                        .map(|r| r.get::<_, String>(0))
-                        .collect::<Vec<_>>(),
-                )
-            })
-        })
-        .await?;
-    accounts.extend(emails.iter().map(|e| Account::new(e, "lyceum-password")));
-    Ok(accounts)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Lyceum's load generator and failover drill, built on goose.
 //!
 //! - [`cli`]: arguments, configuration and the run from start to verdict.
-//! - [`journeys`]: the weighted goose scenarios (anonymous browsing, students who buy and
-//!   review, blog readers, staff editors, analysts, and the raw `/healthz` hammer).
+//! - [`journeys`]: the weighted goose scenarios (anonymous browsing, students who buy,
+//!   review and submit projects, reviewers and mentors, blog readers, staff editors,
+//!   analysts, and the raw `/healthz` hammer).
+//! - [`roster`]: the seeded accounts the journeys log in as.
 //! - [`api`]: one way to send a request from a goose user, record it and read the answer.
 //! - [`recorder`]: every request's outcome: live metrics, latency samples, statuses, the
 //!   drill's recovery clocks.
@@ -26,5 +28,6 @@ pub mod metrics;
 pub mod page;
 pub mod recorder;
 pub mod report;
+pub mod roster;
 pub mod summary;
 pub mod timeline;

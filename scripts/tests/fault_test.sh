@@ -30,7 +30,8 @@
 #   baseline              no fault: the throughput and latency of the mode
 #
 # Each of these ends its drill command by deleting one purchase the load made at least 10 s
-# before (its seat given back): the ledger check must report exactly that purchase lost,
+# before (its seat given back), reverting one log out and erasing the reviewer of one
+# decision: the ledger check must report exactly that purchase lost and those undone,
 # besides any loss of the mode's own (asserted 0 where the mode promises it: strict always;
 # on for every fault but replicas-then-leader, where the lone leader acknowledged writes).
 #
@@ -149,9 +150,12 @@ psql_command() {
         "$LYCEUM_DB__HOST" "$LYCEUM_DB__WRITE_PORT" "$LYCEUM_DB__USER" "$FAULT_DB" "$WORK_DIR/$1.sql"
 }
 # The tampering that shows the ledger check can fail: the first purchase of this run (id
-# above $1) at least 10 s old, deleted, its seat given back (so only "lost" moves); and the
+# above $1) at least 10 s old, deleted, its seat given back (so only "lost" moves); the
 # log out of the first newcomer of this run (user id above $2) reverted, its access token
-# taken out of revoked_tokens (so that change is "undone").
+# taken out of revoked_tokens (so that change is "undone"); and the first submission decided
+# in this run (after Unix second $3) at least 5 s ago left without its reviewer, as if the
+# decision and the claim before it had been lost (the row stays decided, out of the queue,
+# so no journey touches it again).
 tamper_command() {
     psql_command tamper "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
                     WHERE id > $1 AND created_at < now() - interval '10 seconds')
@@ -161,7 +165,11 @@ tamper_command() {
               SELECT 'tampered: deleted acknowledged purchase ' || id FROM v;
               WITH t AS (DELETE FROM revoked_tokens WHERE signature = (SELECT signature FROM revoked_tokens
                     WHERE user_id > $2 ORDER BY user_id LIMIT 1) RETURNING user_id)
-              SELECT 'tampered: reverted the log out of user ' || user_id FROM t;"
+              SELECT 'tampered: reverted the log out of user ' || user_id FROM t;
+              WITH d AS (UPDATE submissions SET reviewed_by = NULL WHERE id = (SELECT id FROM submissions
+                    WHERE reviewed_at > to_timestamp($3) AND reviewed_at < now() - interval '5 seconds'
+                    ORDER BY reviewed_at LIMIT 1) RETURNING id)
+              SELECT 'tampered: erased the reviewer of submission ' || id FROM d;"
 }
 
 # shellcheck source=scripts/tests/backend_fixture.sh
@@ -223,11 +231,13 @@ def lost_ids():
     return sorted(f["ack"]["purchase_id"] for f in ledger["lost"]) if ledger else []
 def undone():
     return ledger["state"]["undone"] if ledger else []
-def other_undone(tampered_purchase, reverted_user):
-    # The tampering's own traces apart: the deleted purchase's payment, the reverted log out.
+def other_undone(tampered_purchase, reverted_user, erased_submission):
+    # The tampering's own traces apart: the deleted purchase's payment, the reverted log out,
+    # the claim and decision of the submission whose reviewer was erased.
     return [u for u in undone()
             if not (u["change"]["change"] == "paid" and u["change"]["purchase_id"] == tampered_purchase)
-            and not (u["change"]["change"] == "logged_out" and u["change"]["user_id"] == reverted_user)]
+            and not (u["change"]["change"] == "logged_out" and u["change"]["user_id"] == reverted_user)
+            and not (u["change"]["change"] in ("claimed", "decided") and u["change"]["submission_id"] == erased_submission)]
 def tx(name):
     return next((t for t in r["transactions"] if t["name"] == name), None)
 def mode_row(mode, desc, tampered):
@@ -258,7 +268,7 @@ for fault in "${faults[@]}"; do
     TAMPER=true
     if is_more_fault "$fault"; then
         TAMPER=$(tamper_command "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM purchases')" \
-            "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM users')")
+            "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM users')" "$(date +%s)")
     fi
     # 2 s up, 30 s (or more) full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
     target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 12 --ramp-up 2 --duration "$(load_seconds "$fault")" \
@@ -305,7 +315,11 @@ for fault in "${faults[@]}"; do
             check "$fault: the drill reverted an acknowledged log out (user ${reverted:-none})" test -n "$reverted"
             check "$fault: the ledger check reports that log out undone" \
                 test "$(report "$j" 'any(u["change"]["change"] == "logged_out" and u["change"]["user_id"] == int(sys.argv[3]) for u in undone())' "${reverted:-0}")" = True
-            others=$(report "$j" 'len(other_undone(int(sys.argv[3]), int(sys.argv[4])))' "${tampered:-0}" "${reverted:-0}")
+            erased=$(sed -n 's/.*tampered: erased the reviewer of submission \([0-9]*\).*/\1/p' "$log" | head -n1)
+            check "$fault: the drill erased the reviewer of an acknowledged decision (submission ${erased:-none})" test -n "$erased"
+            check "$fault: the ledger check reports that decision undone" \
+                test "$(report "$j" 'any(u["change"]["change"] == "decided" and u["change"]["submission_id"] == int(sys.argv[3]) for u in undone())' "${erased:-0}")" = True
+            others=$(report "$j" 'len(other_undone(int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])))' "${tampered:-0}" "${reverted:-0}" "${erased:-0}")
             if may_lose "$fault"; then
                 echo "# $fault ($MODE): $others other acknowledged state changes undone (allowed by the mode; measured)"
             else

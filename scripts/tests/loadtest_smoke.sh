@@ -88,6 +88,11 @@ check "the switchover ran and succeeded" test "$(json 'r["drill"]["succeeded"]')
 check "reads and writes recovered" test "$(json 'r["reads"]["recovery_s"] is not None and r["writes"]["recovery_s"] is not None')" = True
 check "the ledger was checked and passed" test "$(json 'r["ledger"].get("checked", {}).get("passed")')" = True
 check "purchases were acknowledged and checked" test "$(json 'r["ledger"]["checked"]["acknowledged_purchases"] > 0')" = True
+echo "# state changes checked by kind: $(json 'r["ledger"]["checked"]["state"]["checked"]')"
+# The reviewer and mentor scenarios have a user each (goose allocates users round robin over
+# the scenarios first), and the seeded queue is never empty at scale 0.05.
+check "review claims, decisions and comments were acknowledged and checked" \
+    test "$(json 'all(r["ledger"]["checked"]["state"]["checked"].get(k, 0) > 0 for k in ("claim", "decision", "comment"))')" = True
 for name in lyceum_loadtest_requests_total lyceum_loadtest_request_duration_seconds_bucket \
     lyceum_loadtest_users_active lyceum_loadtest_drill_phase; do
     check "live metrics served $name" grep -q "^$name" "$WORK_DIR/metrics.txt"

@@ -3,7 +3,7 @@
 //! | scenario | who | what they do |
 //! | --- | --- | --- |
 //! | `browse` | anonymous visitor | catalog search (filters, full-text, sorts, pages), course pages, teachers |
-//! | `student` | a seeded student, logged in once | browses, buys a run (Idempotency-Key, retried on 503), pays or cancels, reviews |
+//! | `student` | a seeded student, logged in once | browses, buys a run (Idempotency-Key, retried on 503), pays or cancels, reviews; submits the next project of a course they are enrolled in |
 //! | `blog` | anonymous reader | post lists by tag, posts, tags |
 //! | `staff` | `teacher1` / `admin1` | changes a course's price, schedules a run and deletes it again |
 //! | `analyst` | `admin1` | the three reports |
@@ -11,6 +11,8 @@
 //! | `admin` | `admin1` | creates staff, assigns course staff, changes positions, deactivates; issues certificates |
 //! | `writer` | `smm1` | writes blog posts: a draft, edited, then published or deleted |
 //! | `career` | `support1` | career applications of graduates' tracks, moved through their statuses |
+//! | `reviewer` | a seeded reviewer of courses | claims the oldest waiting submission, reads it, accepts or returns it (retried on 503) |
+//! | `mentor` | a seeded mentor of courses | lists a course's waiting submissions, reads one, comments on it |
 //! | `healthz` | (raw mode, alone) | `GET /healthz` with no think time, to measure the generator itself |
 //!
 //! Transactions receive the shared [`Context`] through the closure goose calls, not through
@@ -23,6 +25,9 @@ pub mod blog;
 pub mod browse;
 pub mod career;
 pub mod healthz;
+pub mod mentor;
+pub mod retry;
+pub mod reviewer;
 pub mod staff;
 pub mod student;
 pub mod writer;
@@ -46,6 +51,7 @@ use crate::{
     drill::RequestClass,
     ledger::Ledger,
     recorder::Recorder,
+    roster::{CourseStaffer, Roster},
 };
 
 /// A login the load may use.
@@ -97,32 +103,47 @@ pub struct RetryBudget {
 pub struct Context {
     pub recorder: Recorder,
     pub ledger: Ledger,
-    /// Students to log in as; each new student user takes the next one.
-    pub students: Vec<Account>,
+    /// Accounts to log in as; each new goose user of a kind takes the next one of its kind.
+    pub roster: Roster,
     next_student: AtomicUsize,
+    next_reviewer: AtomicUsize,
+    next_mentor: AtomicUsize,
     next_staff: AtomicUsize,
     pub purchase_retry: RetryBudget,
 }
 
+/// The next of `from`, round robin through `counter`, so concurrent users rarely share one.
+fn round_robin<T: Clone>(from: &[T], counter: &AtomicUsize) -> Option<T> {
+    if from.is_empty() {
+        return None;
+    }
+    Some(from[counter.fetch_add(1, Ordering::Relaxed) % from.len()].clone())
+}
+
 impl Context {
-    pub fn new(recorder: Recorder, students: Vec<Account>, purchase_retry: RetryBudget) -> Self {
+    pub fn new(recorder: Recorder, roster: Roster, purchase_retry: RetryBudget) -> Self {
         Self {
             recorder,
             ledger: Ledger::default(),
-            students,
+            roster,
             next_student: AtomicUsize::new(0),
+            next_reviewer: AtomicUsize::new(0),
+            next_mentor: AtomicUsize::new(0),
             next_staff: AtomicUsize::new(0),
             purchase_retry,
         }
     }
 
-    /// The next student account, round robin, so concurrent users rarely share one.
     pub fn next_student(&self) -> Option<Account> {
-        if self.students.is_empty() {
-            return None;
-        }
-        let i = self.next_student.fetch_add(1, Ordering::Relaxed) % self.students.len();
-        Some(self.students[i].clone())
+        round_robin(&self.roster.students, &self.next_student)
+    }
+
+    pub fn next_reviewer(&self) -> Option<CourseStaffer> {
+        round_robin(&self.roster.reviewers, &self.next_reviewer)
+    }
+
+    pub fn next_mentor(&self) -> Option<CourseStaffer> {
+        round_robin(&self.roster.mentors, &self.next_mentor)
     }
 
     pub fn next_staff_editor(&self) -> Account {
@@ -143,14 +164,17 @@ pub struct Weights {
     pub admin: usize,
     pub writer: usize,
     pub career: usize,
+    pub reviewer: usize,
+    pub mentor: usize,
 }
 
 /// Readers far outnumber writers, as on a real platform: a few newcomers register for every
-/// hundred visitors, and one administrator, writer and career advisor work beside them.
+/// hundred visitors, and an administrator, a writer, career advisors, reviewers and a mentor
+/// work beside them.
 impl Default for Weights {
     fn default() -> Self {
         Self {
-            browse: 38,
+            browse: 35,
             student: 28,
             blog: 14,
             staff: 4,
@@ -159,14 +183,17 @@ impl Default for Weights {
             admin: 1,
             writer: 1,
             career: 2,
+            reviewer: 2,
+            mentor: 1,
         }
     }
 }
 
-const SCENARIOS: &str = "browse, student, blog, staff, analyst, account, admin, writer, career";
+const SCENARIOS: &str =
+    "browse, student, blog, staff, analyst, account, admin, writer, career, reviewer, mentor";
 
 impl Weights {
-    fn all(&self) -> [usize; 9] {
+    fn all(&self) -> [usize; 11] {
         [
             self.browse,
             self.student,
@@ -177,12 +204,14 @@ impl Weights {
             self.admin,
             self.writer,
             self.career,
+            self.reviewer,
+            self.mentor,
         ]
     }
 
     /// Whether a scenario that writes into the ledger runs (the check then needs the database).
     pub fn acknowledges_writes(&self) -> bool {
-        self.student + self.account + self.admin > 0
+        self.student + self.account + self.admin + self.reviewer + self.mentor > 0
     }
 }
 
@@ -214,6 +243,8 @@ impl std::str::FromStr for Weights {
                 "admin" => w.admin = value,
                 "writer" => w.writer = value,
                 "career" => w.career = value,
+                "reviewer" => w.reviewer = value,
+                "mentor" => w.mentor = value,
                 other => return Err(format!("unknown scenario `{other}` ({SCENARIOS})")),
             }
         }
@@ -280,7 +311,7 @@ pub fn mixed(
     think_scale: f64,
 ) -> Result<Vec<Scenario>, GooseError> {
     type Build = fn(&Arc<Context>, usize, f64) -> Result<Scenario, GooseError>;
-    let all: [(usize, Build); 9] = [
+    let all: [(usize, Build); 11] = [
         (weights.browse, browse::scenario),
         (weights.student, student::scenario),
         (weights.blog, blog::scenario),
@@ -290,6 +321,8 @@ pub fn mixed(
         (weights.admin, admin::scenario),
         (weights.writer, writer::scenario),
         (weights.career, career::scenario),
+        (weights.reviewer, reviewer::scenario),
+        (weights.mentor, mentor::scenario),
     ];
     let mut out = Vec::new();
     for (weight, build) in all {
@@ -357,6 +390,38 @@ pub async fn desk_token(
     Ok(desk.login.map(|l| l.token))
 }
 
+/// A course staff member's session: who they are (with their courses), and their login.
+#[derive(Debug, Clone, Default)]
+struct StafferDesk {
+    staffer: Option<CourseStaffer>,
+    login: Option<Login>,
+}
+
+/// This goose user's course staff member (the next one `next` gives, kept for the user's
+/// life) and their login, logging in first when there is none yet. `None` when the roster
+/// has nobody of the kind or the login did not work (tried again next time).
+pub async fn staffer_login(
+    user: &mut GooseUser,
+    ctx: &Context,
+    next: fn(&Context) -> Option<CourseStaffer>,
+) -> Result<Option<(Login, CourseStaffer)>, Box<TransactionError>> {
+    let mut desk = user
+        .get_session_data::<StafferDesk>()
+        .cloned()
+        .unwrap_or_default();
+    if desk.staffer.is_none() {
+        desk.staffer = next(ctx);
+    }
+    let Some(staffer) = desk.staffer.clone() else {
+        return Ok(None);
+    };
+    if desk.login.is_none() {
+        desk.login = login(user, ctx, &staffer.account).await?;
+    }
+    user.set_session_data(desk.clone());
+    Ok(desk.login.map(|l| (l, staffer)))
+}
+
 /// The `items` of a page (or the array itself, for endpoints that answer a bare list).
 pub fn items(body: &Value) -> &[Value] {
     body.get("items")
@@ -416,7 +481,8 @@ mod tests {
         assert!("browse=x".parse::<Weights>().is_err());
         assert!("shopper=3".parse::<Weights>().is_err());
         assert!(
-            "browse=0,student=0,blog=0,staff=0,analyst=0,account=0,admin=0,writer=0,career=0"
+            "browse=0,student=0,blog=0,staff=0,analyst=0,account=0,admin=0,writer=0,career=0,\
+             reviewer=0,mentor=0"
                 .parse::<Weights>()
                 .is_err()
         );

@@ -1,22 +1,23 @@
 //! A seeded student: logs in once, browses, buys a run with an `Idempotency-Key`, pays (or
-//! cancels, or leaves it pending), reviews the course, looks at their purchases.
+//! cancels, or leaves it pending), reviews the course, looks at their purchases, and submits
+//! the next project of a course they are enrolled in.
 //!
 //! Buying is where the drill bites: a 503 or a lost connection is retried with the SAME key,
 //! within a bounded number of attempts and time, and every purchase a 2xx answer acknowledged
 //! goes into the ledger that is checked against the database after the run.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use goose::prelude::*;
 use rand::Rng;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::{
-    Context, Login, StepFuture, browse::course_query, ids, login, pick, think, transaction,
+    Context, Login, StepFuture, browse::course_query, ids, items, login, pick, retry::with_retries,
+    think, transaction,
 };
 use crate::{
-    api::{self, Call, Reply},
+    api::{self, Call},
     ledger::{Ack, Change},
 };
 
@@ -41,19 +42,9 @@ pub fn scenario(
             .register_transaction(transaction(ctx, "student: buy", buy).set_weight(2)?)
             .register_transaction(
                 transaction(ctx, "student: my purchases", my_purchases).set_weight(1)?,
-            ),
+            )
+            .register_transaction(transaction(ctx, "student: submit", submit).set_weight(1)?),
     )
-}
-
-/// Delay before retry number `attempt` (1-based): the server's `Retry-After` when it sent one
-/// (capped), else exponential from 250 ms, capped at 2 s.
-pub fn retry_delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let cap = Duration::from_secs(2);
-    retry_after
-        .unwrap_or_else(|| {
-            Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1).min(4))
-        })
-        .min(cap)
 }
 
 /// A run that can be bought today: seats left and sales not over (`YYYY-MM-DD` compares as text).
@@ -132,35 +123,6 @@ fn browse<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
         }
         Ok(())
     })
-}
-
-/// Sends `call` again while the answer says "unavailable", within the budget.
-async fn with_retries<'a>(
-    user: &mut GooseUser,
-    ctx: &Context,
-    make: impl Fn() -> Call<'a>,
-    token: &'a str,
-    idempotency_key: Option<&'a str>,
-) -> Result<Reply, Box<TransactionError>> {
-    let deadline = Instant::now() + ctx.purchase_retry.within;
-    let mut attempt = 1;
-    loop {
-        let mut call = make().token(token);
-        if let Some(key) = idempotency_key {
-            call = call.idempotency_key(key);
-        }
-        let reply = api::send(user, &ctx.recorder, call).await?;
-        if !reply.is_retryable() || attempt >= ctx.purchase_retry.attempts {
-            return Ok(reply);
-        }
-        let jitter = Duration::from_millis(rand::rng().random_range(0..100));
-        let wait = retry_delay(attempt, reply.retry_after) + jitter;
-        if Instant::now() + wait > deadline {
-            return Ok(reply);
-        }
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
 }
 
 fn buy<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
@@ -330,23 +292,105 @@ fn my_purchases<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u
     })
 }
 
+/// The project to submit next: the first in syllabus order that was never submitted or was
+/// returned (not one that waits for review or is accepted).
+pub fn next_project(progress: &Value) -> Option<i64> {
+    progress
+        .get("topics")
+        .and_then(Value::as_array)?
+        .iter()
+        .flat_map(|t| items(&t["projects"]))
+        .find(|p| matches!(p["status"].as_str(), None | Some("returned")))
+        .and_then(|p| p["project_id"].as_i64())
+}
+
+fn submit<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
+    Box::pin(async move {
+        let Some(me) = ensure_login(user, &ctx).await? else {
+            return Ok(());
+        };
+        let mine = api::send(
+            user,
+            &ctx.recorder,
+            Call::get("student: my purchases", "/api/v1/purchases?page_size=50").token(&me.token),
+        )
+        .await?;
+        let enrolled: Vec<i64> = items(&mine.body)
+            .iter()
+            .filter(|p| p["status"] == "paid")
+            .filter_map(|p| p["course_id"].as_i64())
+            .collect();
+        let Some(course_id) = pick(&mut rand::rng(), &enrolled) else {
+            return Ok(());
+        };
+        let progress = api::send(
+            user,
+            &ctx.recorder,
+            Call::get(
+                "student: progress",
+                format!("/api/v1/me/courses/{course_id}/progress"),
+            )
+            .token(&me.token)
+            .expect(&[404]),
+        )
+        .await?;
+        let Some(project_id) = next_project(&progress.body) else {
+            return Ok(());
+        };
+        // The same URL and note again answers with the stored attempt: safe to retry.
+        let body = json!({
+            "project_id": project_id,
+            "repository_url": format!(
+                "https://git.example/lt/{}/{project_id}/{:08x}",
+                me.user_id,
+                rand::rng().random::<u32>()
+            ),
+            "note": "Written by the load generator.",
+        });
+        let path = format!("/api/v1/courses/{course_id}/submissions");
+        // 403: refunded meanwhile; 409: an attempt waits, or the project is accepted (two
+        // goose users sharing the student).
+        let sent = with_retries(
+            user,
+            &ctx,
+            || {
+                Call::write("student: submit", GooseMethod::Post, path.clone())
+                    .json(body.clone())
+                    .expect(&[403, 409])
+            },
+            &me.token,
+            None,
+        )
+        .await?;
+        if let Some(submission_id) = sent
+            .is_success()
+            .then(|| sent.body.get("id").and_then(Value::as_i64))
+            .flatten()
+        {
+            ctx.ledger.changed(Change::Submitted {
+                submission_id,
+                user_id: me.user_id,
+                project_id,
+            });
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn retry_delay_honours_retry_after_and_caps() {
-        assert_eq!(
-            retry_delay(1, Some(Duration::from_secs(1))),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            retry_delay(1, Some(Duration::from_secs(30))),
-            Duration::from_secs(2)
-        );
-        assert_eq!(retry_delay(1, None), Duration::from_millis(250));
-        assert_eq!(retry_delay(3, None), Duration::from_millis(1000));
-        assert_eq!(retry_delay(10, None), Duration::from_secs(2));
+    fn the_next_project_is_the_first_not_waiting_or_accepted() {
+        let progress = json!({"topics": [
+            {"projects": [{"project_id": 1, "status": "accepted"}, {"project_id": 2, "status": "submitted"}]},
+            {"projects": [{"project_id": 3, "status": "returned"}, {"project_id": 4, "status": null}]}
+        ]});
+        assert_eq!(next_project(&progress), Some(3));
+        let done = json!({"topics": [{"projects": [{"project_id": 1, "status": "accepted"}]}]});
+        assert_eq!(next_project(&done), None);
+        assert_eq!(next_project(&Value::Null), None);
     }
 
     #[test]

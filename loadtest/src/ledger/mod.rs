@@ -9,8 +9,10 @@
 //! - no run the load tried to buy is oversold: `seats_left >= 0` and
 //!   `seats_total - seats_left` equals its pending + paid purchases;
 //! - every other acknowledged state change (payments, log outs, password changes,
-//!   deactivations, certificates) still holds ([`state`]).
+//!   deactivations, certificates, and learning: submissions, claims, decisions, comments)
+//!   still holds ([`state`]).
 
+mod learning;
 pub mod state;
 mod state_rows;
 

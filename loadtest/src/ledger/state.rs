@@ -13,6 +13,7 @@
 //! | a run deleted | no run with that id |
 //! | a post published / deleted | the post is published / there is no such post |
 //! | an application's moves | it has the last status the advisor set |
+//! | a submission, a claim, a decision, a comment | see [`super::learning`] |
 //!
 //! A change whose answer was lost (a failover, a timeout) is not acknowledged and not checked;
 //! neither is one a later unacknowledged request of the same journey may have changed again.
@@ -23,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use super::state_rows::{StateRows, UserRow, read_rows};
+pub use super::state_rows::{CommentRow, StateRows, SubmissionRow, UserRow, read_rows};
 
 /// One state change acknowledged to a client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +79,26 @@ pub enum Change {
         application_id: i64,
         status: String,
     },
+    Submitted {
+        submission_id: i64,
+        user_id: i64,
+        project_id: i64,
+    },
+    Claimed {
+        submission_id: i64,
+        reviewer_id: i64,
+    },
+    /// An acceptance or a return; `status` is `accepted` or `returned`.
+    Decided {
+        submission_id: i64,
+        reviewer_id: i64,
+        status: String,
+    },
+    Commented {
+        comment_id: i64,
+        submission_id: i64,
+        author_id: i64,
+    },
 }
 
 impl Change {
@@ -94,6 +115,10 @@ impl Change {
             Change::PostPublished { .. } => "post published",
             Change::PostDeleted { .. } => "post deleted",
             Change::ApplicationMoved { .. } => "application",
+            Change::Submitted { .. } => "submission",
+            Change::Claimed { .. } => "claim",
+            Change::Decided { .. } => "decision",
+            Change::Commented { .. } => "comment",
         }
     }
 }
@@ -214,6 +239,10 @@ fn problem(change: &Change, rows: &StateRows) -> Option<String> {
             Some(s) => Some(format!("the application is {s}, not {status}")),
             None => Some("no application with this id".into()),
         },
+        Change::Submitted { .. }
+        | Change::Claimed { .. }
+        | Change::Decided { .. }
+        | Change::Commented { .. } => super::learning::problem(change, rows),
         Change::CertificateIssued {
             serial_number,
             user_id,

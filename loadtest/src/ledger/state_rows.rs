@@ -15,6 +15,28 @@ pub struct UserRow {
     pub photo_url: Option<String>,
 }
 
+/// A submission as the learning checks need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubmissionRow {
+    pub user_id: i64,
+    pub project_id: i64,
+    pub status: String,
+    /// Set while `in_review` (the claim's holder).
+    pub claimed_by: Option<i64>,
+    pub reviewed_by: Option<i64>,
+    /// Accepted attempts of the same student at the same project.
+    pub accepted_of_project: i64,
+}
+
+/// A comment as the learning checks need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommentRow {
+    pub submission_id: i64,
+    pub author_id: i64,
+    /// Comments with the same submission, author and text: a retry stored twice shows here.
+    pub copies: i64,
+}
+
 /// What the database says about the acknowledged changes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StateRows {
@@ -37,6 +59,8 @@ pub struct StateRows {
     pub posts: BTreeMap<i64, bool>,
     /// Application id → status.
     pub applications: BTreeMap<i64, String>,
+    pub submissions: BTreeMap<i64, SubmissionRow>,
+    pub comments: BTreeMap<i64, CommentRow>,
 }
 
 /// The ids and keys the changes name, by table.
@@ -53,6 +77,8 @@ struct Wanted {
     runs: Vec<i64>,
     posts: Vec<i64>,
     applications: Vec<i64>,
+    submissions: Vec<i64>,
+    comments: Vec<i64>,
 }
 
 impl Wanted {
@@ -89,6 +115,10 @@ impl Wanted {
                 Change::ApplicationMoved { application_id, .. } => {
                     w.applications.push(*application_id)
                 }
+                Change::Submitted { submission_id, .. }
+                | Change::Claimed { submission_id, .. }
+                | Change::Decided { submission_id, .. } => w.submissions.push(*submission_id),
+                Change::Commented { comment_id, .. } => w.comments.push(*comment_id),
             }
         }
         w
@@ -205,6 +235,43 @@ pub async fn read_rows(
         .await?
     {
         rows.applications.insert(r.get(0), r.get(1));
+    }
+    for r in c
+        .query(
+            "SELECT s.id, s.user_id, s.project_id, s.status, s.claimed_by, s.reviewed_by, \
+                    (SELECT count(*) FROM submissions a WHERE a.user_id = s.user_id \
+                        AND a.project_id = s.project_id AND a.status = 'accepted') \
+             FROM submissions s WHERE s.id = ANY($1)",
+            &[&w.submissions],
+        )
+        .await?
+    {
+        let row = SubmissionRow {
+            user_id: r.get(1),
+            project_id: r.get(2),
+            status: r.get(3),
+            claimed_by: r.get(4),
+            reviewed_by: r.get(5),
+            accepted_of_project: r.get(6),
+        };
+        rows.submissions.insert(r.get(0), row);
+    }
+    for r in c
+        .query(
+            "SELECT m.id, m.submission_id, m.author_id, \
+                    (SELECT count(*) FROM submission_comments d WHERE d.submission_id = m.submission_id \
+                        AND d.author_id = m.author_id AND d.body = m.body) \
+             FROM submission_comments m WHERE m.id = ANY($1)",
+            &[&w.comments],
+        )
+        .await?
+    {
+        let row = CommentRow {
+            submission_id: r.get(1),
+            author_id: r.get(2),
+            copies: r.get(3),
+        };
+        rows.comments.insert(r.get(0), row);
     }
     Ok(rows)
 }
