@@ -109,6 +109,15 @@ impl Reply {
         matches!(self.status(), None | Some(502..=504))
     }
 
+    /// The `id` of what a 2xx answer acknowledged; `None` for any other answer.
+    pub fn acknowledged_id(&self) -> Option<i64> {
+        if self.is_success() {
+            self.body.get("id").and_then(Value::as_i64)
+        } else {
+            None
+        }
+    }
+
     pub fn code(&self) -> Option<&str> {
         self.body.get("code").and_then(Value::as_str)
     }

@@ -44,8 +44,21 @@ start_backend() { # <name> <addr> [VAR=value...]
         env LYCEUM_HTTP__BIND="$addr" LYCEUM_LOG__FILTER=warn "$@" "$bin/lyceum-backend"
 }
 
+# redis-cli for the stack's Redis: over TLS as its ACL user when the stack runs with
+# LYCEUM_TLS=1 (a rediss:// URL), else plain.
+redis_cmd() {
+    if [[ ${LYCEUM_REDIS__URL:-} == rediss://* ]]; then
+        redis-cli --tls --cacert "$LYCEUM_REDIS__TLS_CA_FILE" -u "redis://${LYCEUM_REDIS__URL#rediss://}" "$@"
+    else
+        redis-cli -p "$redis_port" "$@"
+    fi
+}
 flush_cache() {
-    redis-cli -p "$redis_port" --scan --pattern 'lyceum:*' | xargs -r -n 500 redis-cli -p "$redis_port" del >/dev/null
+    local keys i
+    mapfile -t keys < <(redis_cmd --scan --pattern 'lyceum:*')
+    for ((i = 0; i < ${#keys[@]}; i += 500)); do
+        redis_cmd del "${keys[@]:i:500}" >/dev/null
+    done
 }
 
 # The bench's own course runs (1 000 000 seats) and their purchases: left by an earlier run

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use goose::prelude::*;
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
     Context, StepFuture, ids, pick, retry::with_retries, staffer_login, think, transaction,
@@ -86,11 +86,7 @@ fn comment<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
             None,
         )
         .await?;
-        if let Some(comment_id) = said
-            .is_success()
-            .then(|| said.body.get("id").and_then(Value::as_i64))
-            .flatten()
-        {
+        if let Some(comment_id) = said.acknowledged_id() {
             ctx.ledger.changed(Change::Commented {
                 comment_id,
                 submission_id: id,

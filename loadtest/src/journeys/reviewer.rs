@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use goose::prelude::*;
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Context, StepFuture, retry::with_retries, staffer_login, think, transaction};
 use crate::{
@@ -62,11 +62,7 @@ fn review<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
         )
         .await?;
         // 204: the queue of the reviewer's courses is empty.
-        let Some(id) = claimed
-            .is_success()
-            .then(|| claimed.body.get("id").and_then(Value::as_i64))
-            .flatten()
-        else {
+        let Some(id) = claimed.acknowledged_id() else {
             return Ok(());
         };
         ctx.ledger.changed(Change::Claimed {

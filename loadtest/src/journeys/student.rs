@@ -249,11 +249,7 @@ async fn review(
             .expect(&[403, 409]),
     )
     .await?;
-    if let Some(review_id) = posted
-        .is_success()
-        .then(|| posted.body.get("id").and_then(Value::as_i64))
-        .flatten()
-    {
+    if let Some(review_id) = posted.acknowledged_id() {
         ctx.ledger.changed(Change::Reviewed {
             review_id,
             user_id: me.user_id,
@@ -362,11 +358,7 @@ fn submit<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
             None,
         )
         .await?;
-        if let Some(submission_id) = sent
-            .is_success()
-            .then(|| sent.body.get("id").and_then(Value::as_i64))
-            .flatten()
-        {
+        if let Some(submission_id) = sent.acknowledged_id() {
             ctx.ledger.changed(Change::Submitted {
                 submission_id,
                 user_id: me.user_id,
