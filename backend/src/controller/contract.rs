@@ -244,6 +244,7 @@ const PARAMETERS: &[(&str, &str, Rule)] = &[
     ("/api/v1/blog/posts", "tag", Rule::LongText(blog::TAG_MAX)),
     ("/api/v1/reports/top-courses", "limit", Rule::Range(1, report::TOP_COURSES_MAX as i64)),
     ("/api/v1/reports/employment", "limit", Rule::Range(1, report::EMPLOYMENT_ROWS_MAX as i64)),
+    ("/api/v1/reports/learning", "limit", Rule::Range(1, report::LEARNING_COURSES_MAX as i64)),
     ("/api/v1/reports/revenue", "from", Rule::Month),
     ("/api/v1/reports/revenue", "to", Rule::Month),
 ];
