@@ -271,7 +271,9 @@ for fault in "${faults[@]}"; do
             "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM users')" "$(date +%s)")
     fi
     # 2 s up, 30 s (or more) full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
-    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 12 --ramp-up 2 --duration "$(load_seconds "$fault")" \
+    # 14 users: goose gives each of the 11 scenarios one user first, then one more to browse,
+    # student and blog, so two students buy (the tampering needs a purchase of this run).
+    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 14 --ramp-up 2 --duration "$(load_seconds "$fault")" \
         --ramp-down 2 --think-scale 0.3 --students 150 --weights student=50,staff=10 \
         --drill-command "$(drill_command "$fault")" --drill-at 8 --drill-timeout 90 \
         --metrics-addr off --report-dir "$dir" >"$dir.log" 2>&1 || status=$?
