@@ -102,10 +102,15 @@ pub struct TopCoursesParams {
     pub limit: Option<u32>,
 }
 
-pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
+/// A report's `limit`: `default` when absent, else 1 to `max`.
+fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let limit = errors.take(in_range("limit", p.limit.unwrap_or(10), 1, TOP_COURSES_MAX));
-    errors.finish(|| limit.unwrap_or(10))
+    let limit = errors.take(in_range("limit", limit.unwrap_or(default), 1, max));
+    errors.finish(|| limit.unwrap_or(default))
+}
+
+pub fn top_limit(p: TopCoursesParams) -> Result<u32, ValidationErrors> {
+    limit_param(p.limit, 10, TOP_COURSES_MAX)
 }
 
 /// Query string of the learning report.
@@ -117,14 +122,7 @@ pub struct LearningParams {
 }
 
 pub fn learning_limit(p: LearningParams) -> Result<u32, ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let limit = errors.take(in_range(
-        "limit",
-        p.limit.unwrap_or(20),
-        1,
-        LEARNING_COURSES_MAX,
-    ));
-    errors.finish(|| limit.unwrap_or(20))
+    limit_param(p.limit, 20, LEARNING_COURSES_MAX)
 }
 
 /// Query string of the employment report.
@@ -137,14 +135,7 @@ pub struct EmploymentParams {
 }
 
 pub fn employment_limit(p: EmploymentParams) -> Result<u32, ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let limit = errors.take(in_range(
-        "limit",
-        p.limit.unwrap_or(100),
-        1,
-        EMPLOYMENT_ROWS_MAX,
-    ));
-    errors.finish(|| limit.unwrap_or(100))
+    limit_param(p.limit, 100, EMPLOYMENT_ROWS_MAX)
 }
 
 /// Query string of the revenue report.
