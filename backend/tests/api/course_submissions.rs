@@ -2,8 +2,8 @@
 //! the order and the pages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::submissions::{claim, reviewer, rust_course};
-use crate::support::fixtures::{buy, user_id};
+use crate::submissions::{assign, claim, reviewer, rust_course};
+use crate::support::fixtures::buy;
 use crate::support::spawn_app;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -49,15 +49,7 @@ async fn course_staff_list_a_course_s_submissions() {
         .assert_problem(422, "validation_failed");
 
     // Assigned, the mentor reads them: newest first, filtered, in pages.
-    let mentor_id = user_id(&app, "mentor@list.test").await;
-    let r = app
-        .put(
-            &format!("/api/v1/courses/{course}/staff/mentor/{mentor_id}"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
-    assert!(r.status.is_success(), "{}", r.body);
+    assign(&app, &admin, course, "mentor", "mentor@list.test").await;
     let all = app.get_as(&path, &mentor).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.body);
     let ids: Vec<i64> = all.body["items"]

@@ -28,18 +28,23 @@ pub(crate) async fn rust_course(app: &TestApp) -> (i64, Vec<i64>) {
     (course, projects)
 }
 
-/// A reviewer assigned to the course (by an admin, through the API); their token.
-pub(crate) async fn reviewer(app: &TestApp, admin: &str, email: &str, course: i64) -> String {
-    let token = app.staff(email, "reviewer").await;
+/// Assigns the staff member `email` to the course in `role` (by an admin, through the API).
+pub(crate) async fn assign(app: &TestApp, admin: &str, course: i64, role: &str, email: &str) {
     let id = user_id(app, email).await;
     let r = app
         .put(
-            &format!("/api/v1/courses/{course}/staff/reviewer/{id}"),
+            &format!("/api/v1/courses/{course}/staff/{role}/{id}"),
             Some(admin),
             json!({}),
         )
         .await;
     assert!(r.status.is_success(), "{}", r.body);
+}
+
+/// A reviewer assigned to the course (by an admin, through the API); their token.
+pub(crate) async fn reviewer(app: &TestApp, admin: &str, email: &str, course: i64) -> String {
+    let token = app.staff(email, "reviewer").await;
+    assign(app, admin, course, "reviewer", email).await;
     token
 }
 
@@ -211,15 +216,7 @@ async fn students_submit_reviewers_decide_and_the_last_acceptance_certifies() {
     )
     .await
     .assert_problem(403, "forbidden");
-    let mentor_id = user_id(&app, "mentor@learn.test").await;
-    let r = app
-        .put(
-            &format!("/api/v1/courses/{course}/staff/mentor/{mentor_id}"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
-    assert!(r.status.is_success(), "{}", r.body);
+    assign(&app, &admin, course, "mentor", "mentor@learn.test").await;
     let said = app
         .post(
             &comments,
