@@ -121,7 +121,7 @@ fn staff_lifecycle<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture
             })),
         )
         .await?;
-        let Some(id) = created.body.get("id").and_then(Value::as_i64) else {
+        let Some(id) = created.acknowledged_id() else {
             return Ok(());
         };
         let courses = api::send(

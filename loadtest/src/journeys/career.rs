@@ -101,7 +101,7 @@ fn application<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u>
                 .json(json!({"company_id": company})),
         )
         .await?;
-        let Some(id) = filed.body.get("id").and_then(Value::as_i64) else {
+        let Some(id) = filed.acknowledged_id() else {
             return Ok(());
         };
         let steps = outcome(rand::rng().random());

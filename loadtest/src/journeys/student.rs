@@ -173,10 +173,7 @@ fn buy<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> {
             Some(&key),
         )
         .await?;
-        if !reply.is_success() {
-            return Ok(());
-        }
-        let Some(purchase_id) = reply.body.get("id").and_then(Value::as_i64) else {
+        let Some(purchase_id) = reply.acknowledged_id() else {
             return Ok(());
         };
         ctx.ledger.acknowledged(Ack {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use goose::prelude::*;
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Context, StepFuture, blog_writer, desk_token, think, transaction};
 use crate::{
@@ -74,7 +74,7 @@ fn write_post<'u>(user: &'u mut GooseUser, ctx: Arc<Context>) -> StepFuture<'u> 
                 })),
         )
         .await?;
-        let Some(id) = draft.body.get("id").and_then(Value::as_i64) else {
+        let Some(id) = draft.acknowledged_id() else {
             return Ok(());
         };
         let path = format!("/api/v1/blog/posts/{id}");
