@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # Fault tests against the real local stack while the load mix runs. Each fault is one short,
-# bounded run of lyceum-loadtest (12 users, about 35 s) with the fault as its drill command
+# bounded run of lyceum-loadtest (14 users, about 35 s) with the fault as its drill command
 # (--drill-command, --drill-at); the load generator times recovery (reads and writes
 # separately), counts failed requests by status and checks the ledger afterwards. Faults:
 #
@@ -156,8 +156,12 @@ psql_command() {
 # in this run (after Unix second $3) at least 5 s ago left without its reviewer, as if the
 # decision and the claim before it had been lost (the row stays decided, out of the queue,
 # so no journey touches it again).
+# The purchase is waited for (up to 25 s): in a short drill such as disk, the first purchase
+# of the run may not yet be 10 s old when the fault is over (CI saw that once).
 tamper_command() {
-    psql_command tamper "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
+    local wait
+    wait=$(psql_command tamper-wait "SELECT 1 FROM purchases WHERE id > $1 AND created_at < now() - interval '10 seconds' LIMIT 1;")
+    printf '{ for i in $(seq 25); do [ -n "$(%s)" ] && break; sleep 1; done; %s; }' "$wait" "$(psql_command tamper "WITH v AS (DELETE FROM purchases WHERE id = (SELECT min(id) FROM purchases
                     WHERE id > $1 AND created_at < now() - interval '10 seconds')
                   RETURNING id, course_run_id, status),
               s AS (UPDATE course_runs r SET seats_left = seats_left + 1 FROM v
@@ -169,7 +173,7 @@ tamper_command() {
               WITH d AS (UPDATE submissions SET reviewed_by = NULL WHERE id = (SELECT id FROM submissions
                     WHERE reviewed_at > to_timestamp($3) AND reviewed_at < now() - interval '5 seconds'
                     ORDER BY reviewed_at LIMIT 1) RETURNING id)
-              SELECT 'tampered: erased the reviewer of submission ' || id FROM d;"
+              SELECT 'tampered: erased the reviewer of submission ' || id FROM d;")"
 }
 
 # shellcheck source=scripts/tests/backend_fixture.sh
@@ -259,6 +263,9 @@ print(eval(sys.argv[2]))
 EOF
 }
 
+# 14 users: goose gives each of the 11 scenarios one user first, then one more to browse,
+# student and blog, so two students buy (the tampering needs a purchase of this run).
+USERS=14
 rows=()
 mode_rows=()
 for fault in "${faults[@]}"; do
@@ -271,9 +278,7 @@ for fault in "${faults[@]}"; do
             "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM users')" "$(date +%s)")
     fi
     # 2 s up, 30 s (or more) full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
-    # 14 users: goose gives each of the 11 scenarios one user first, then one more to browse,
-    # student and blog, so two students buy (the tampering needs a purchase of this run).
-    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 14 --ramp-up 2 --duration "$(load_seconds "$fault")" \
+    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users "$USERS" --ramp-up 2 --duration "$(load_seconds "$fault")" \
         --ramp-down 2 --think-scale 0.3 --students 150 --weights student=50,staff=10 \
         --drill-command "$(drill_command "$fault")" --drill-at 8 --drill-timeout 90 \
         --metrics-addr off --report-dir "$dir" >"$dir.log" 2>&1 || status=$?
@@ -362,11 +367,11 @@ table="| fault | reads: recovery (since the first failed request was sent) | wri
 | --- | --- | --- | --- | --- |
 $(printf '%s\n' "${rows[@]}")"
 if [ "${#rows[@]}" -gt 0 ]; then
-    echo "# results ($(date -u +%Y-%m-%d), debug backend, 12 users, the fault at 8 s of 34 s):"
+    echo "# results ($(date -u +%Y-%m-%d), debug backend, $USERS users, the fault at 8 s of 34 s):"
     printf '%s\n' "$table" | sed 's/^/#   /'
 fi
 if [ "${#mode_rows[@]}" -gt 0 ]; then
-    echo "# results ($(date -u +%Y-%m-%d), debug backend, 12 users, the fault at 8 s):"
+    echo "# results ($(date -u +%Y-%m-%d), debug backend, $USERS users, the fault at 8 s):"
     echo "#   | mode | fault | writes: recovery (since sent) | requests failed | acknowledged purchases lost | the deleted purchase reported lost |"
     printf '#   %s\n' "${mode_rows[@]}"
     [ -z "${FAULTS_ROWS_FILE:-}" ] || printf '%s\n' "${mode_rows[@]}" >>"$FAULTS_ROWS_FILE"
@@ -376,7 +381,7 @@ if [ "$write_docs" = 1 ] && [ "${#rows[@]}" -gt 0 ]; then
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     section="<!-- fault-table:start (written by scripts/tests/fault_test.sh --write-docs; edit the script, not this section) -->
 Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores (load average $load), local stack
-(\`scripts/stack\`, synchronous replication), debug backend, \`lyceum-loadtest\` with 12 users
+(\`scripts/stack\`, synchronous replication), debug backend, \`lyceum-loadtest\` with $USERS users
 (student weight 50, staff 10, think scale 0.3) for 34 s per fault, the fault's command at 8 s:
 
 $table
