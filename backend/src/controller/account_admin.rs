@@ -22,10 +22,6 @@ use crate::entity::{
     validation::text,
 };
 
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
-
 /// Query string of the user list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -88,7 +84,7 @@ pub async fn list_accounts(
     CurrentUser(who): CurrentUser,
     Query(params): Query<AccountListParams>,
 ) -> Result<Json<Page<Account>>, ApiError> {
-    let filter = params.parse().map_err(invalid)?;
+    let filter = params.parse()?;
     Ok(Json(state.account_admin.list(who, filter).await?))
 }
 
@@ -127,10 +123,7 @@ pub async fn create_staff(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<StaffCreateRequest>,
 ) -> Result<Created<Account>, ApiError> {
-    let new = body
-        .account
-        .parse(Utc::now().date_naive())
-        .map_err(invalid)?;
+    let new = body.account.parse(Utc::now().date_naive())?;
     let created = state
         .account_admin
         .create_staff(who, new, body.position)

@@ -19,10 +19,6 @@ use crate::entity::{
     },
 };
 
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
-
 /// A field that was sent, possibly as `null` (`Some(None)`), as opposed to absent (`None`).
 fn sent<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -132,7 +128,7 @@ pub async fn feed(
     State(state): State<AppState>,
     Query(params): Query<FeedParams>,
 ) -> Result<Json<Page<PostSummary>>, ApiError> {
-    let query = FeedQuery::parse(params).map_err(invalid)?;
+    let query = FeedQuery::parse(params)?;
     Ok(Json(state.blog.feed(&query).await?))
 }
 
@@ -175,7 +171,7 @@ pub async fn create_post(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<PostCreateRequest>,
 ) -> Result<Created<PostDetail>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let created = state.blog.create(who, new).await?;
     Ok(Created(
         format!("/api/v1/blog/posts/{}", created.post.id),
@@ -205,7 +201,7 @@ pub async fn update_post(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<PostUpdateRequest>,
 ) -> Result<Json<PostDetail>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(state.blog.update(who, id, changes).await?))
 }
 

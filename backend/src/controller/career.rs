@@ -21,10 +21,6 @@ use crate::entity::{
     validation::url,
 };
 
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
-
 /// Query string of the company list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -169,8 +165,7 @@ pub async fn companies(
     let page = PageRequest::parse(PageParams {
         page: params.page,
         page_size: params.page_size,
-    })
-    .map_err(invalid)?;
+    })?;
     Ok(Json(state.career.companies(params.active, page).await?))
 }
 
@@ -194,7 +189,7 @@ pub async fn create_company(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<CompanyCreateRequest>,
 ) -> Result<Created<Company>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let created = state.career.create_company(who, new).await?;
     Ok(Created(
         format!("/api/v1/career/companies/{}", created.id),
@@ -225,7 +220,7 @@ pub async fn update_company(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<CompanyUpdateRequest>,
 ) -> Result<Json<Company>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(state.career.update_company(who, id, changes).await?))
 }
 
@@ -244,7 +239,7 @@ pub async fn tracks(
     CurrentUser(who): CurrentUser,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<CareerTrack>>, ApiError> {
-    let page = PageRequest::parse(params).map_err(invalid)?;
+    let page = PageRequest::parse(params)?;
     Ok(Json(state.career.tracks(who, page).await?))
 }
 
@@ -269,7 +264,7 @@ pub async fn create_track(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<TrackCreateRequest>,
 ) -> Result<Created<CareerTrack>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let created = state.career.create_track(who, new).await?;
     Ok(Created(
         format!("/api/v1/career/tracks/{}", created.id),
@@ -299,7 +294,7 @@ pub async fn update_track(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<TrackUpdateRequest>,
 ) -> Result<Json<CareerTrack>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(state.career.update_track(who, id, changes).await?))
 }
 
@@ -321,7 +316,7 @@ pub async fn applications(
     Path(id): Path<i64>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<JobApplication>>, ApiError> {
-    let page = PageRequest::parse(params).map_err(invalid)?;
+    let page = PageRequest::parse(params)?;
     Ok(Json(state.career.applications(who, id, page).await?))
 }
 
@@ -350,7 +345,7 @@ pub async fn apply(
 ) -> Result<Created<JobApplication>, ApiError> {
     let mut e = ValidationErrors::default();
     let applied_on = e.take_opt(body.applied_on, career::applied_on);
-    e.finish(|| ()).map_err(invalid)?;
+    e.finish(|| ())?;
     let new = ApplicationForCreate {
         company_id: body.company_id,
         applied_on,

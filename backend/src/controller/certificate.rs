@@ -10,12 +10,8 @@ use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
 };
+use crate::entity::certificate::Certificate;
 use crate::entity::page::{Page, PageParams, PageRequest};
-use crate::entity::{ValidationErrors, certificate::Certificate};
-
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +67,7 @@ pub async fn mine(
     CurrentUser(who): CurrentUser,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<Certificate>>, ApiError> {
-    let page = PageRequest::parse(params).map_err(invalid)?;
+    let page = PageRequest::parse(params)?;
     Ok(Json(state.certificates.mine(who, page).await?))
 }
 
@@ -93,7 +89,7 @@ pub async fn of_user(
     Path(id): Path<i64>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<Certificate>>, ApiError> {
-    let page = PageRequest::parse(params).map_err(invalid)?;
+    let page = PageRequest::parse(params)?;
     Ok(Json(state.certificates.of_user(who, id, page).await?))
 }
 

@@ -112,6 +112,14 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// A request that parsed but broke a field rule: `?` on a `parse()` or `validate()` in a
+/// handler answers 422 with the field errors.
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Service(e.into())
+    }
+}
+
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         Self::InvalidQuery(r.body_text())

@@ -13,17 +13,12 @@ use super::{
     extract::{self, CurrentUser, Path},
 };
 use crate::entity::{
-    ValidationErrors,
     catalog::{DifficultyLevel, Specialization},
     lookup::{
         DifficultyForCreate, DifficultyForUpdate, LookupTable, SpecializationForCreate,
         SpecializationForUpdate,
     },
 };
-
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,8 +76,7 @@ pub async fn create_specialization(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<SpecializationCreateRequest>,
 ) -> Result<Created<Specialization>, ApiError> {
-    let new = SpecializationForCreate::parse(&body.slug, &body.name, &body.description)
-        .map_err(invalid)?;
+    let new = SpecializationForCreate::parse(&body.slug, &body.name, &body.description)?;
     let created = state.lookup_admin.create_specialization(who, new).await?;
     Ok(Created(
         format!("/api/v1/specializations/{}", created.id),
@@ -114,8 +108,7 @@ pub async fn update_specialization(
         body.slug.as_deref(),
         body.name.as_deref(),
         body.description.as_deref(),
-    )
-    .map_err(invalid)?;
+    )?;
     Ok(Json(
         state
             .lookup_admin
@@ -163,8 +156,7 @@ pub async fn create_difficulty_level(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<DifficultyCreateRequest>,
 ) -> Result<Created<DifficultyLevel>, ApiError> {
-    let new =
-        DifficultyForCreate::parse(&body.code, &body.name, body.sort_order).map_err(invalid)?;
+    let new = DifficultyForCreate::parse(&body.code, &body.name, body.sort_order)?;
     let created = state.lookup_admin.create_difficulty(who, new).await?;
     Ok(Created(
         format!("/api/v1/difficulty-levels/{}", created.id),
@@ -193,8 +185,7 @@ pub async fn update_difficulty_level(
     extract::Json(body): extract::Json<DifficultyUpdateRequest>,
 ) -> Result<Json<DifficultyLevel>, ApiError> {
     let changes =
-        DifficultyForUpdate::parse(body.code.as_deref(), body.name.as_deref(), body.sort_order)
-            .map_err(invalid)?;
+        DifficultyForUpdate::parse(body.code.as_deref(), body.name.as_deref(), body.sort_order)?;
     Ok(Json(
         state
             .lookup_admin

@@ -16,10 +16,6 @@ use crate::entity::{
     review::{self, Review, ReviewForCreate, ReviewForUpdate},
 };
 
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewCreateRequest {
@@ -74,7 +70,7 @@ pub async fn course_reviews(
     Path(id): Path<i64>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<Review>>, ApiError> {
-    let page = PageRequest::parse(params).map_err(invalid)?;
+    let page = PageRequest::parse(params)?;
     Ok(Json(state.reviews.course_reviews(id, page).await?))
 }
 
@@ -101,7 +97,7 @@ pub async fn create_review(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<ReviewCreateRequest>,
 ) -> Result<Created<Review>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let created = state.reviews.create(who, id, new).await?;
     Ok(Created(format!("/api/v1/reviews/{}", created.id), created))
 }
@@ -128,7 +124,7 @@ pub async fn update_review(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<ReviewUpdateRequest>,
 ) -> Result<Json<Review>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(state.reviews.update(who, id, changes).await?))
 }
 
@@ -169,6 +165,6 @@ pub async fn my_reviews(
     CurrentUser(who): CurrentUser,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<Review>>, ApiError> {
-    let page = PageRequest::parse(params).map_err(invalid)?;
+    let page = PageRequest::parse(params)?;
     Ok(Json(state.reviews.my_reviews(who, page).await?))
 }

@@ -77,10 +77,6 @@ pub struct CourseSubmissionsParams {
     pub page_size: Option<u32>,
 }
 
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
-
 /// Submit a project (enrolled students).
 ///
 /// A new attempt after a return is a new submission; every attempt is kept. Safe to retry:
@@ -110,8 +106,7 @@ pub async fn submit(
     extract::Json(body): extract::Json<SubmissionRequest>,
 ) -> Result<Response, ApiError> {
     let draft =
-        SubmissionForCreate::parse(body.project_id, &body.repository_url, body.note.as_deref())
-            .map_err(invalid)?;
+        SubmissionForCreate::parse(body.project_id, &body.repository_url, body.note.as_deref())?;
     let submitted = state.submissions.submit(who, course_id, draft).await?;
     let (Submitted::Created(s) | Submitted::Replayed(s)) = &submitted;
     let location = format!("/api/v1/me/courses/{course_id}/progress");
@@ -147,8 +142,7 @@ pub async fn course_submissions(
     let page = PageRequest::parse(PageParams {
         page: params.page,
         page_size: params.page_size,
-    })
-    .map_err(invalid)?;
+    })?;
     Ok(Json(
         state
             .submissions
@@ -230,8 +224,8 @@ pub async fn accept(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<AcceptRequest>,
 ) -> Result<Json<Reviewed>, ApiError> {
-    let verdict = Verdict::accept(body.feedback.as_deref())
-        .map_err(|e| invalid(ValidationErrors(vec![e])))?;
+    let verdict =
+        Verdict::accept(body.feedback.as_deref()).map_err(|e| ValidationErrors(vec![e]))?;
     Ok(Json(state.submissions.decide(who, id, verdict).await?))
 }
 
@@ -257,8 +251,7 @@ pub async fn send_back(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<ReturnRequest>,
 ) -> Result<Json<Reviewed>, ApiError> {
-    let verdict =
-        Verdict::send_back(&body.feedback).map_err(|e| invalid(ValidationErrors(vec![e])))?;
+    let verdict = Verdict::send_back(&body.feedback).map_err(|e| ValidationErrors(vec![e]))?;
     Ok(Json(state.submissions.decide(who, id, verdict).await?))
 }
 
@@ -304,8 +297,7 @@ pub async fn comment(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<CommentRequest>,
 ) -> Result<Created<SubmissionComment>, ApiError> {
-    let text =
-        submission::comment_body(&body.body).map_err(|e| invalid(ValidationErrors(vec![e])))?;
+    let text = submission::comment_body(&body.body).map_err(|e| ValidationErrors(vec![e]))?;
     let comment = state.submissions.comment(who, id, text).await?;
     Ok(Created(format!("/api/v1/submissions/{id}"), comment))
 }

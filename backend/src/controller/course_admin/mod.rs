@@ -18,14 +18,7 @@ use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path},
 };
-use crate::entity::{
-    ValidationErrors,
-    catalog::{CourseDetail, CourseRun, Topic},
-};
-
-fn invalid(e: ValidationErrors) -> ApiError {
-    ApiError::Service(e.into())
-}
+use crate::entity::catalog::{CourseDetail, CourseRun, Topic};
 
 /// Create a course.
 #[utoipa::path(post, path = "/api/v1/courses", tag = "staff",
@@ -47,7 +40,7 @@ pub async fn create_course(
     CurrentUser(who): CurrentUser,
     extract::Json(body): extract::Json<CourseCreateRequest>,
 ) -> Result<Created<CourseDetail>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let detail = state.course_admin.create_course(who, new).await?;
     Ok(Created(
         format!("/api/v1/courses/{}", detail.course.id),
@@ -77,7 +70,7 @@ pub async fn update_course(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<CourseUpdateRequest>,
 ) -> Result<Json<CourseDetail>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(
         state.course_admin.update_course(who, id, changes).await?,
     ))
@@ -127,7 +120,7 @@ pub async fn add_topic(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<TopicCreateRequest>,
 ) -> Result<Created<Topic>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let topic = state.course_admin.add_topic(who, id, new).await?;
     Ok(Created(
         format!("/api/v1/courses/{id}/topics/{}", topic.id),
@@ -157,7 +150,7 @@ pub async fn update_topic(
     Path((id, topic_id)): Path<(i64, i64)>,
     extract::Json(body): extract::Json<TopicUpdateRequest>,
 ) -> Result<Json<CourseDetail>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(
         state
             .course_admin
@@ -210,7 +203,7 @@ pub async fn add_run(
     Path(id): Path<i64>,
     extract::Json(body): extract::Json<RunCreateRequest>,
 ) -> Result<Created<CourseRun>, ApiError> {
-    let new = body.parse().map_err(invalid)?;
+    let new = body.parse()?;
     let run = state.course_admin.add_run(who, id, new).await?;
     Ok(Created(
         format!("/api/v1/courses/{id}/runs/{}", run.id),
@@ -241,7 +234,7 @@ pub async fn update_run(
     Path((id, run_id)): Path<(i64, i64)>,
     extract::Json(body): extract::Json<RunUpdateRequest>,
 ) -> Result<Json<CourseDetail>, ApiError> {
-    let changes = body.parse().map_err(invalid)?;
+    let changes = body.parse()?;
     Ok(Json(
         state
             .course_admin
