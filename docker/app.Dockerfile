@@ -32,8 +32,8 @@ RUN --mount=type=cache,id=lyceum-cargo-registry,target=/usr/local/cargo/registry
     --mount=type=cache,id=lyceum-cargo-target,target=/src/target,sharing=locked \
     lyceum-cargo-build "$CARGO_PROFILE"
 
-# The shared runtime: Debian slim, curl for healthchecks (and the drill's Docker API calls),
-# a non-root user.
+# The shared runtime: Debian slim, curl for healthchecks (and the drill agent's Docker API
+# calls), a non-root user.
 FROM ${DEBIAN_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
@@ -57,8 +57,18 @@ CMD ["lyceum-seeder", "--migrate"]
 
 FROM runtime AS loadtest
 COPY --from=builder /out/lyceum-loadtest /usr/local/bin/
-COPY docker/loadtest/kill-leader.sh /usr/local/bin/lyceum-kill-leader
+COPY docker/drill/request.sh /usr/local/bin/lyceum-kill-leader
+COPY docker/loadtest/start.sh /usr/local/bin/lyceum-loadtest-start
 ENV LYCEUM_LOADTEST_METRICS_ADDR=0.0.0.0:9095 \
     LYCEUM_LOADTEST_REPORT_DIR=/reports
 EXPOSE 9095
-CMD ["lyceum-loadtest"]
+CMD ["lyceum-loadtest-start"]
+
+# The drill agent (compose profile `drill`): the only container given the Docker socket; it
+# kills the leader's container when the load generator asks through a shared volume.
+FROM runtime AS drill-agent
+COPY docker/drill/agent.sh /usr/local/bin/lyceum-drill-agent
+COPY docker/drill/kill-leader.sh /usr/local/bin/lyceum-kill-leader-now
+# Its health check: `lyceum-kill-leader --ready` (its heartbeat in the drill volume is fresh).
+COPY docker/drill/request.sh /usr/local/bin/lyceum-kill-leader
+CMD ["lyceum-drill-agent"]

@@ -1,7 +1,7 @@
 #!/bin/sh
-# The compose stack's failover drill (lyceum-loadtest --drill kill-leader --drill-command
-# lyceum-kill-leader): find the Patroni leader, SIGKILL its container through the Docker
-# API (the machine dies: Patroni and PostgreSQL at once, nothing hands over), then wait
+# The compose stack's failover drill, run by the drill agent (agent.sh, profile `drill`) when
+# the load generator asks for it: find the Patroni leader, SIGKILL its container through the
+# Docker API (the machine dies: Patroni and PostgreSQL at once, nothing hands over), then wait
 # until another node answers as the primary. Needs the Docker socket mounted at
 # $DOCKER_SOCKET; finds the containers by the compose labels of its own project.
 # The killed container stays down (no restart policy); `docker compose start pgN` brings

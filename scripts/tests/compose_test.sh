@@ -49,7 +49,7 @@ COMPOSE_CMD=(docker compose)
 export DOCKER_BUILDKIT=1
 compose() {
     "${COMPOSE_CMD[@]}" --project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" \
-        -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark "$@"
+        -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark --profile drill "$@"
 }
 
 # shellcheck source=scripts/tests/tap.sh
@@ -163,12 +163,12 @@ note "service images and the Rust images done after $(since "$t")"
 }
 note "images built in $(since "$t")"
 
-note "up --profile benchmark (cluster, migrate, seed, backend, load generator, monitoring)"
+note "up --profile benchmark --profile drill (cluster, migrate, seed, backend, load generator, drill agent, monitoring)"
 t=$SECONDS
 up_status=0
 timeout "$RUN_TIMEOUT" "${COMPOSE_CMD[@]}" --project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" \
-    -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark up -d >"$WORK_DIR/up.log" 2>&1 || up_status=$?
-check "compose up --profile benchmark starts every service (in $(since "$t"))" test "$up_status" = 0
+    -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark --profile drill up -d >"$WORK_DIR/up.log" 2>&1 || up_status=$?
+check "compose up --profile benchmark --profile drill starts every service (in $(since "$t"))" test "$up_status" = 0
 if [ "$up_status" != 0 ]; then
     tail -30 "$WORK_DIR/up.log" | sed 's/^/#   /'
 fi
@@ -212,6 +212,20 @@ check "the verdict passed" test "$(json 'r["passed"]')" = True
 if [ -s "$REPORT_DIR/drill-command.log" ]; then
     sed 's/^/#   drill: /' "$REPORT_DIR/drill-command.log"
 fi
+
+# The Docker socket (root on the host) is mounted into the drill agent and nowhere else.
+socket_holders=$(for id in $(compose ps -a -q 2>/dev/null); do
+    docker inspect -f '{{range .Mounts}}{{if eq .Destination "/var/run/docker.sock"}}{{index $.Config.Labels "com.docker.compose.service"}}{{end}}{{end}}' "$id"
+done | sed '/^$/d' | sort | tr '\n' ' ')
+check "only the drill agent holds the Docker socket ($socket_holders)" test "$socket_holders" = "drill-agent "
+# Without the agent a drill request fails at once, with a reason, rather than waiting or
+# falling back to something else.
+compose stop -t 5 drill-agent >/dev/null 2>&1 || true
+no_agent_status=0
+compose run --rm --no-deps -T loadtest lyceum-kill-leader >"$WORK_DIR/no-agent.log" 2>&1 || no_agent_status=$?
+sed 's/^/#   /' "$WORK_DIR/no-agent.log"
+check "with the agent stopped, the drill request fails naming the drill profile" \
+    sh -c '[ "$1" != 0 ] && grep -q "no drill agent is running (start compose with --profile drill" "$2"' _ "$no_agent_status" "$WORK_DIR/no-agent.log"
 
 # Exactly one node was killed: one pg container exited 137, the other two still run.
 pg_states=$(for s in pg1 pg2 pg3; do
