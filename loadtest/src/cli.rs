@@ -17,6 +17,7 @@ use goose::{config::GooseConfiguration, prelude::*};
 use lyceum_db::{Db, load_db_config};
 
 use crate::{
+    arrivals::Arrivals,
     console::{self, DrillPlan},
     drill::{self, DrillKind, DrillRun},
     journeys::{self, Context, RetryBudget, Weights},
@@ -108,6 +109,12 @@ pub struct Args {
     /// Multiplies every journey's think time (0: none).
     #[arg(long, env = "LYCEUM_LOADTEST_THINK_SCALE", default_value_t = 1.0, value_parser = parse_think_scale)]
     pub think_scale: f64,
+    /// Open loop: transactions started per second across all users, on a fixed schedule
+    /// whatever the answers' speed; think times are off. Starts no user is free for within
+    /// 1 s are dropped and counted. Give enough --users to serve the rate. [default: closed
+    /// loop, each user waits for its answer and thinks]
+    #[arg(long, env = "LYCEUM_LOADTEST_RATE", value_parser = parse_rate)]
+    pub rate: Option<f64>,
     /// Per-request timeout, seconds.
     #[arg(long, env = "LYCEUM_LOADTEST_REQUEST_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub request_timeout: u64,
@@ -169,6 +176,15 @@ fn parse_think_scale(s: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err("must be between 0 and 100".into())
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v > 0.0 && v <= 100_000.0 {
+        Ok(v)
+    } else {
+        Err("must be above 0 and at most 100000 (transactions per second)".into())
     }
 }
 
@@ -286,14 +302,21 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         DrillPlan::None
     };
     let recorder = Recorder::new(metrics.clone(), drill_command.is_some());
-    let ctx = Arc::new(Context::new(
+    let start = recorder.start();
+    let mut ctx = Context::new(
         recorder,
         roster,
         RetryBudget {
             attempts: args.purchase_attempts,
             within: Duration::from_secs(args.purchase_retry_secs),
         },
-    ));
+    );
+    if let Some(rate) = args.rate {
+        let full_load =
+            Duration::from_secs(args.ramp_up)..Duration::from_secs(args.ramp_up + args.duration);
+        ctx = ctx.with_arrivals(Arrivals::new(rate, start, full_load));
+    }
+    let ctx = Arc::new(ctx);
     let attack = build_attack(&args, &ctx, &report_dir)?;
 
     let drill_task = drill_command.map(|command| {
@@ -348,9 +371,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         _ => LedgerOutcome::NotApplicable,
     };
 
-    let report = ctx
+    let mut report = ctx
         .recorder
         .with_tally(|tally| RunReport::new(tally, drill_run, ledger_outcome));
+    report.arrivals = ctx.arrivals.as_ref().map(Arrivals::stats);
     let text = report.render();
     println!("\n{text}");
     let timelines = ctx.recorder.with_tally(Timelines::from_tally);
@@ -374,6 +398,8 @@ fn build_attack(
         report_dir.join("report.json").display().to_string(),
     ];
     let scenarios = match args.scenario {
+        // The open loop's schedule replaces the think times.
+        ScenarioSet::Mixed if args.rate.is_some() => journeys::mixed(ctx, args.weights, 0.0)?,
         ScenarioSet::Mixed => journeys::mixed(ctx, args.weights, args.think_scale)?,
         ScenarioSet::Healthz => vec![journeys::healthz::scenario(ctx)?],
     };

@@ -5,6 +5,7 @@
 //!   review and submit projects, reviewers and mentors, blog readers, staff editors,
 //!   analysts, and the raw `/healthz` hammer).
 //! - [`roster`]: the seeded accounts the journeys log in as.
+//! - [`arrivals`]: the open-loop schedule (`--rate`) that paces the journeys' transactions.
 //! - [`api`]: one way to send a request from a goose user, record it and read the answer.
 //! - [`recorder`]: every request's outcome: live metrics, latency samples, statuses, the
 //!   drill's recovery clocks.
@@ -18,6 +19,7 @@
 //!   `index.html`.
 
 pub mod api;
+pub mod arrivals;
 pub mod chart;
 pub mod cli;
 pub mod console;

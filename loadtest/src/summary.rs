@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::{
+    arrivals::ArrivalStats,
     drill::{DrillRun, RecoveryClock},
     ledger::LedgerVerdict,
     recorder::Tally,
@@ -104,6 +105,8 @@ pub struct RunReport {
     pub reads: Recovery,
     pub writes: Recovery,
     pub ledger: LedgerOutcome,
+    /// The open loop's schedule (`--rate`); `null` in the closed loop.
+    pub arrivals: Option<ArrivalStats>,
 }
 
 impl RunReport {
@@ -199,6 +202,7 @@ impl RunReport {
             reads,
             writes,
             ledger,
+            arrivals: None,
         }
     }
 
@@ -222,6 +226,9 @@ impl RunReport {
                 "  {:<28} {:>8} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
                 t.name, t.count, t.per_second, t.p50_ms, t.p95_ms, t.p99_ms, t.max_ms
             ));
+        }
+        if let Some(arrivals) = &self.arrivals {
+            line(arrivals.line());
         }
         if self.answers_by_status.is_empty() {
             line("Answers other than 2xx: none".into());

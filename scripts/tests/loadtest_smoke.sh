@@ -6,7 +6,8 @@
 # the metrics endpoint served the contract's names during the run, that no request was
 # answered 500, and that the drill's ledger check passed (no acknowledged purchase lost or
 # duplicated, no run oversold). Then the report as a person opens it, offline: index.html in
-# headless Chromium, every chart drawn with data (scripts/tests/report_test.sh).
+# headless Chromium, every chart drawn with data (scripts/tests/report_test.sh). Last, 10 s
+# of the open loop (--rate): the schedule's starts counted, and served.
 #
 # Needs a running stack (scripts/stack up) and uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
 # scripts/stack. Ports: backend 8180 + offset, metrics 9195 + offset. The database
@@ -99,6 +100,20 @@ for name in lyceum_loadtest_requests_total lyceum_loadtest_request_duration_seco
 done
 report_test() { scripts/tests/report_test.sh "$REPORT_DIR" 2>&1 | sed 's/^/#   /'; }
 check "the report's index.html shows every chart with data in Chromium (report_test.sh)" report_test
+# The open loop: 40 transaction starts a second for 8 s, whatever the answers' speed; 24 users
+# are the pool that serves the schedule.
+echo "# open loop: --rate 40, 24 users, 1 s up, 8 s full, 1 s down"
+open_status=0
+target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 24 --ramp-up 1 --duration 8 \
+    --ramp-down 1 --rate 40 --students 150 --metrics-addr off --progress-every 0 \
+    --report-dir "$WORK_DIR/open" >"$WORK_DIR/open.log" 2>&1 || open_status=$?
+grep '^Arrivals' "$WORK_DIR/open.log" | sed 's/^/# /'
+open_json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$WORK_DIR/open/drill.json"; }
+check "open loop: exits 0 (verdict passed)" test "$open_status" = 0
+check "open loop: 40/s for 8 s scheduled 320 starts (within 5 %)" \
+    test "$(open_json 'abs(r["arrivals"]["scheduled"] - 320) <= 16')" = True
+check "open loop: the pool served the schedule (under 5 % dropped)" \
+    test "$(open_json 'r["arrivals"]["dropped"] <= 0.05 * r["arrivals"]["scheduled"]')" = True
 if [ "$failed" -gt 0 ]; then
     echo "# loadtest log: $WORK_DIR/loadtest.log (tail)"
     tail -40 "$WORK_DIR/loadtest.log" | sed 's/^/#   /'

@@ -53,6 +53,7 @@ pub use session::{
 };
 
 use crate::{
+    arrivals::Arrivals,
     ledger::Ledger,
     recorder::Recorder,
     roster::{CourseStaffer, Roster},
@@ -77,6 +78,8 @@ pub struct Context {
     next_mentor: AtomicUsize,
     next_staff: AtomicUsize,
     pub purchase_retry: RetryBudget,
+    /// The open-loop schedule (`--rate`); `None` in the closed loop.
+    pub arrivals: Option<Arrivals>,
 }
 
 /// The next of `from`, round robin through `counter`, so concurrent users rarely share one.
@@ -98,7 +101,14 @@ impl Context {
             next_mentor: AtomicUsize::new(0),
             next_staff: AtomicUsize::new(0),
             purchase_retry,
+            arrivals: None,
         }
+    }
+
+    /// Paces every journey's transactions by `arrivals` (open loop).
+    pub fn with_arrivals(mut self, arrivals: Arrivals) -> Self {
+        self.arrivals = Some(arrivals);
+        self
     }
 
     pub fn next_student(&self) -> Option<Account> {
@@ -228,8 +238,24 @@ pub type StepFuture<'u> = Pin<Box<dyn Future<Output = TransactionResult> + Send 
 /// A transaction step: a plain function of the user and the shared context.
 pub type Step = for<'u> fn(&'u mut GooseUser, Arc<Context>) -> StepFuture<'u>;
 
-/// Wraps `step` as a goose transaction named `name`.
+/// Wraps `step` as a goose transaction named `name`; in the open loop it starts on the
+/// schedule's next due start.
 pub fn transaction(ctx: &Arc<Context>, name: &str, step: Step) -> Transaction {
+    let ctx = Arc::clone(ctx);
+    Transaction::new(Arc::new(move |user| {
+        let ctx = Arc::clone(&ctx);
+        Box::pin(async move {
+            if let Some(arrivals) = &ctx.arrivals {
+                arrivals.next().await;
+            }
+            step(user, ctx).await
+        })
+    }))
+    .set_name(name)
+}
+
+/// A transaction that sends no request (bookkeeping): never paced.
+fn unpaced(ctx: &Arc<Context>, name: &str, step: Step) -> Transaction {
     let ctx = Arc::clone(ctx);
     Transaction::new(Arc::new(move |user| step(user, Arc::clone(&ctx)))).set_name(name)
 }
@@ -257,8 +283,8 @@ pub fn scenario(
 ) -> Result<Scenario, GooseError> {
     let mut s = Scenario::new(name)
         .set_weight(weight)?
-        .register_transaction(transaction(ctx, "user start", user_started).set_on_start())
-        .register_transaction(transaction(ctx, "user stop", user_stopped).set_on_stop());
+        .register_transaction(unpaced(ctx, "user start", user_started).set_on_start())
+        .register_transaction(unpaced(ctx, "user stop", user_stopped).set_on_stop());
     if !think.1.is_zero() {
         s = s.set_wait_time(think.0, think.1)?;
     }
