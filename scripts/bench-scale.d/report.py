@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""scripts/bench-scale's results: reads OUT/scale-S/{drill.json,rows.txt,statements.txt} for
-every scale, checks each produced its figures, and writes OUT/results.json, OUT/results.md
-(the run, then p50/p99 per transaction across the scales, then the costliest statements) and
-OUT/bench-scale.png (p99 against rows, one panel per journey, drawn by gnuplot). With
---write-docs the table goes between the bench-scale markers of docs/BENCHMARKS.md and the
-PNG to docs/bench-scale.png.
+"""scripts/bench-scale's results: reads OUT/scale-S/{drill.json,rows.txt,cache.txt,
+statements.txt} for every scale, checks each produced its figures, and writes
+OUT/results.json, OUT/results.md (the run, p50/p99 per transaction across the scales, cache
+hit ratios, the costliest statements) and OUT/bench-scale.png (p99 against rows, one panel
+per journey, drawn by gnuplot). With --write-docs the table goes between the bench-scale
+markers of docs/BENCHMARKS.md and the PNG to docs/bench-scale.png.
 
 usage: report.py --rate R --users N --duration S --load L --out DIR [--debug] [--write-docs] SCALE..."""
 import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,16 @@ def read_scale(out, scale):
         sys.exit("bench-scale: scale %s left no figures (%s)" % (scale, e))
     if not report["transactions"] or not (report.get("arrivals") or {}).get("scheduled"):
         sys.exit("bench-scale: scale %s: no transactions or no schedule in its drill.json" % scale)
+    cache = {}
+    path = os.path.join(folder, "cache.txt")
+    if os.path.exists(path):
+        # lyceum_cache_lookups_total{kind="course_list",result="hit"} 656
+        for line in open(path):
+            m = re.match(r'lyceum_cache_lookups_total\{(.*)\} (\S+)', line)
+            if m:
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+                kind = cache.setdefault(labels.get("kind", "?"), {})
+                kind[labels.get("result", "?")] = int(float(m.group(2)))
     path = os.path.join(folder, "statements.txt")
     statements = open(path).read().rstrip("\n") if os.path.exists(path) else ""
     return {
@@ -41,6 +52,7 @@ def read_scale(out, scale):
         "arrivals": report["arrivals"],
         "transactions": {t["name"]: t for t in report["transactions"]},
         "statements": statements,
+        "cache": cache,
     }
 
 
@@ -81,6 +93,18 @@ def markdown(args, results, names):
         first = results[0]["transactions"][n]["p99_ms"]
         growth = "%.1f×" % (last[n]["p99_ms"] / first) if first > 0 else "–"
         lines.append("| %s | %s | %s |" % (n, " | ".join(cells), growth))
+    kinds = sorted({k for r in results for k in r["cache"]})
+    if kinds:
+        lines += ["", "Cache hit ratio by key kind (hits ÷ lookups; lookups in brackets):", "",
+                  "| key kind | " + " | ".join("scale %s" % r["scale"] for r in results) + " |",
+                  "| --- |" + " ---: |" * len(results)]
+        for k in kinds:
+            cells = []
+            for r in results:
+                c = r["cache"].get(k, {})
+                total = sum(c.values())
+                cells.append("%.0f %% (%d)" % (100.0 * c.get("hit", 0) / total, total) if total else "–")
+            lines.append("| %s | %s |" % (k, " | ".join(cells)))
     if results[-1]["statements"]:
         lines += ["", "Where PostgreSQL's time went during the load at scale %s (`scripts/stack top-statements`,"
                   % results[-1]["scale"], "every node, reset before the load):", "", "```",
