@@ -19,7 +19,7 @@ use std::{
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::summary::percentile;
+use crate::summary::TransactionStats;
 
 /// A start later than this is dropped rather than run late.
 pub const MAX_LAG: Duration = Duration::from_secs(1);
@@ -106,16 +106,15 @@ impl Arrivals {
 
     pub fn stats(&self) -> ArrivalStats {
         let t = self.tally.lock().expect("arrival tally");
-        let mut lags = t.lags_us.clone();
-        lags.sort_unstable();
-        let ms = |us: u32| f64::from(us) / 1000.0;
+        // The lags' percentiles as the summary computes a transaction's latencies.
+        let lag = TransactionStats::from_samples("start lag", &t.lags_us, 0.0);
         ArrivalStats {
             rate: self.rate,
             scheduled: t.scheduled,
             dropped: t.dropped,
-            lag_p50_ms: ms(percentile(&lags, 50.0)),
-            lag_p99_ms: ms(percentile(&lags, 99.0)),
-            lag_max_ms: ms(lags.last().copied().unwrap_or(0)),
+            lag_p50_ms: lag.p50_ms,
+            lag_p99_ms: lag.p99_ms,
+            lag_max_ms: lag.max_ms,
         }
     }
 }

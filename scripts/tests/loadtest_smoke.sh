@@ -76,9 +76,9 @@ target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 12 --ramp-up 
 wait "$scraper" || true
 sed -n '/^Load:/,$p' "$WORK_DIR/loadtest.log" | sed 's/^/# /'
 
-json() { # json PYTHON-EXPRESSION-ON-r: prints its value from drill.json
-    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$REPORT_DIR/drill.json"
-}
+# json_of DRILL_JSON PYTHON-EXPRESSION-ON-r: prints its value; json EXPRESSION: of the main run.
+json_of() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+json() { json_of "$REPORT_DIR/drill.json" "$1"; }
 
 check "the load generator exits 0 (verdict passed)" test "$load_status" = 0
 check "goose's HTML report exists" test -s "$REPORT_DIR/report.html"
@@ -108,12 +108,11 @@ target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users 24 --ramp-up 
     --ramp-down 1 --rate 40 --students 150 --metrics-addr off --progress-every 0 \
     --report-dir "$WORK_DIR/open" >"$WORK_DIR/open.log" 2>&1 || open_status=$?
 grep '^Arrivals' "$WORK_DIR/open.log" | sed 's/^/# /'
-open_json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$WORK_DIR/open/drill.json"; }
 check "open loop: exits 0 (verdict passed)" test "$open_status" = 0
 check "open loop: 40/s for 8 s scheduled 320 starts (within 5 %)" \
-    test "$(open_json 'abs(r["arrivals"]["scheduled"] - 320) <= 16')" = True
+    test "$(json_of "$WORK_DIR/open/drill.json" 'abs(r["arrivals"]["scheduled"] - 320) <= 16')" = True
 check "open loop: the pool served the schedule (under 5 % dropped)" \
-    test "$(open_json 'r["arrivals"]["dropped"] <= 0.05 * r["arrivals"]["scheduled"]')" = True
+    test "$(json_of "$WORK_DIR/open/drill.json" 'r["arrivals"]["dropped"] <= 0.05 * r["arrivals"]["scheduled"]')" = True
 if [ "$failed" -gt 0 ]; then
     echo "# loadtest log: $WORK_DIR/loadtest.log (tail)"
     tail -40 "$WORK_DIR/loadtest.log" | sed 's/^/#   /'
