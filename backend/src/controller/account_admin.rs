@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::RegisterRequest;
 use super::created::Created;
+use super::responses;
 use super::{
     AppState,
     error::{ApiError, Problem},
@@ -74,10 +75,8 @@ pub struct RoleChangeRequest {
     responses(
         (status = 200, description = "One page of accounts, oldest first", body = Page<Account>),
         (status = 400, description = "Unknown role or position (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 422, description = "Out-of-range page values or a blank email search", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_accounts(
     State(state): State<AppState>,
@@ -94,10 +93,8 @@ pub async fn list_accounts(
     params(("id" = i64, Path, description = "User id")),
     responses(
         (status = 200, description = "The account", body = Account),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
+        responses::NoSuchUser,
     ))]
 pub async fn get_account(
     State(state): State<AppState>,
@@ -113,10 +110,8 @@ pub async fn get_account(
     request_body = StaffCreateRequest,
     responses(
         (status = 201, description = "Created; the new account", body = Account),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 409, description = "Email or national id already registered (`email_taken`, `national_id_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_staff(
     State(state): State<AppState>,
@@ -139,11 +134,10 @@ pub async fn create_staff(
     request_body = RoleChangeRequest,
     responses(
         (status = 200, description = "The changed account", body = Account),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
+        responses::NoSuchUser,
         (status = 409, description = "It would leave no active admin (`last_admin`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape, or a position that does not fit the role (`position_mismatch`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn set_role(
     State(state): State<AppState>,
@@ -166,10 +160,9 @@ pub async fn set_role(
     params(("id" = i64, Path, description = "User id")),
     responses(
         (status = 200, description = "The deactivated account (again: unchanged)", body = Account),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
+        responses::NoSuchUser,
         (status = 409, description = "It would leave no active admin (`last_admin`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn deactivate(
     State(state): State<AppState>,
@@ -185,9 +178,8 @@ pub async fn deactivate(
     params(("id" = i64, Path, description = "User id")),
     responses(
         (status = 200, description = "The active account", body = Account),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
+        responses::NoSuchUser,
     ))]
 pub async fn reactivate(
     State(state): State<AppState>,

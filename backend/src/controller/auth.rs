@@ -163,14 +163,10 @@ impl TokenResponse {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email or national id already registered (`email_taken`, `national_id_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape (`invalid_body`) or invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many registrations from this address (`too_many_attempts`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the registration window ends"))),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -193,15 +189,10 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The right password, but an admin deactivated the account (`account_deactivated`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this account or from this address (`too_many_attempts`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the failure window ends"))),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -221,7 +212,6 @@ pub async fn login(
     responses(
         (status = 200, description = "The caller", body = User),
         (status = 401, description = "Missing, invalid or expired token (`missing_token`, `invalid_token`, `token_expired`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(
     State(state): State<AppState>,
@@ -236,13 +226,7 @@ pub async fn me(
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "The updated profile", body = User),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "National id already registered", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -263,7 +247,6 @@ pub async fn update_me(
     responses(
         (status = 204, description = "Logged out; the token no longer works"),
         (status = 401, description = "Missing, invalid, expired or already revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -287,7 +270,6 @@ pub async fn logout(
         (status = 422, description = "Wrong shape or an invalid new password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins or password checks for this account or from this address (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the failure window ends"))),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -320,7 +302,6 @@ pub async fn change_password(
         (status = 422, description = "Wrong shape or an invalid address", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins or password checks for this account or from this address (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the failure window ends"))),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_email(
     State(state): State<AppState>,
@@ -346,7 +327,6 @@ pub async fn change_email(
     responses(
         (status = 200, description = "Refreshed: a new access token and the next refresh token", body = TokenResponse),
         (status = 401, description = "Unknown, expired or ended refresh token, or the password, role or activation changed since the login (`invalid_refresh_token`); a used one presented again (`refresh_token_reused`: its session is now ended)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; log in again if the refresh token may have been used", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(

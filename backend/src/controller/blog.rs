@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::created::Created;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, MaybeUser, Path, Query},
@@ -120,9 +121,7 @@ impl PostUpdateRequest {
     params(FeedParams),
     responses(
         (status = 200, description = "One page of posts", body = Page<PostSummary>),
-        (status = 400, description = "Unparseable query", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Out-of-range page values or a bad tag", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn feed(
     State(state): State<AppState>,
@@ -140,7 +139,6 @@ pub async fn feed(
         (status = 200, description = "The post", body = PostDetail),
         (status = 401, description = "A token was sent and is invalid or expired", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such (published) post", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post(
     State(state): State<AppState>,
@@ -156,15 +154,9 @@ pub async fn post(
     request_body = PostCreateRequest,
     responses(
         (status = 201, description = "The new post", body = PostDetail),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not smm or admin", body = Problem, content_type = "application/problem+json"),
+        responses::SmmOrAdminOnly,
         (status = 404, description = "No user `author_id` (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The author is not smm staff (`conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_post(
     State(state): State<AppState>,
@@ -186,14 +178,8 @@ pub async fn create_post(
     request_body = PostUpdateRequest,
     responses(
         (status = 200, description = "The changed post", body = PostDetail),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not smm or admin", body = Problem, content_type = "application/problem+json"),
+        responses::SmmOrAdminOnly,
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_post(
     State(state): State<AppState>,
@@ -211,10 +197,8 @@ pub async fn update_post(
     params(("id" = i64, Path, description = "Post id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not smm or admin", body = Problem, content_type = "application/problem+json"),
+        responses::SmmOrAdminOnly,
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_post(
     State(state): State<AppState>,
@@ -229,7 +213,6 @@ pub async fn delete_post(
 #[utoipa::path(get, path = "/api/v1/blog/tags", tag = "blog",
     responses(
         (status = 200, description = "Tags", body = Vec<Tag>),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tags(State(state): State<AppState>) -> Result<Json<Vec<Tag>>, ApiError> {
     Ok(Json(state.blog.tags().await?))

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::created::Created;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -154,9 +155,7 @@ pub struct ApplicationStatusRequest {
     params(CompanyListParams),
     responses(
         (status = 200, description = "One page of companies", body = Page<Company>),
-        (status = 400, description = "Unparseable query", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::PageOutOfRange,
     ))]
 pub async fn companies(
     State(state): State<AppState>,
@@ -175,14 +174,8 @@ pub async fn companies(
     request_body = CompanyCreateRequest,
     responses(
         (status = 201, description = "Added", body = Company),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not admin or support", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOrSupportOnly,
         (status = 409, description = "Legal name taken (`name_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_company(
     State(state): State<AppState>,
@@ -204,15 +197,9 @@ pub async fn create_company(
     request_body = CompanyUpdateRequest,
     responses(
         (status = 200, description = "Changed", body = Company),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not admin or support", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOrSupportOnly,
         (status = 404, description = "No such company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Legal name taken (`name_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_company(
     State(state): State<AppState>,
@@ -230,9 +217,7 @@ pub async fn update_company(
     params(PageParams),
     responses(
         (status = 200, description = "One page of tracks, newest first", body = Page<CareerTrack>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::PageOutOfRange,
     ))]
 pub async fn tracks(
     State(state): State<AppState>,
@@ -249,15 +234,10 @@ pub async fn tracks(
     request_body = TrackCreateRequest,
     responses(
         (status = 201, description = "Opened", body = CareerTrack),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not admin or support", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOrSupportOnly,
         (status = 404, description = "No such user or course (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The graduate already has a track for this course (`track_exists`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or no paid career-track purchase", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_track(
     State(state): State<AppState>,
@@ -279,14 +259,8 @@ pub async fn create_track(
     request_body = TrackUpdateRequest,
     responses(
         (status = 200, description = "Changed", body = CareerTrack),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A field the caller may not set", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such track", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_track(
     State(state): State<AppState>,
@@ -304,11 +278,9 @@ pub async fn update_track(
     params(("id" = i64, Path, description = "Track id"), PageParams),
     responses(
         (status = 200, description = "One page of applications, latest first", body = Page<JobApplication>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither the graduate nor career staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such track", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Page or page size out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn applications(
     State(state): State<AppState>,
@@ -327,15 +299,10 @@ pub async fn applications(
     request_body = ApplicationCreateRequest,
     responses(
         (status = 201, description = "Recorded", body = JobApplication),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither the graduate nor career staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such track, or no partner company `company_id` (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The partnership with this company has ended (`conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A date out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn apply(
     State(state): State<AppState>,
@@ -365,14 +332,9 @@ pub async fn apply(
     request_body = ApplicationStatusRequest,
     responses(
         (status = 200, description = "The application with its new status", body = JobApplication),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not admin or support", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOrSupportOnly,
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown status (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn set_status(
     State(state): State<AppState>,

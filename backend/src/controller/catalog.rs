@@ -23,7 +23,6 @@ use crate::entity::plan::Plan;
 #[utoipa::path(get, path = "/api/v1/specializations", tag = "catalog",
     responses(
         (status = 200, description = "Specializations", body = Vec<Specialization>),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn specializations(
     State(state): State<AppState>,
@@ -35,7 +34,6 @@ pub async fn specializations(
 #[utoipa::path(get, path = "/api/v1/difficulty-levels", tag = "catalog",
     responses(
         (status = 200, description = "Difficulty levels", body = Vec<DifficultyLevel>),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn difficulty_levels(
     State(state): State<AppState>,
@@ -49,7 +47,6 @@ pub async fn difficulty_levels(
 #[utoipa::path(get, path = "/api/v1/plans", tag = "catalog",
     responses(
         (status = 200, description = "Every plan", body = Vec<Plan>),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn plans(State(state): State<AppState>) -> Result<Json<Vec<Plan>>, ApiError> {
     Ok(Json(state.catalog.plans().await?))
@@ -66,7 +63,6 @@ pub async fn plans(State(state): State<AppState>) -> Result<Json<Vec<Plan>>, Api
         (status = 200, description = "One page of courses", body = Page<CourseSummary>),
         (status = 400, description = "Unparseable query string (`invalid_query`), e.g. page=abc", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Out-of-range values (`validation_failed`), e.g. page_size=1000", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_courses(
     State(state): State<AppState>,
@@ -86,7 +82,6 @@ pub async fn list_courses(
         (status = 400, description = "The id is not a number (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A token was sent and is invalid or expired", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such (published) course", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn course(
     State(state): State<AppState>,
@@ -105,7 +100,6 @@ pub async fn course(
         (status = 200, description = "One page of teachers", body = Page<TeacherSummary>),
         (status = 400, description = "Unparseable query string", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Out-of-range values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn teachers(
     State(state): State<AppState>,
@@ -122,7 +116,6 @@ pub async fn teachers(
         (status = 200, description = "The profile", body = TeacherProfile),
         (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No teacher profile for this id", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn teacher(
     State(state): State<AppState>,

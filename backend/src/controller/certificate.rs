@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::created::Created;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -27,15 +28,10 @@ pub struct CertificateIssueRequest {
     request_body = CertificateIssueRequest,
     responses(
         (status = 201, description = "Issued", body = Certificate),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin or teacher", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user or course (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already issued (`already_issued`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The user has no paid purchase of the course", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn issue(
     State(state): State<AppState>,
@@ -58,9 +54,7 @@ pub async fn issue(
     params(PageParams),
     responses(
         (status = 200, description = "One page of your certificates", body = Page<Certificate>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::PageOutOfRange,
     ))]
 pub async fn mine(
     State(state): State<AppState>,
@@ -77,11 +71,9 @@ pub async fn mine(
     params(("id" = i64, Path, description = "User id"), PageParams),
     responses(
         (status = 200, description = "One page of certificates", body = Page<Certificate>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither that user nor staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchUser,
+        responses::PageOutOfRange,
     ))]
 pub async fn of_user(
     State(state): State<AppState>,
@@ -99,7 +91,6 @@ pub async fn of_user(
     responses(
         (status = 200, description = "The certificate is genuine", body = Certificate),
         (status = 404, description = "No certificate has this serial number", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
     State(state): State<AppState>,

@@ -23,11 +23,9 @@ use crate::entity::{catalog::CourseDetail, course_staff::CourseRole};
     responses(
         (status = 200, description = "The course page with its staff", body = CourseDetail),
         (status = 400, description = "Non-numeric id or unknown role (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor, for mentors and reviewers, a teacher of this course (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such course or user (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The person's position does not match the role, or the account is deactivated (`conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn assign(
     State(state): State<AppState>,
@@ -50,10 +48,8 @@ pub async fn assign(
     responses(
         (status = 200, description = "The course page with its staff", body = CourseDetail),
         (status = 400, description = "Non-numeric id or unknown role (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither an admin nor, for mentors and reviewers, a teacher of this course (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such course, or the person does not hold this role on it (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn remove(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::created::Created;
+use super::responses;
 use super::{
     AppState,
     error::{ApiError, Problem},
@@ -66,10 +67,8 @@ pub struct DifficultyUpdateRequest {
     request_body = SpecializationCreateRequest,
     responses(
         (status = 201, description = "Created; the new specialization", body = Specialization),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 409, description = "The slug or name is taken (`name_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_specialization(
     State(state): State<AppState>,
@@ -92,11 +91,9 @@ pub async fn create_specialization(
     request_body = SpecializationUpdateRequest,
     responses(
         (status = 200, description = "The changed specialization", body = Specialization),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 404, description = "No such specialization", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug or name is taken (`name_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_specialization(
     State(state): State<AppState>,
@@ -123,10 +120,9 @@ pub async fn update_specialization(
     params(("id" = i32, Path, description = "Specialization id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 404, description = "No such specialization", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Courses or teacher profiles use it (`in_use`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_specialization(
     State(state): State<AppState>,
@@ -146,10 +142,8 @@ pub async fn delete_specialization(
     request_body = DifficultyCreateRequest,
     responses(
         (status = 201, description = "Created; the new difficulty level", body = DifficultyLevel),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 409, description = "The code or sort_order is taken (`name_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_difficulty_level(
     State(state): State<AppState>,
@@ -172,11 +166,9 @@ pub async fn create_difficulty_level(
     request_body = DifficultyUpdateRequest,
     responses(
         (status = 200, description = "The changed difficulty level", body = DifficultyLevel),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 404, description = "No such difficulty level", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code or sort_order is taken (`name_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_difficulty_level(
     State(state): State<AppState>,
@@ -200,10 +192,9 @@ pub async fn update_difficulty_level(
     params(("id" = i32, Path, description = "Difficulty level id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::AdminOnly,
         (status = 404, description = "No such difficulty level", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Courses use it (`in_use`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_difficulty_level(
     State(state): State<AppState>,

@@ -25,18 +25,15 @@ pub mod middleware;
 pub mod ops;
 pub mod purchase;
 pub mod report;
+pub mod responses;
 pub mod review;
 pub mod state;
 pub mod submission;
 pub mod teacher_profile;
 
 use axum::{
-    Router,
-    body::Body,
-    extract::DefaultBodyLimit,
-    http::Request,
-    middleware::from_fn_with_state,
-    routing::{get, patch, post, put},
+    Router, body::Body, extract::DefaultBodyLimit, http::Request, middleware::from_fn_with_state,
+    routing::get,
 };
 use tower::ServiceBuilder;
 use tower_http::{
@@ -45,170 +42,114 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::error::ApiError;
 pub use self::state::{AppContext, AppState};
 
-/// Every route, with the middleware stack (outermost first): request id, trace span,
-/// metrics and request context, panic handler, body limit; per route: the request timeout.
+/// Every operation of the API, in one list: each handler's `#[utoipa::path]` names its method
+/// and path, and `routes!` registers it in the router and in the OpenAPI document at once, so
+/// the two cannot disagree ([`docs::document`] reads the document from here). Handlers that
+/// share a path go in one `routes!`.
+pub fn operations() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(docs::openapi_json))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::change_email))
+        .routes(routes!(auth::me, auth::update_me))
+        .routes(routes!(
+            account_admin::list_accounts,
+            account_admin::create_staff
+        ))
+        .routes(routes!(account_admin::get_account))
+        .routes(routes!(account_admin::set_role))
+        .routes(routes!(account_admin::deactivate))
+        .routes(routes!(account_admin::reactivate))
+        .routes(routes!(
+            catalog::specializations,
+            lookup_admin::create_specialization
+        ))
+        .routes(routes!(
+            lookup_admin::update_specialization,
+            lookup_admin::delete_specialization
+        ))
+        .routes(routes!(
+            catalog::difficulty_levels,
+            lookup_admin::create_difficulty_level
+        ))
+        .routes(routes!(
+            lookup_admin::update_difficulty_level,
+            lookup_admin::delete_difficulty_level
+        ))
+        .routes(routes!(catalog::plans))
+        .routes(routes!(catalog::list_courses, course_admin::create_course))
+        .routes(routes!(
+            catalog::course,
+            course_admin::update_course,
+            course_admin::delete_course
+        ))
+        .routes(routes!(course_admin::add_topic))
+        .routes(routes!(
+            course_admin::update_topic,
+            course_admin::delete_topic
+        ))
+        .routes(routes!(course_staff::assign, course_staff::remove))
+        .routes(routes!(course_admin::add_run))
+        .routes(routes!(course_admin::update_run, course_admin::delete_run))
+        .routes(routes!(purchase::list_own, purchase::create))
+        .routes(routes!(purchase::get_one))
+        .routes(routes!(purchase::pay))
+        .routes(routes!(purchase::cancel))
+        .routes(routes!(purchase::refund))
+        .routes(routes!(catalog::teachers))
+        .routes(routes!(catalog::teacher, teacher_profile::put_profile))
+        .routes(routes!(review::course_reviews, review::create_review))
+        .routes(routes!(review::update_review, review::delete_review))
+        .routes(routes!(review::my_reviews))
+        .routes(routes!(certificate::issue))
+        .routes(routes!(certificate::verify))
+        .routes(routes!(certificate::mine))
+        .routes(routes!(certificate::of_user))
+        .routes(routes!(submission::course_submissions, submission::submit))
+        .routes(routes!(submission::my_progress))
+        .routes(routes!(submission::claim))
+        .routes(routes!(submission::get_one))
+        .routes(routes!(submission::comment))
+        .routes(routes!(submission::accept))
+        .routes(routes!(submission::send_back))
+        .routes(routes!(career::companies, career::create_company))
+        .routes(routes!(career::update_company))
+        .routes(routes!(career::tracks, career::create_track))
+        .routes(routes!(career::update_track))
+        .routes(routes!(career::applications, career::apply))
+        .routes(routes!(career::set_status))
+        .routes(routes!(blog::feed, blog::create_post))
+        .routes(routes!(blog::post, blog::update_post, blog::delete_post))
+        .routes(routes!(blog::tags))
+        .routes(routes!(report::top_courses))
+        .routes(routes!(report::revenue))
+        .routes(routes!(report::employment))
+        .routes(routes!(report::learning))
+}
+
+/// Every route: the API's [`operations`] and the docs page's files, with the middleware stack
+/// (outermost first): request id, trace span, metrics and request context, panic handler,
+/// body limit; per route: the request timeout.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.http.body_limit_bytes;
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/docs", get(docs::page))
+    let (api, _document) = operations().split_for_parts();
+    api.route("/docs", get(docs::page))
         .route("/docs/init.js", get(docs::init_js))
         .route("/docs/swagger-ui.css", get(docs::css))
         .route("/docs/swagger-ui-bundle.js", get(docs::bundle_js))
-        .route("/api/v1/openapi.json", get(docs::openapi_json))
-        .route("/api/v1/auth/register", post(auth::register))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/auth/refresh", post(auth::refresh))
-        .route("/api/v1/me/password", post(auth::change_password))
-        .route("/api/v1/me/email", post(auth::change_email))
-        .route("/api/v1/me", get(auth::me).patch(auth::update_me))
-        .route(
-            "/api/v1/users",
-            get(account_admin::list_accounts).post(account_admin::create_staff),
-        )
-        .route("/api/v1/users/{id}", get(account_admin::get_account))
-        .route("/api/v1/users/{id}/role", put(account_admin::set_role))
-        .route(
-            "/api/v1/users/{id}/deactivate",
-            post(account_admin::deactivate),
-        )
-        .route(
-            "/api/v1/users/{id}/reactivate",
-            post(account_admin::reactivate),
-        )
-        .route(
-            "/api/v1/specializations",
-            get(catalog::specializations).post(lookup_admin::create_specialization),
-        )
-        .route(
-            "/api/v1/specializations/{id}",
-            patch(lookup_admin::update_specialization).delete(lookup_admin::delete_specialization),
-        )
-        .route(
-            "/api/v1/difficulty-levels",
-            get(catalog::difficulty_levels).post(lookup_admin::create_difficulty_level),
-        )
-        .route(
-            "/api/v1/difficulty-levels/{id}",
-            patch(lookup_admin::update_difficulty_level)
-                .delete(lookup_admin::delete_difficulty_level),
-        )
-        .route("/api/v1/plans", get(catalog::plans))
-        .route(
-            "/api/v1/courses",
-            get(catalog::list_courses).post(course_admin::create_course),
-        )
-        .route(
-            "/api/v1/courses/{id}",
-            get(catalog::course)
-                .patch(course_admin::update_course)
-                .delete(course_admin::delete_course),
-        )
-        .route("/api/v1/courses/{id}/topics", post(course_admin::add_topic))
-        .route(
-            "/api/v1/courses/{id}/topics/{topic_id}",
-            patch(course_admin::update_topic).delete(course_admin::delete_topic),
-        )
-        .route(
-            "/api/v1/courses/{id}/staff/{role}/{user_id}",
-            put(course_staff::assign).delete(course_staff::remove),
-        )
-        .route("/api/v1/courses/{id}/runs", post(course_admin::add_run))
-        .route(
-            "/api/v1/courses/{id}/runs/{run_id}",
-            patch(course_admin::update_run).delete(course_admin::delete_run),
-        )
-        .route(
-            "/api/v1/purchases",
-            get(purchase::list_own).post(purchase::create),
-        )
-        .route("/api/v1/purchases/{id}", get(purchase::get_one))
-        .route("/api/v1/purchases/{id}/pay", post(purchase::pay))
-        .route("/api/v1/purchases/{id}/cancel", post(purchase::cancel))
-        .route("/api/v1/purchases/{id}/refund", post(purchase::refund))
-        .route("/api/v1/teachers", get(catalog::teachers))
-        .route(
-            "/api/v1/teachers/{id}",
-            get(catalog::teacher).put(teacher_profile::put_profile),
-        )
-        .route(
-            "/api/v1/courses/{id}/reviews",
-            get(review::course_reviews).post(review::create_review),
-        )
-        .route(
-            "/api/v1/reviews/{id}",
-            patch(review::update_review).delete(review::delete_review),
-        )
-        .route("/api/v1/me/reviews", get(review::my_reviews))
-        .route("/api/v1/certificates", post(certificate::issue))
-        .route(
-            "/api/v1/certificates/{serial_number}",
-            get(certificate::verify),
-        )
-        .route("/api/v1/me/certificates", get(certificate::mine))
-        .route("/api/v1/users/{id}/certificates", get(certificate::of_user))
-        .route(
-            "/api/v1/courses/{id}/submissions",
-            get(submission::course_submissions).post(submission::submit),
-        )
-        .route(
-            "/api/v1/me/courses/{id}/progress",
-            get(submission::my_progress),
-        )
-        .route("/api/v1/review-queue/claim", post(submission::claim))
-        .route("/api/v1/submissions/{id}", get(submission::get_one))
-        .route(
-            "/api/v1/submissions/{id}/comments",
-            post(submission::comment),
-        )
-        .route("/api/v1/submissions/{id}/accept", post(submission::accept))
-        .route(
-            "/api/v1/submissions/{id}/return",
-            post(submission::send_back),
-        )
-        .route(
-            "/api/v1/career/companies",
-            get(career::companies).post(career::create_company),
-        )
-        .route(
-            "/api/v1/career/companies/{id}",
-            patch(career::update_company),
-        )
-        .route(
-            "/api/v1/career/tracks",
-            get(career::tracks).post(career::create_track),
-        )
-        .route("/api/v1/career/tracks/{id}", patch(career::update_track))
-        .route(
-            "/api/v1/career/tracks/{id}/applications",
-            get(career::applications).post(career::apply),
-        )
-        .route(
-            "/api/v1/career/applications/{id}",
-            patch(career::set_status),
-        )
-        .route(
-            "/api/v1/blog/posts",
-            get(blog::feed).post(blog::create_post),
-        )
-        .route(
-            "/api/v1/blog/posts/{id}",
-            get(blog::post)
-                .patch(blog::update_post)
-                .delete(blog::delete_post),
-        )
-        .route("/api/v1/blog/tags", get(blog::tags))
-        .route("/api/v1/reports/top-courses", get(report::top_courses))
-        .route("/api/v1/reports/revenue", get(report::revenue))
-        .route("/api/v1/reports/employment", get(report::employment))
-        .route("/api/v1/reports/learning", get(report::learning))
         .route_layer(from_fn_with_state(state.clone(), middleware::per_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::created::Created;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -66,11 +67,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
         (status = 201, description = "The purchase (pending payment), new or replayed", body = Purchase,
             headers(("Idempotent-Replayed" = String, description = "`true` when an earlier request with this key created it"))),
         (status = 400, description = "No Idempotency-Key, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run on sale", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`sold_out`, `sales_closed` or `already_enrolled`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or the key was used with another body (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database failing over; retry with the same key", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -103,9 +101,7 @@ pub async fn create(
     responses(
         (status = 200, description = "One page of the caller's purchases", body = Page<Purchase>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Page out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_own(
     State(state): State<AppState>,
@@ -122,10 +118,7 @@ pub async fn list_own(
     params(("id" = i64, Path, description = "Purchase id")),
     responses(
         (status = 200, description = "The purchase", body = Purchase),
-        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such purchase of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchOwnPurchase,
     ))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -150,10 +143,8 @@ async fn move_to(
     params(("id" = i64, Path, description = "Purchase id")),
     responses(
         (status = 200, description = "The paid purchase", body = Purchase),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such purchase of the caller's", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchOwnPurchase,
         (status = 409, description = "Cancelled or refunded (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn pay(
     State(state): State<AppState>,
@@ -169,10 +160,8 @@ pub async fn pay(
     params(("id" = i64, Path, description = "Purchase id")),
     responses(
         (status = 200, description = "The cancelled purchase", body = Purchase),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such purchase of the caller's", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchOwnPurchase,
         (status = 409, description = "Already paid or refunded (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -188,10 +177,8 @@ pub async fn cancel(
     params(("id" = i64, Path, description = "Purchase id")),
     responses(
         (status = 200, description = "The refunded purchase", body = Purchase),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such purchase of the caller's", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchOwnPurchase,
         (status = 409, description = "Not paid (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refund(
     State(state): State<AppState>,

@@ -3,6 +3,7 @@
 use axum::{Json, extract::State};
 
 use super::AppState;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{CurrentUser, Query},
@@ -18,10 +19,8 @@ use crate::entity::report::{
     params(TopCoursesParams),
     responses(
         (status = 200, description = "The report", body = Report<TopCourse>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        responses::StaffOnly,
         (status = 422, description = "limit outside 1–100", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn top_courses(
     State(state): State<AppState>,
@@ -38,10 +37,8 @@ pub async fn top_courses(
     params(RevenueParams),
     responses(
         (status = 200, description = "The report, oldest month first", body = Report<RevenueRow>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        responses::StaffOnly,
         (status = 422, description = "Bad months, from after to, or more than 120 months", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revenue(
     State(state): State<AppState>,
@@ -59,10 +56,8 @@ pub async fn revenue(
     params(EmploymentParams),
     responses(
         (status = 200, description = "The report", body = Report<EmploymentRow>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        responses::StaffOnly,
         (status = 422, description = "limit outside 1–1000", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn employment(
     State(state): State<AppState>,
@@ -80,10 +75,8 @@ pub async fn employment(
     params(LearningParams),
     responses(
         (status = 200, description = "The report", body = Report<LearningRow>),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        responses::StaffOnly,
         (status = 422, description = "limit outside 1–100", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn learning(
     State(state): State<AppState>,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::created::Created;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -62,8 +63,7 @@ impl ReviewUpdateRequest {
         (status = 200, description = "One page of reviews", body = Page<Review>),
         (status = 400, description = "Non-numeric id or unparseable query", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such published course", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::PageOutOfRange,
     ))]
 pub async fn course_reviews(
     State(state): State<AppState>,
@@ -81,15 +81,9 @@ pub async fn course_reviews(
     request_body = ReviewCreateRequest,
     responses(
         (status = 201, description = "The new review", body = Review),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No paid purchase of this course (`not_a_buyer`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such published course", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already reviewed (`already_reviewed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_review(
     State(state): State<AppState>,
@@ -109,14 +103,8 @@ pub async fn create_review(
     request_body = ReviewUpdateRequest,
     responses(
         (status = 200, description = "The changed review", body = Review),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the author (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such review", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_review(
     State(state): State<AppState>,
@@ -134,11 +122,8 @@ pub async fn update_review(
     params(("id" = i64, Path, description = "Review id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither the author nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such review", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_review(
     State(state): State<AppState>,
@@ -155,10 +140,7 @@ pub async fn delete_review(
     params(PageParams),
     responses(
         (status = 200, description = "One page of your reviews", body = Page<Review>),
-        (status = 400, description = "Unparseable query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::PageOutOfRange,
     ))]
 pub async fn my_reviews(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::created::Created;
 use super::purchase::IDEMPOTENT_REPLAYED;
+use super::responses;
 use super::{
     error::{ApiError, Problem},
     extract::{self, CurrentUser, Path, Query},
@@ -89,15 +90,10 @@ pub struct CourseSubmissionsParams {
     responses(
         (status = 201, description = "The attempt, in the review queue: new, or the same one sent before", body = Submission,
             headers(("Idempotent-Replayed" = String, description = "`true` when this attempt was already submitted (a retry)"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not enrolled in the course: no paid purchase of one of its runs (`not_enrolled`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchCourse,
         (status = 409, description = "An attempt at this project waits for review (`submission_open`), or the project is accepted (`already_accepted`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a project of another course", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn submit(
     State(state): State<AppState>,
@@ -127,11 +123,9 @@ pub async fn submit(
     responses(
         (status = 200, description = "One page of the course's submissions", body = Page<Submission>),
         (status = 400, description = "Unparseable query (an unknown status)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not on the course's staff, and not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out-of-range page values", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchCourse,
+        responses::PageOutOfRange,
     ))]
 pub async fn course_submissions(
     State(state): State<AppState>,
@@ -158,9 +152,7 @@ pub async fn course_submissions(
     params(("id" = i64, Path, description = "Course id")),
     responses(
         (status = 200, description = "Counts, and each project's status (of the latest attempt; null when never submitted) and attempts, newest first", body = CourseProgress),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::NoSuchCourse,
     ))]
 pub async fn my_progress(
     State(state): State<AppState>,
@@ -182,9 +174,7 @@ pub async fn my_progress(
         (status = 200, description = "The submission now held by the caller", body = Submission),
         (status = 204, description = "The queue is empty"),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a reviewer of the course (or of any course)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn claim(
     State(state): State<AppState>,
@@ -209,14 +199,9 @@ pub async fn claim(
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "Accepted", body = Reviewed),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such submission among the courses you review", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not claimed (`not_claimed`), claimed by another reviewer (`claimed_by_another`), or already reviewed otherwise (`already_decided`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Feedback too long", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn accept(
     State(state): State<AppState>,
@@ -236,14 +221,9 @@ pub async fn accept(
     request_body = ReturnRequest,
     responses(
         (status = 200, description = "Returned", body = Reviewed),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such submission among the courses you review", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not claimed (`not_claimed`), claimed by another reviewer (`claimed_by_another`), or already reviewed otherwise (`already_decided`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No feedback, or too long", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn send_back(
     State(state): State<AppState>,
@@ -261,9 +241,7 @@ pub async fn send_back(
     params(("id" = i64, Path, description = "Submission id")),
     responses(
         (status = 200, description = "The submission and its comments, oldest first", body = SubmissionDetail),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such submission that you may read", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -282,14 +260,9 @@ pub async fn get_one(
     request_body = CommentRequest,
     responses(
         (status = 201, description = "The comment", body = SubmissionComment),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a mentor or reviewer of the submission's course", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such submission", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Blank or too long", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn comment(
     State(state): State<AppState>,

@@ -37,8 +37,6 @@ pub struct TeacherProfileRequest {
         (status = 403, description = "Neither an admin nor this teacher (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user (`not_found`), or no such specialization (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The account is not a teacher (`conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_profile(
     State(state): State<AppState>,

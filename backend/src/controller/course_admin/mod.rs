@@ -8,6 +8,7 @@ mod request;
 use axum::{Json, extract::State, http::StatusCode};
 
 use super::created::Created;
+use super::responses;
 
 pub use self::request::{
     CourseCreateRequest, CourseUpdateRequest, ProjectInput, RunCreateRequest, RunUpdateRequest,
@@ -26,14 +27,8 @@ use crate::entity::catalog::{CourseDetail, CourseRun, Topic};
     request_body = CourseCreateRequest,
     responses(
         (status = 201, description = "Created; the new course page", body = CourseDetail),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
         (status = 404, description = "No such specialization or difficulty (`unknown_reference`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_course(
     State(state): State<AppState>,
@@ -55,14 +50,8 @@ pub async fn create_course(
     request_body = CourseUpdateRequest,
     responses(
         (status = 200, description = "The updated course page", body = CourseDetail),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
         (status = 404, description = "No such course, specialization or difficulty", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_course(
     State(state): State<AppState>,
@@ -82,12 +71,9 @@ pub async fn update_course(
     params(("id" = i64, Path, description = "Course id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
+        responses::NoSuchCourse,
         (status = 409, description = "The course has sales, certificates or career tracks", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_course(
     State(state): State<AppState>,
@@ -105,14 +91,8 @@ pub async fn delete_course(
     request_body = TopicCreateRequest,
     responses(
         (status = 201, description = "Added; the new topic", body = Topic),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
+        responses::NoSuchCourse,
     ))]
 pub async fn add_topic(
     State(state): State<AppState>,
@@ -135,14 +115,8 @@ pub async fn add_topic(
     request_body = TopicUpdateRequest,
     responses(
         (status = 200, description = "The course page", body = CourseDetail),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
         (status = 404, description = "No such course or topic", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_topic(
     State(state): State<AppState>,
@@ -165,11 +139,8 @@ pub async fn update_topic(
     params(("id" = i64, Path, description = "Course id"), ("topic_id" = i64, Path, description = "Topic id")),
     responses(
         (status = 200, description = "The course page", body = CourseDetail),
-        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
         (status = 404, description = "No such course or topic", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_topic(
     State(state): State<AppState>,
@@ -188,14 +159,8 @@ pub async fn delete_topic(
     request_body = RunCreateRequest,
     responses(
         (status = 201, description = "Scheduled; the new run", body = CourseRun),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such course", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
+        responses::NoSuchCourse,
     ))]
 pub async fn add_run(
     State(state): State<AppState>,
@@ -218,15 +183,9 @@ pub async fn add_run(
     request_body = RunUpdateRequest,
     responses(
         (status = 200, description = "The course page", body = CourseDetail),
-        (status = 400, description = "Malformed JSON or non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
         (status = 404, description = "No such course or run", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Fewer seats than already sold (`seats_taken`), or a date that contradicts the stored one: sales must end by the start (`conflict`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_run(
     State(state): State<AppState>,
@@ -249,12 +208,9 @@ pub async fn update_run(
     params(("id" = i64, Path, description = "Course id"), ("run_id" = i64, Path, description = "Run id")),
     responses(
         (status = 200, description = "The course page", body = CourseDetail),
-        (status = 400, description = "Non-numeric id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff who edit the catalog", body = Problem, content_type = "application/problem+json"),
+        responses::CatalogEditorsOnly,
         (status = 404, description = "No such course or run", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The run has purchases", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database failing over; retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_run(
     State(state): State<AppState>,
