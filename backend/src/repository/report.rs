@@ -1,10 +1,10 @@
 //! Report SQL. Each report is one statement shaped for its index (docs/SCHEMA.md):
 //! ratings from `reviews_course_created_idx` (INCLUDE rating), buyers from
-//! `purchases_course_run_status_idx`, revenue from the partial `purchases_paid_at_idx`,
+//! `purchases_course_run_status_idx`, revenue from the `revenue_by_run_month` rollup (kept by
+//! triggers on `purchases`, migration V10),
 //! employment from the partial `job_applications_hired_idx`, learning from the
 //! `review_turnaround` histogram (a few rows per course, kept by each decision).
 
-use chrono::{DateTime, NaiveTime, Utc};
 use lyceum_db::DbError;
 
 use super::{
@@ -71,28 +71,21 @@ impl ReportRepository {
         range: RevenueRange,
     ) -> Result<Vec<RevenueRow>, DbError> {
         let (from, until) = range.bounds();
-        let at = |d: chrono::NaiveDate| -> DateTime<Utc> { d.and_time(NaiveTime::MIN).and_utc() };
         let rows = c
             .query(
-                // Aggregate per run and month first (index-only on purchases_paid_at_idx, a
-                // few thousand groups), then join the catalog: 3x faster than joining every
-                // purchase (scale 5, 169k paid purchases in range: 170 ms against 540 ms).
-                "WITH per_run AS ( \
-                   SELECT date_trunc('month', p.paid_at AT TIME ZONE 'UTC') AS month, \
-                          p.course_run_id, sum(p.final_price) AS revenue, count(*) AS purchases \
-                   FROM purchases p \
-                   WHERE p.status = 'paid' AND p.paid_at >= $1 AND p.paid_at < $2 \
-                   GROUP BY 1, 2) \
-                 SELECT to_char(pr.month, 'YYYY-MM') AS month, s.id AS specialization_id, \
+                // From the rollup the purchases' triggers keep (migration V10): one row per
+                // run and month sold, so the cost follows the catalog, not the purchases.
+                "SELECT to_char(pr.month, 'YYYY-MM') AS month, s.id AS specialization_id, \
                         s.name AS specialization, sum(pr.revenue)::bigint AS revenue, \
                         sum(pr.purchases)::bigint AS purchases \
-                 FROM per_run pr \
+                 FROM revenue_by_run_month pr \
                  JOIN course_runs r ON r.id = pr.course_run_id \
                  JOIN courses c ON c.id = r.course_id \
                  JOIN specializations s ON s.id = c.specialization_id \
+                 WHERE pr.month >= $1 AND pr.month < $2 AND pr.purchases > 0 \
                  GROUP BY pr.month, s.id, s.name \
                  ORDER BY pr.month, s.name, s.id",
-                &[&at(from), &at(until)],
+                &[&from, &until],
             )
             .await?;
         Ok(rows

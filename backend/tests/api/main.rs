@@ -23,6 +23,7 @@ mod lookups;
 mod prices;
 mod purchases;
 mod reports;
+mod revenue_rollup;
 mod reviews;
 mod security_auth;
 mod security_authz;
