@@ -1,9 +1,9 @@
-//! Report SQL. Each report is one statement shaped for its index (docs/SCHEMA.md):
-//! ratings from `reviews_course_created_idx` (INCLUDE rating), buyers from
-//! `purchases_course_run_status_idx`, revenue from the `revenue_by_run_month` rollup (kept by
-//! triggers on `purchases`, migration V10),
-//! employment from the partial `job_applications_hired_idx`, learning from the
-//! `review_turnaround` histogram (a few rows per course, kept by each decision).
+//! Report SQL. Each report is one statement shaped for its index or rollup (docs/SCHEMA.md):
+//! ratings from the `course_rating` rollup (kept by triggers on `reviews`, migration V11),
+//! buyers from `purchases_course_run_status_idx`, revenue from the `revenue_by_run_month`
+//! rollup (kept by triggers on `purchases`, V10), employment from the partial
+//! `job_applications_hired_idx`, learning from the `review_turnaround` histogram (a few rows
+//! per course, kept by each decision).
 
 use lyceum_db::DbError;
 
@@ -30,11 +30,14 @@ impl ReportRepository {
     ) -> Result<Vec<TopCourse>, DbError> {
         let rows = c
             .query(
+                // Ranked from the ratings rollup the reviews' triggers keep (migration V11):
+                // one row per course; the average is the same numeric division avg() does.
                 "WITH ranked AS ( \
-                   SELECT r.course_id, avg(r.rating) AS avg_rating, count(*) AS review_count \
-                   FROM reviews r JOIN courses c ON c.id = r.course_id AND c.published \
-                   GROUP BY r.course_id \
-                   ORDER BY avg_rating DESC, review_count DESC, r.course_id \
+                   SELECT r.course_id, r.rating_sum::numeric / r.review_count AS avg_rating, \
+                          r.review_count \
+                   FROM course_rating r JOIN courses c ON c.id = r.course_id AND c.published \
+                   WHERE r.review_count > 0 \
+                   ORDER BY avg_rating DESC, r.review_count DESC, r.course_id \
                    LIMIT $1) \
                  SELECT k.course_id, c.title, k.avg_rating::float8 AS average_rating, k.review_count, \
                    (SELECT count(DISTINCT p.user_id) FROM course_runs cr \
