@@ -117,24 +117,43 @@ impl AccountRepository {
         let position = filter.position.map(StaffPosition::as_str);
         let limit = i64::from(filter.page.page_size) + 1;
         let offset = filter.page.offset();
-        let params: [&(dyn ToSql + Sync); 6] = [
-            &role,
-            &position,
-            &filter.email,
-            &filter.active,
-            &limit,
-            &offset,
-        ];
-        // strpos, not LIKE: the search string's `%` and `_` are plain characters.
+        // Only the filters given, each written out: `role = $1 AND staff_position = $2` is a
+        // range of users_role_position_id_idx in id order, and a literal `deactivated_at IS
+        // NOT NULL` matches the partial users_deactivated_id_idx (migration V12). The old
+        // catch-all form (`$1 IS NULL OR role = $1`) read every user for a rare match.
+        let mut conditions = vec!["true".to_owned()];
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        if let Some(role) = &role {
+            params.push(role);
+            conditions.push(format!("role = ${}", params.len()));
+        }
+        if let Some(position) = &position {
+            params.push(position);
+            conditions.push(format!("staff_position = ${}", params.len()));
+        }
+        if let Some(email) = &filter.email {
+            // strpos, not LIKE: the search string's `%` and `_` are plain characters.
+            params.push(email);
+            conditions.push(format!(
+                "strpos(lower(email), lower(${})) > 0",
+                params.len()
+            ));
+        }
+        match filter.active {
+            Some(true) => conditions.push("deactivated_at IS NULL".into()),
+            Some(false) => conditions.push("deactivated_at IS NOT NULL".into()),
+            None => {}
+        }
+        params.push(&limit);
+        params.push(&offset);
+        let n = params.len();
         let rows = c
             .query(
                 &format!(
-                    "SELECT {ACCOUNT_COLUMNS} FROM users \
-                     WHERE ($1::text IS NULL OR role = $1) \
-                       AND ($2::text IS NULL OR staff_position = $2) \
-                       AND ($3::text IS NULL OR strpos(lower(email), lower($3)) > 0) \
-                       AND ($4::boolean IS NULL OR (deactivated_at IS NULL) = $4) \
-                     ORDER BY id LIMIT $5 OFFSET $6"
+                    "SELECT {ACCOUNT_COLUMNS} FROM users WHERE {} ORDER BY id LIMIT ${} OFFSET ${}",
+                    conditions.join(" AND "),
+                    n - 1,
+                    n
                 ),
                 &params,
             )

@@ -32,8 +32,7 @@ fn company_from_row(r: &Row) -> Company {
 }
 
 const TRACK_SELECT: &str = "SELECT t.id, t.user_id, t.course_id, c.title AS course_title, \
-     t.resume_url, 
-t.support_start, t.support_extended, t.created_at, t.updated_at \
+     t.resume_url, t.support_start, t.support_extended, t.created_at, t.updated_at \
      FROM career_tracks t JOIN courses c ON c.id = t.course_id";
 
 fn track_from_row(r: &Row) -> CareerTrack {
@@ -187,11 +186,18 @@ impl CareerRepository {
         user_id: Option<i64>,
         page: PageRequest,
     ) -> Result<Page<CareerTrack>, DbError> {
-        let sql = format!(
-            "{TRACK_SELECT} WHERE ($1::bigint IS NULL OR t.user_id = $1) \
-             ORDER BY t.created_at DESC, t.id DESC"
-        );
-        fetch_page(c, &sql, &[&user_id], page, |r| Ok(track_from_row(r))).await
+        // Two statements, not `$1 IS NULL OR t.user_id = $1`: staff's list reads its page in
+        // the order of career_tracks_created_idx (migration V12), a graduate's from the
+        // (user_id, course_id) key; the catch-all form sorted every track for one page.
+        const ORDER: &str = "ORDER BY t.created_at DESC, t.id DESC";
+        let map = |r: &Row| Ok(track_from_row(r));
+        match user_id {
+            Some(user_id) => {
+                let sql = format!("{TRACK_SELECT} WHERE t.user_id = $1 {ORDER}");
+                fetch_page(c, &sql, &[&user_id], page, map).await
+            }
+            None => fetch_page(c, &format!("{TRACK_SELECT} {ORDER}"), &[], page, map).await,
+        }
     }
 
     pub async fn track(&self, c: &impl Queries, id: i64) -> Result<Option<CareerTrack>, DbError> {
