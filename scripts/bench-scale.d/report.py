@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """scripts/bench-scale's results: reads OUT/scale-S/{drill.json,rows.txt,cache.txt,
-statements.txt} for every scale, checks each produced its figures, and writes
+statements.txt,scans-before.txt,scans-after.txt} for every scale, checks each produced its
+figures and that no table of --big-table rows or more was scanned sequentially during its
+load (exit status 1 after writing everything when one was), and writes
 OUT/results.json, OUT/results.md (the run, p50/p99 per transaction across the scales, cache
 hit ratios, the costliest statements) and OUT/bench-scale.png (p99 against rows, one panel
 per journey, drawn by gnuplot). With --write-docs the table goes between the bench-scale
 markers of docs/BENCHMARKS.md and the PNG to docs/bench-scale.png.
 
-usage: report.py --rate R --users N --duration S --load L --out DIR [--debug] [--write-docs] SCALE..."""
+usage: report.py --rate R --users N --duration S --load L --out DIR --big-table ROWS [--debug]
+                 [--write-docs] SCALE..."""
 import argparse
 import datetime
 import json
@@ -44,6 +47,10 @@ def read_scale(out, scale):
                 kind[labels.get("result", "?")] = int(float(m.group(2)))
     path = os.path.join(folder, "statements.txt")
     statements = open(path).read().rstrip("\n") if os.path.exists(path) else ""
+    scans = {}
+    before, after = (read_scans(os.path.join(folder, f)) for f in ("scans-before.txt", "scans-after.txt"))
+    for table, (count, live) in after.items():
+        scans[table] = {"seq_scans": count - before.get(table, (0, 0))[0], "live_rows": live}
     return {
         "scale": scale,
         "rows": rows,
@@ -53,7 +60,26 @@ def read_scale(out, scale):
         "transactions": {t["name"]: t for t in report["transactions"]},
         "statements": statements,
         "cache": cache,
+        "seq_scans": scans,
     }
+
+
+def read_scans(path):
+    """`scripts/stack seq-scans` output: {table: (sequential scans, live rows)}."""
+    scans = {}
+    if os.path.exists(path):
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 3:
+                scans[parts[0]] = (int(parts[1]), int(parts[2]))
+    return scans
+
+
+def big_scans(results, big):
+    """(scale, table, scans, live rows) for each table of `big` rows or more scanned whole."""
+    return [(r["scale"], t, s["seq_scans"], s["live_rows"])
+            for r in results for t, s in sorted(r["seq_scans"].items())
+            if s["live_rows"] >= big and s["seq_scans"] > 0]
 
 
 def comparable(results):
@@ -105,6 +131,13 @@ def markdown(args, results, names):
                 total = sum(c.values())
                 cells.append("%.0f %% (%d)" % (100.0 * c.get("hit", 0) / total, total) if total else "–")
             lines.append("| %s | %s |" % (k, " | ".join(cells)))
+    scanned = big_scans(results, args.big_table)
+    lines += ["", "Sequential scans during the load of tables with %s live rows or more (`scripts/stack"
+              % format(args.big_table, ","), "seq-scans` from 5 s into the load to its end, every node): %s"
+              % ("none." if not scanned else "")]
+    if scanned:
+        lines += ["", "| scale | table | scans | live rows |", "| ---: | --- | ---: | ---: |"]
+        lines += ["| %s | %s | %d | %s |" % (sc, t, n, format(live, ",")) for sc, t, n, live in scanned]
     if results[-1]["statements"]:
         lines += ["", "Where PostgreSQL's time went during the load at scale %s (`scripts/stack top-statements`,"
                   % results[-1]["scale"], "every node, reset before the load):", "", "```",
@@ -148,6 +181,7 @@ def main():
     p = argparse.ArgumentParser()
     for opt in ("--rate", "--users", "--duration", "--load", "--out"):
         p.add_argument(opt, required=True)
+    p.add_argument("--big-table", type=int, required=True)
     p.add_argument("--debug", action="store_true")
     p.add_argument("--write-docs", action="store_true")
     p.add_argument("scales", nargs="+")
@@ -174,6 +208,10 @@ def main():
                         "bench-scale", os.path.join(REPO, "docs", "BENCHMARKS.md")],
                        input=section, text=True, check=True)
         print("bench-scale: wrote docs/bench-scale.png and the bench-scale section of docs/BENCHMARKS.md")
+    scanned = big_scans(results, args.big_table)
+    if scanned:
+        sys.exit("bench-scale: FAILED: the load scanned big tables sequentially: " + "; ".join(
+            "%s %d times at scale %s (%s rows)" % (t, n, sc, format(live, ",")) for sc, t, n, live in scanned))
 
 
 if __name__ == "__main__":

@@ -59,9 +59,10 @@ sql_at() {
 }
 
 # SQL as the superuser on one node's own port (pg_stat_replication's LSNs and pg_ls_waldir need it).
+# sql_super NODE SQL [DATABASE]: as the superuser, on one node (database postgres by default).
 sql_super() {
   PGPASSWORD=postgres-dev PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -A -t -q \
-    "host=127.0.0.1 port=$(pg_port "$1") user=postgres dbname=postgres" -c "$2" 2>/dev/null
+    "host=127.0.0.1 port=$(pg_port "$1") user=postgres dbname=${3:-postgres}" -c "$2" 2>/dev/null
 }
 
 write_port_ok() { [[ $(sql_at "$WRITE_PORT" 'SELECT pg_is_in_recovery()') == f ]]; }

@@ -4,6 +4,8 @@
 # `top-statements`: where the database's time goes, from pg_stat_statements on every running
 # node (loaded by patroni/patroni.yml.tmpl), merged by statement. The benchmark resets it
 # before its load and prints it after (reports/<time>/top-statements.txt).
+# `seq-scans`: sequential scans of the lyceum database's tables, summed over the nodes;
+# scripts/bench-scale compares two of them around its load.
 
 # One node's statements of the lyceum database: queryid|calls|exec ms|rows|text (folded).
 node_statements() {
@@ -65,4 +67,28 @@ help_top_statements() {
   milliseconds, calls, share of all execution time, rows, the nodes that ran it, and
   its normalized text (\$1 for constants). Counted since each node started or since
   --reset, which empties the counters on every running node."
+}
+
+# Each node counts the scans of the statements it ran (the replicas serve the reads), so the
+# counts are summed; live rows are the primary's (a standby keeps no such statistics).
+cmd_seq_scans() {
+  (( $# == 0 )) || die "seq-scans takes no argument (see: scripts/stack help seq-scans)"
+  local n rows="" any=0
+  for n in "${NODES[@]}"; do
+    is_running "$n" || continue
+    rows+=$(sql_super "$n" "SELECT relname, seq_scan, n_live_tup FROM pg_stat_user_tables" lyceum)$'\n' ||
+      die "could not read pg_stat_user_tables of the lyceum database on $n"
+    any=1
+  done
+  (( any )) || die "no node is running"
+  printf '%s' "$rows" | awk -F'|' 'NF == 3 { scans[$1] += $2; if ($3 > live[$1]) live[$1] = $3 }
+    END { for (t in scans) printf "%s %d %d\n", t, scans[t], live[t] }' | sort
+}
+
+help_seq_scans() {
+  say "usage: scripts/stack seq-scans
+  One line per table of the lyceum database: its name, the sequential scans of it since
+  the nodes started (summed over every running node: the replicas count the reads they
+  served) and its live rows (the primary's statistics). Take two and subtract to see which
+  tables a load scanned whole; scripts/bench-scale does, and fails when a big one was."
 }

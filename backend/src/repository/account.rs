@@ -131,13 +131,12 @@ impl AccountRepository {
             params.push(position);
             conditions.push(format!("staff_position = ${}", params.len()));
         }
-        if let Some(email) = &filter.email {
-            // strpos, not LIKE: the search string's `%` and `_` are plain characters.
-            params.push(email);
-            conditions.push(format!(
-                "strpos(lower(email), lower(${})) > 0",
-                params.len()
-            ));
+        let email_pattern = filter.email.as_deref().map(contains_pattern);
+        if let Some(pattern) = &email_pattern {
+            // LIKE on lower(email), which users_email_trgm_idx (V12) serves; the search
+            // string's own `%`, `_` and `\` are escaped to stay plain characters.
+            params.push(pattern);
+            conditions.push(format!("lower(email) LIKE lower(${})", params.len()));
         }
         match filter.active {
             Some(true) => conditions.push("deactivated_at IS NULL".into()),
@@ -162,6 +161,20 @@ impl AccountRepository {
     }
 }
 
+/// A LIKE pattern matching `text` anywhere, with LIKE's special characters taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
 fn account_from_row(r: &Row) -> Account {
     let role: String = r.get("role");
     let position: Option<String> = r.get("staff_position");
@@ -177,5 +190,17 @@ fn account_from_row(r: &Row) -> Account {
         active: deactivated_at.is_none(),
         deactivated_at,
         created_at: r.get("created_at"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn a_search_string_is_matched_literally_anywhere() {
+        assert_eq!(contains_pattern("ann"), "%ann%");
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern(""), "%%");
     }
 }
