@@ -1,9 +1,9 @@
 //! Report SQL. Each report is one statement shaped for its index or rollup (docs/SCHEMA.md):
 //! ratings from the `course_rating` rollup (kept by triggers on `reviews`, migration V11),
 //! buyers from `purchases_course_run_status_idx`, revenue from the `revenue_by_run_month`
-//! rollup (kept by triggers on `purchases`, V10), employment from the partial
-//! `job_applications_hired_idx`, learning from the `review_turnaround` histogram (a few rows
-//! per course, kept by each decision).
+//! rollup (kept by triggers on `purchases`, V10), employment from the
+//! `hires_by_course_company` rollup (kept by triggers on `job_applications`, V13), learning
+//! from the `review_turnaround` histogram (a few rows per course, kept by each decision).
 
 use lyceum_db::DbError;
 
@@ -113,15 +113,14 @@ impl ReportRepository {
     ) -> Result<Vec<EmploymentRow>, DbError> {
         let rows = c
             .query(
-                "SELECT t.course_id, c.title AS course_title, a.company_id, pc.short_name AS company, \
-                        count(*) AS hired \
-                 FROM job_applications a \
-                 JOIN career_tracks t ON t.id = a.career_track_id \
-                 JOIN courses c ON c.id = t.course_id \
-                 JOIN partner_companies pc ON pc.id = a.company_id \
-                 WHERE a.status = 'hired' \
-                 GROUP BY t.course_id, c.title, a.company_id, pc.short_name \
-                 ORDER BY hired DESC, t.course_id, a.company_id \
+                // The first rows of the rollup's rank index (migration V13), then their names.
+                "SELECT h.course_id, c.title AS course_title, h.company_id, pc.short_name AS company, \
+                        h.hired \
+                 FROM hires_by_course_company h \
+                 JOIN courses c ON c.id = h.course_id \
+                 JOIN partner_companies pc ON pc.id = h.company_id \
+                 WHERE h.hired > 0 \
+                 ORDER BY h.hired DESC, h.course_id, h.company_id \
                  LIMIT $1",
                 &[&i64::from(limit)],
             )

@@ -1,6 +1,6 @@
 //! The reports' rollups stay equal to the rows they sum through every kind of write: the
 //! revenue rollup (migration V10) to the paid purchases, the ratings rollup (V11) to the
-//! reviews. Writes: the API's, several rows in one statement, changed values, a deleted row, a
+//! reviews, the hires rollup (V13) to the hired applications. Writes: the API's, several rows in one statement, changed values, a deleted row, a
 //! cascade, a truncate; and the check notices a write the triggers did not see. (The seeder's
 //! COPY is the other insert path: `reports.rs` compares the reports with raw rows after
 //! seeding.)
@@ -38,7 +38,20 @@ fn rating_mismatches() -> String {
     )
 }
 
+fn hires_mismatches() -> String {
+    mismatches(
+        "SELECT t.course_id, a.company_id, count(*) FROM job_applications a \
+         JOIN career_tracks t ON t.id = a.career_track_id WHERE a.status = 'hired' GROUP BY 1, 2",
+        "SELECT course_id, company_id, hired FROM hires_by_course_company WHERE hired <> 0",
+    )
+}
+
 async fn assert_rollup_exact(app: &TestApp, after: &str) {
+    assert_eq!(
+        app.scalar_i64(&hires_mismatches()).await,
+        0,
+        "hires, after {after}"
+    );
     assert_eq!(
         app.scalar_i64(&revenue_mismatches()).await,
         0,
@@ -242,6 +255,78 @@ async fn the_ratings_rollup_equals_the_reviews_after_every_write() {
     app.sql("TRUNCATE reviews").await;
     assert_eq!(
         app.scalar_i64("SELECT count(*) FROM course_rating").await,
+        0
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hires_rollup_equals_the_hired_applications_after_every_write() {
+    let app = spawn_app("hires_rollup").await;
+    app.seed_catalog().await;
+    // Two companies, a career track for each seeded buyer, four applications each.
+    app.sql(
+        "INSERT INTO partner_companies (short_name, legal_name) VALUES ('A', 'A Ltd'), ('B', 'B Ltd'); \
+         INSERT INTO career_tracks (user_id, course_id, support_start) \
+           SELECT u.id, c.id, current_date FROM users u, courses c \
+           WHERE u.email LIKE 'buyer%@seed.test' AND c.title = 'Rust for backend engineers'; \
+         INSERT INTO job_applications (career_track_id, company_id) \
+           SELECT t.id, pc.id FROM career_tracks t, partner_companies pc, generate_series(1, 2)",
+    )
+    .await;
+    assert_rollup_exact(&app, "applications that are not hires").await;
+    let hired = |status: &str, n: u32| {
+        format!(
+            "UPDATE job_applications SET status = '{status}' WHERE id IN \
+             (SELECT id FROM job_applications ORDER BY id LIMIT {n})"
+        )
+    };
+    // Several hires in one statement, then one of them taken back.
+    app.sql(&hired("hired", 5)).await;
+    assert_rollup_exact(&app, "five hires in one statement").await;
+    app.sql(&hired("rejected", 1)).await;
+    assert_rollup_exact(&app, "a hire taken back").await;
+    // Through the API: career staff hire another applicant.
+    let support = app.staff("support@example.com", "support").await;
+    let next = app
+        .scalar_i64("SELECT max(id) FROM job_applications WHERE status = 'applied'")
+        .await;
+    let r = app
+        .patch(
+            &format!("/api/v1/career/applications/{next}"),
+            Some(&support),
+            json!({"status": "hired"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_rollup_exact(&app, "a hire through the API").await;
+    let total = app
+        .scalar_i64("SELECT sum(hired)::bigint FROM hires_by_course_company")
+        .await;
+    assert_eq!(total, 5);
+    // A hired application deleted (an operator's SQL).
+    app.sql("DELETE FROM job_applications WHERE id = (SELECT max(id) FROM job_applications WHERE status = 'hired')")
+        .await;
+    assert_rollup_exact(&app, "a deleted hire").await;
+
+    // The check can fail: a hire recorded with the update trigger switched off.
+    app.sql(
+        "ALTER TABLE job_applications DISABLE TRIGGER job_applications_hires_update; \
+         UPDATE job_applications SET status = 'hired' \
+           WHERE id = (SELECT min(id) FROM job_applications WHERE status = 'applied'); \
+         ALTER TABLE job_applications ENABLE TRIGGER job_applications_hires_update",
+    )
+    .await;
+    assert_ne!(
+        app.scalar_i64(&hires_mismatches()).await,
+        0,
+        "a write the triggers missed"
+    );
+
+    app.sql("TRUNCATE job_applications").await;
+    assert_eq!(
+        app.scalar_i64("SELECT count(*) FROM hires_by_course_company")
+            .await,
         0
     );
     app.stop().await;
