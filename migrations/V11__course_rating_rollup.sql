@@ -5,7 +5,7 @@
 -- follows the number of courses, not the number of reviews. The average is
 -- rating_sum::numeric / review_count, the same numeric division avg() does.
 --
--- Kept exact like revenue_by_run_month (V10): statement-level triggers on `reviews` over their
+-- Kept exact like revenue_by_course_month (V10): statement-level triggers on `reviews` over their
 -- transition tables, in the writing transaction, one ordered upsert per course touched
 -- (cascaded deletes of a course's or a user's reviews included); TRUNCATE empties it. A row
 -- falls to 0 reviews rather than going away; the report skips it, and a deleted course's row

@@ -4,7 +4,7 @@
 -- career tracks). The report reads the first rows of an index in its own order (most hires
 -- first), so its cost follows the rows it returns, not the applications.
 --
--- Kept exact like revenue_by_run_month (V10): statement-level triggers on `job_applications`
+-- Kept exact like revenue_by_course_month (V10): statement-level triggers on `job_applications`
 -- over their transition tables, in the writing transaction, one ordered upsert per course and
 -- company touched; TRUNCATE empties it. The course comes from the application's career track
 -- (looked up in the trigger: a track with applications cannot be deleted, and nothing moves a

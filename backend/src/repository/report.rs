@@ -1,6 +1,6 @@
 //! Report SQL. Each report is one statement shaped for its index or rollup (docs/SCHEMA.md):
 //! ratings from the `course_rating` rollup (kept by triggers on `reviews`, migration V11),
-//! buyers from `purchases_course_run_status_idx`, revenue from the `revenue_by_run_month`
+//! buyers from `purchases_course_run_status_idx`, revenue from the `revenue_by_course_month`
 //! rollup (kept by triggers on `purchases`, V10), employment from the
 //! `hires_by_course_company` rollup (kept by triggers on `job_applications`, V13), learning
 //! from the `review_turnaround` histogram (a few rows per course, kept by each decision).
@@ -77,13 +77,12 @@ impl ReportRepository {
         let rows = c
             .query(
                 // From the rollup the purchases' triggers keep (migration V10): one row per
-                // run and month sold, so the cost follows the catalog, not the purchases.
+                // course and month sold, so the cost follows the catalog, not the purchases.
                 "SELECT to_char(pr.month, 'YYYY-MM') AS month, s.id AS specialization_id, \
                         s.name AS specialization, sum(pr.revenue)::bigint AS revenue, \
                         sum(pr.purchases)::bigint AS purchases \
-                 FROM revenue_by_run_month pr \
-                 JOIN course_runs r ON r.id = pr.course_run_id \
-                 JOIN courses c ON c.id = r.course_id \
+                 FROM revenue_by_course_month pr \
+                 JOIN courses c ON c.id = pr.course_id \
                  JOIN specializations s ON s.id = c.specialization_id \
                  WHERE pr.month >= $1 AND pr.month < $2 AND pr.purchases > 0 \
                  GROUP BY pr.month, s.id, s.name \

@@ -22,10 +22,11 @@ fn mismatches(raw: &str, rollup: &str) -> String {
 
 fn revenue_mismatches() -> String {
     mismatches(
-        "SELECT date_trunc('month', paid_at AT TIME ZONE 'UTC')::date, course_run_id, \
-                sum(final_price)::bigint, count(*) \
-         FROM purchases WHERE status = 'paid' GROUP BY 1, 2",
-        "SELECT month, course_run_id, revenue, purchases FROM revenue_by_run_month \
+        "SELECT date_trunc('month', p.paid_at AT TIME ZONE 'UTC')::date, r.course_id, \
+                sum(p.final_price)::bigint, count(*) \
+         FROM purchases p JOIN course_runs r ON r.id = p.course_run_id \
+         WHERE p.status = 'paid' GROUP BY 1, 2",
+        "SELECT month, course_id, revenue, purchases FROM revenue_by_course_month \
          WHERE purchases <> 0 OR revenue <> 0",
     )
 }
@@ -64,11 +65,11 @@ async fn assert_rollup_exact(app: &TestApp, after: &str) {
     );
 }
 
-/// Paid purchases of `run` according to the rollup, all months.
-async fn rolled_up(app: &TestApp, run: i64) -> i64 {
+/// Paid purchases of `course` according to the rollup, all months.
+async fn rolled_up(app: &TestApp, course: i64) -> i64 {
     app.scalar_i64(&format!(
-        "SELECT coalesce(sum(purchases), 0)::bigint FROM revenue_by_run_month \
-         WHERE course_run_id = {run}"
+        "SELECT coalesce(sum(purchases), 0)::bigint FROM revenue_by_course_month \
+         WHERE course_id = {course}"
     ))
     .await
 }
@@ -97,7 +98,8 @@ async fn the_revenue_rollup_equals_the_paid_purchases_after_every_write() {
             assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
         }
     }
-    assert_eq!(rolled_up(&app, run).await, 5);
+    // (the seed's two paid purchases of the course, and these five)
+    assert_eq!(rolled_up(&app, course).await, 7);
     assert_rollup_exact(&app, "buying and paying through the API").await;
 
     let paid = |pick: &str| {
@@ -112,7 +114,7 @@ async fn the_revenue_rollup_equals_the_paid_purchases_after_every_write() {
         paid("max")
     ))
     .await;
-    assert_eq!(rolled_up(&app, run).await, 3);
+    assert_eq!(rolled_up(&app, course).await, 5);
     assert_rollup_exact(&app, "two refunds in one statement").await;
     // A changed price, and a payment moved to an earlier month (a second rollup row).
     app.sql(&format!(
@@ -128,14 +130,14 @@ async fn the_revenue_rollup_equals_the_paid_purchases_after_every_write() {
     assert_rollup_exact(&app, "a changed price and a moved payment").await;
     let months = app
         .scalar_i64(&format!(
-            "SELECT count(*) FROM revenue_by_run_month WHERE course_run_id = {run} AND purchases > 0"
+            "SELECT count(*) FROM revenue_by_course_month WHERE course_id = {course} AND purchases > 0"
         ))
         .await;
     assert_eq!(months, 2, "the moved payment is in its own month");
     // A paid purchase deleted (an operator's SQL).
     app.sql(&format!("DELETE FROM purchases WHERE id = {}", paid("max")))
         .await;
-    assert_eq!(rolled_up(&app, run).await, 2);
+    assert_eq!(rolled_up(&app, course).await, 4);
     assert_rollup_exact(&app, "a deleted purchase").await;
 
     // The check can fail: a refund with the update trigger switched off is a mismatch.
@@ -156,7 +158,7 @@ async fn the_revenue_rollup_equals_the_paid_purchases_after_every_write() {
     // TRUNCATE (the seeder's reset) empties the rollup with the table.
     app.sql("TRUNCATE purchases CASCADE").await;
     assert_eq!(
-        app.scalar_i64("SELECT count(*) FROM revenue_by_run_month")
+        app.scalar_i64("SELECT count(*) FROM revenue_by_course_month")
             .await,
         0
     );
