@@ -8,8 +8,8 @@ hit ratios, the costliest statements) and OUT/bench-scale.png (p99 against rows,
 per journey, drawn by gnuplot). With --write-docs the table goes between the bench-scale
 markers of docs/BENCHMARKS.md and the PNG to docs/bench-scale.png.
 
-usage: report.py --rate R --users N --duration S --load L --out DIR --big-table ROWS [--debug]
-                 [--write-docs] SCALE..."""
+usage: report.py --rate R --users N --duration S --load L --out DIR --big-table ROWS
+                 --stats-wait S [--debug] [--write-docs] SCALE..."""
 import argparse
 import datetime
 import json
@@ -133,8 +133,8 @@ def markdown(args, results, names):
             lines.append("| %s | %s |" % (k, " | ".join(cells)))
     scanned = big_scans(results, args.big_table)
     lines += ["", "Sequential scans during the load of tables with %s live rows or more (`scripts/stack"
-              % format(args.big_table, ","), "seq-scans` from 5 s into the load to its end, every node): %s"
-              % ("none." if not scanned else "")]
+              % format(args.big_table, ","), "seq-scans` from %s s into the load to %s s after it, every node): %s"
+              % (args.stats_wait, args.stats_wait, "none." if not scanned else "")]
     if scanned:
         lines += ["", "| scale | table | scans | live rows |", "| ---: | --- | ---: | ---: |"]
         lines += ["| %s | %s | %d | %s |" % (sc, t, n, format(live, ",")) for sc, t, n, live in scanned]
@@ -182,6 +182,7 @@ def main():
     for opt in ("--rate", "--users", "--duration", "--load", "--out"):
         p.add_argument(opt, required=True)
     p.add_argument("--big-table", type=int, required=True)
+    p.add_argument("--stats-wait", type=int, required=True)
     p.add_argument("--debug", action="store_true")
     p.add_argument("--write-docs", action="store_true")
     p.add_argument("scales", nargs="+")
