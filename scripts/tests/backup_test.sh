@@ -70,9 +70,10 @@ note "stack up after $(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.1f",
 
 # The schema from migrations/, optionally the seeder's data, and the drill's fixture:
 # 2,000 students, one course with ten runs of 100,000 seats, 200 reviews.
-for f in migrations/V*.sql; do
+# In version order, as refinery applies them (a glob puts V10 before V1).
+while read -r f; do
   PGCONNECT_TIMEOUT=3 "$DRILL_PSQL" -X -q -v ON_ERROR_STOP=1 "$DSN" -f "$f" >/dev/null
-done
+done < <(printf '%s\n' migrations/V*.sql | sort -V)
 if [[ -n ${LYCEUM_BACKUP_TEST_SCALE:-} ]]; then
   seeder=target/release/lyceum-seeder
   [[ -x $seeder ]] || seeder=target/debug/lyceum-seeder
