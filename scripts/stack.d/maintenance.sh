@@ -69,6 +69,28 @@ caught_up() {
   wait_until "$CATCHUP_TIMEOUT" replayed
 }
 
+# `catch-up`: waits until every running replica streams and has replayed what the leader
+# had written when it was called: after a bulk load, before anything reads from the replicas
+# (a list read from a replica still replaying a seed is cached empty for its TTL).
+cmd_catch_up() {
+  (( $# == 0 )) || die "catch-up takes no argument (see: scripts/stack help catch-up)"
+  local n leader t0
+  t0=$(now_us)
+  leader=$(current_leader) || die "no leader"
+  for n in "${NODES[@]}"; do
+    [[ $n == "$leader" ]] && continue
+    is_running "$n" || continue
+    caught_up "$n" || die "$n did not catch up within ${CATCHUP_TIMEOUT} s"
+  done
+  say "replicas caught up with the leader after $(since "$t0") s"
+}
+
+help_catch_up() {
+  say "usage: scripts/stack catch-up
+  Waits (up to ${CATCHUP_TIMEOUT} s a node) until every running replica streams and has
+  replayed the leader's WAL as it was when called. Fails naming the node that did not."
+}
+
 # Reinstalls the PostgreSQL packages in place (same version): the rehearsal of a
 # minor upgrade. Debian's maintainer scripts are kept from starting a cluster.
 reinstall_postgres() {
