@@ -74,9 +74,7 @@ pub const API_VERSION: &str = "1.5.0";
 /// the code.
 pub fn document() -> &'static serde_json::Value {
     static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
-        let mut api = super::operations().into_openapi();
-        CommonErrors.modify(&mut api);
-        let mut doc = serde_json::to_value(api).unwrap_or_default();
+        let mut doc = annotated();
         doc["info"]["version"] = API_VERSION.into();
         let missing = contract::apply(&mut doc);
         if !missing.is_empty() {
@@ -85,6 +83,13 @@ pub fn document() -> &'static serde_json::Value {
         doc
     });
     &DOCUMENT
+}
+
+/// The operations' annotations with the common error answers, before [`contract`].
+fn annotated() -> serde_json::Value {
+    let mut api = super::operations().into_openapi();
+    CommonErrors.modify(&mut api);
+    serde_json::to_value(api).unwrap_or_default()
 }
 
 /// This OpenAPI document.
@@ -155,9 +160,7 @@ mod tests {
 
     #[test]
     fn every_contract_entry_finds_its_target() {
-        let mut api = super::super::operations().into_openapi();
-        CommonErrors.modify(&mut api);
-        let mut doc = serde_json::to_value(api).expect("document");
+        let mut doc = annotated();
         assert_eq!(contract::apply(&mut doc), Vec::<String>::new());
         let password = &doc["components"]["schemas"]["RegisterRequest"]["properties"]["password"];
         assert_eq!(password["minLength"], crate::entity::user::Password::MIN);
