@@ -4,17 +4,24 @@
 # Node operations: switchover, kill (the machine dies), kill-postgres,
 # stop-node, start-node.
 
-# Resolve NODE|leader|replica into a member name.
+# Resolve NODE|leader|replica|sync-standby into a member name. The roles come from Patroni's
+# REST API, whose answer can miss its 2 s timeout on a loaded machine (a fault drill in CI once
+# failed 'no synchronous standby' on a healthy cluster): ask for up to 10 s before giving up.
 resolve_node() {
   case $1 in
     pg1|pg2|pg3) echo "$1" ;;
-    leader) current_leader || die "no current leader" ;;
-    # Patroni lists a killed member until its key expires (ttl): skip ours that are dead.
-    replica) local r; for r in $(running_replicas); do is_running "$r" && { echo "$r"; return 0; }; done
-             die "no running replica" ;;
-    sync-standby) sync_standby || die "no synchronous standby" ;;
+    leader) wait_until 10 current_leader || die "no current leader (asked for 10 s)" ;;
+    replica) wait_until 10 first_live_replica || die "no running replica (asked for 10 s)" ;;
+    sync-standby) wait_until 10 sync_standby || die "no synchronous standby (asked for 10 s)" ;;
     *) die "unknown node '$1' (expected pg1, pg2, pg3, leader, replica or sync-standby)" ;;
   esac
+}
+
+# Patroni lists a killed member until its key expires (ttl): skip ours that are dead.
+first_live_replica() {
+  local r
+  for r in $(running_replicas); do is_running "$r" && { echo "$r"; return 0; }; done
+  return 1
 }
 
 write_port_node() {

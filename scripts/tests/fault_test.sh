@@ -290,7 +290,12 @@ for fault in "${faults[@]}"; do
         j=$dir/drill.json
         log=$dir/drill-command.log
         is_more_fault "$fault" || check "$fault: verdict passed (exit $status)" test "$status" = 0
-        check "$fault: the drill command succeeded" test "$(report "$j" 'r["drill"]["succeeded"]')" = True
+        if [ "$(report "$j" 'r["drill"]["succeeded"]')" = True ]; then
+            ok "$fault: the drill command succeeded"
+        else
+            not_ok "$fault: the drill command succeeded"
+            tail -20 "$log" | sed 's/^/#   drill-command.log: /'
+        fi
         check "$fault: no 5xx other than 503" \
             test "$(report "$j" 'sorted(s for s in r["failed_requests_by_status"] if s not in ("503", "error"))')" = "[]"
         check "$fault: every 503 is an outage problem document" \
