@@ -162,7 +162,7 @@ section! {
         pub breaker_open_ms: u64 = 2_000,
         /// Time to live of a cached course detail.
         pub ttl_course_detail_s: u64 = 300,
-        /// Time to live of the cached course list pages.
+        /// Time to live of the cached course list windows (ids).
         pub ttl_course_list_s: u64 = 60,
         /// Time to live of the cached lookup tables.
         pub ttl_lookups_s: u64 = 3_600,

@@ -249,7 +249,7 @@ pub struct CourseListParams {
     pub page_size: Option<u32>,
 }
 
-/// A valid course list query. Its [`Self::cache_key`] names its page in the cache.
+/// A valid course list query. Its [`Self::list_key`] names the list in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CourseListQuery {
     pub specialization: Option<String>,
@@ -327,10 +327,11 @@ impl CourseListQuery {
         }
     }
 
-    /// A canonical text of the query: equal queries give equal keys.
-    pub fn cache_key(&self) -> String {
+    /// A canonical text of the query without its page: queries for the same list give the
+    /// same text, whatever page they ask for.
+    pub fn list_key(&self) -> String {
         format!(
-            "s={}|d={}|min={}|max={}|q={}|sale={}|sort={}|p={}|n={}",
+            "s={}|d={}|min={}|max={}|q={}|sale={}|sort={}",
             self.specialization.as_deref().unwrap_or(""),
             self.difficulty.as_deref().unwrap_or(""),
             self.min_price.map(|v| v.to_string()).unwrap_or_default(),
@@ -338,9 +339,20 @@ impl CourseListQuery {
             self.q.as_deref().unwrap_or("").to_lowercase(),
             self.on_sale.map(|v| v.to_string()).unwrap_or_default(),
             self.sort.as_str(),
-            self.page,
-            self.page_size,
         )
+    }
+
+    /// Whether a course's price decides if it is in this list, or where.
+    pub fn reads_prices(&self) -> bool {
+        self.min_price.is_some()
+            || self.max_price.is_some()
+            || matches!(self.sort, CourseSort::PriceAsc | CourseSort::PriceDesc)
+    }
+
+    /// Whether a course's runs (their sales dates and seats) decide if it is in this list, or
+    /// where.
+    pub fn reads_runs(&self) -> bool {
+        self.on_sale.is_some() || self.sort == CourseSort::NextStart
     }
 }
 
@@ -521,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn equal_queries_share_a_cache_key() {
+    fn equal_queries_share_a_list_key() {
         let a = CourseListQuery::parse(CourseListParams {
             q: Some("Rust  Web".into()),
             ..Default::default()
@@ -529,10 +541,29 @@ mod tests {
         .expect("valid");
         let b = CourseListQuery::parse(CourseListParams {
             q: Some("rust web".into()),
-            page: Some(1),
+            page: Some(3),
+            page_size: Some(50),
             ..Default::default()
         })
         .expect("valid");
-        assert_eq!(a.cache_key(), b.cache_key());
+        assert_eq!(a.list_key(), b.list_key());
+    }
+
+    #[test]
+    fn a_query_knows_which_course_facts_it_reads() {
+        let parse = |p: CourseListParams| CourseListQuery::parse(p).expect("valid");
+        let plain = parse(CourseListParams::default());
+        assert!(!plain.reads_prices() && !plain.reads_runs());
+        let priced = parse(CourseListParams {
+            sort: Some(CourseSort::PriceDesc),
+            ..Default::default()
+        });
+        assert!(priced.reads_prices() && !priced.reads_runs());
+        let on_sale = parse(CourseListParams {
+            on_sale: Some(true),
+            max_price: Some(1000),
+            ..Default::default()
+        });
+        assert!(on_sale.reads_prices() && on_sale.reads_runs());
     }
 }

@@ -14,14 +14,12 @@ use tokio_postgres::{Row, types::ToSql};
 
 use super::{
     Queries,
-    page::fetch_page,
     plan::{PLANS_SELECT, plans_from_rows},
 };
 use crate::entity::catalog::{
     CourseDetail, CourseListQuery, CourseRun, CourseSort, CourseStaffMember, CourseStats,
     CourseSummary, DifficultyRef, Project, SpecializationRef, Topic,
 };
-use crate::entity::page::Page;
 use crate::entity::plan::{self, PlanPrice};
 use crate::entity::report::completion_rate;
 
@@ -40,12 +38,23 @@ fn next_start_join() -> String {
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
-const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.description, \
+/// The courses with the lookup rows a list filters, sorts and shows them by (a macro, so
+/// that `concat!` can build the constants below from it).
+macro_rules! courses_from {
+    () => {
+        " FROM courses c \
+         JOIN specializations s ON s.id = c.specialization_id \
+         JOIN difficulty_levels d ON d.id = c.difficulty_level_id"
+    };
+}
+const COURSES_FROM: &str = courses_from!();
+
+const SUMMARY_SELECT: &str = concat!(
+    "SELECT c.id, c.title, c.description, \
      s.slug AS specialization_slug, s.name AS specialization_name, d.code AS difficulty_code, \
-     d.name AS difficulty_name, c.duration_weeks, c.price, c.published, c.created_at, c.updated_at \
-     FROM courses c \
-     JOIN specializations s ON s.id = c.specialization_id \
-     JOIN difficulty_levels d ON d.id = c.difficulty_level_id";
+     d.name AS difficulty_name, c.duration_weeks, c.price, c.published, c.created_at, c.updated_at",
+    courses_from!()
+);
 
 fn summary_from_row(r: &Row) -> CourseSummary {
     CourseSummary {
@@ -73,13 +82,17 @@ fn summary_from_row(r: &Row) -> CourseSummary {
 pub struct CourseRepository;
 
 impl CourseRepository {
-    /// One page of published courses.
+    /// The ids of the published courses a list query selects, in its order: `limit` of them
+    /// from position `offset` on. The list's rows come from [`Self::summaries`], so that a
+    /// cached list can hold ids while each course's fields are cached once.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list(
+    pub async fn list_ids(
         &self,
         c: &impl Queries,
         q: &CourseListQuery,
-    ) -> Result<Page<CourseSummary>, DbError> {
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, DbError> {
         let mut params: Vec<Param> = Vec::new();
         let needs_next_start = q.on_sale.is_some() || q.sort == CourseSort::NextStart;
         let next_start = if needs_next_start {
@@ -87,7 +100,7 @@ impl CourseRepository {
         } else {
             String::new()
         };
-        let mut sql = format!("{SUMMARY_SELECT}{next_start} WHERE c.published");
+        let mut sql = format!("SELECT c.id{COURSES_FROM}{next_start} WHERE c.published");
         match q.on_sale {
             Some(true) => sql.push_str(" AND ns.next_start IS NOT NULL"),
             Some(false) => sql.push_str(" AND ns.next_start IS NULL"),
@@ -130,15 +143,32 @@ impl CourseRepository {
             CourseSort::Relevance => format!("{rank}c.created_at DESC, c.id DESC"),
             CourseSort::NextStart => "ns.next_start ASC NULLS LAST, c.id ASC".to_string(),
         };
-        sql.push_str(&format!(" ORDER BY {order}"));
+        let n = params.len();
+        sql.push_str(&format!(
+            " ORDER BY {order} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ));
+        params.push(Box::new(limit));
+        params.push(Box::new(offset));
         let refs: Vec<&(dyn ToSql + Sync)> = params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        fetch_page(c, &sql, &refs, q.page_request(), |r| {
-            Ok(summary_from_row(r))
-        })
-        .await
+        let rows = c.query(&sql, &refs).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// The list rows of those of `ids` that are published, in no particular order.
+    #[tracing::instrument(level = "debug", skip_all, fields(courses = ids.len()))]
+    pub async fn summaries(
+        &self,
+        c: &impl Queries,
+        ids: &[i64],
+    ) -> Result<Vec<CourseSummary>, DbError> {
+        let sql = format!("{SUMMARY_SELECT} WHERE c.id = ANY($1) AND c.published");
+        let rows = c.query(&sql, &[&ids]).await?;
+        Ok(rows.iter().map(summary_from_row).collect())
     }
 
     /// The full course page; unpublished courses only when `include_unpublished`.

@@ -1,11 +1,14 @@
-//! Catalog reads with cache-aside: lookups, course list pages and course pages come from
-//! Redis when present, else from the read pool, and are then stored for the next reader.
+//! Catalog reads with cache-aside: lookups, course lists (windows of ids, each course's list
+//! entry cached once) and course pages come from Redis when present, else from the read
+//! pool, and are then stored for the next reader.
 //!
 //! Staff see unpublished courses; their course pages are never cached and are read where
 //! the latest catalog edit is replayed, so an editor always sees their own latest edit. For a few seconds after any
 //! catalog edit, cache misses are filled from a replica that has replayed the edit, else the
 //! primary (see `RecentCatalogWriteKey`), so a lagging replica cannot put pre-edit data into
 //! the cache.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use lyceum_db::Db;
@@ -24,7 +27,10 @@ use crate::{
         user::Principal,
     },
     repository::{
-        cache::{Cache, CourseDetailKey, CourseListKey, Lookup, LookupsKey, RecentCatalogWriteKey},
+        cache::{
+            Cache, CourseDetailKey, CourseListKey, CourseSummaryKey, LIST_WINDOW, ListFamily,
+            Lookup, LookupsKey, RecentCatalogWriteKey,
+        },
         course::CourseRepository,
         lookup::LookupRepository,
         pg,
@@ -85,25 +91,106 @@ impl CatalogService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(query = %query.cache_key()))]
+    /// A page of the public course list. The cache holds each list as windows of course ids
+    /// (`CourseListKey`, `LIST_WINDOW` ids a window, whatever page size asked) and each
+    /// course's fields once (`CourseSummaryKey`), so one course's edit replaces one entry and
+    /// drops only the windows it can reorder (`usecase::course_admin`).
+    #[tracing::instrument(skip_all, fields(query = %query.list_key(), page = query.page))]
     pub async fn list_courses(
         &self,
         query: &CourseListQuery,
     ) -> Result<Page<CourseSummary>, ServiceError> {
-        let key = CourseListKey(query.cache_key());
-        if let Some(hit) = self.cache.get(&key).await {
-            return Ok(hit);
-        }
+        let size = query.page_size as usize;
+        let ids = self.list_ids(query).await?;
+        let has_more = ids.len() > size;
+        let items = self.summaries(&ids[..ids.len().min(size)]).await?;
+        Ok(Page {
+            items,
+            page: query.page,
+            page_size: query.page_size,
+            has_more,
+        })
+    }
+
+    /// The ids of the page's courses and, when more follow, one more.
+    async fn list_ids(&self, query: &CourseListQuery) -> Result<Vec<i64>, ServiceError> {
+        let offset = query.page_request().offset();
+        let want = i64::from(query.page_size) + 1;
+        let window_len = i64::from(LIST_WINDOW);
+        let window = offset / window_len;
+        let start = offset - window * window_len;
         let repo = self.courses;
-        let query = query.clone();
-        let fresh = self
-            .read_fresh(move |c| {
+        let fetch = |offset: i64, limit: i64| {
+            let query = query.clone();
+            self.read_fresh(move |c| {
                 let query = query.clone();
-                Box::pin(async move { Ok::<_, ServiceError>(repo.list(pg(c), &query).await?) })
+                Box::pin(async move {
+                    Ok::<_, ServiceError>(repo.list_ids(pg(c), &query, offset, limit).await?)
+                })
             })
-            .await?;
-        self.cache.fill(&key, &fresh).await;
-        Ok(fresh)
+        };
+        // A page that does not fit in one window (a size that does not divide it) is read
+        // on its own, uncached.
+        if start + want > window_len + 1 {
+            return fetch(offset, want).await;
+        }
+        let key = CourseListKey {
+            family: ListFamily::of(query),
+            query: query.list_key(),
+            window: u32::try_from(window).unwrap_or(u32::MAX),
+        };
+        let ids = match self.cache.get(&key).await {
+            Some(ids) => ids,
+            None => {
+                let fresh = fetch(window * window_len, window_len + 1).await?;
+                self.cache.fill(&key, &fresh).await;
+                fresh
+            }
+        };
+        let from = (start as usize).min(ids.len());
+        let to = (start as usize + want as usize).min(ids.len());
+        Ok(ids[from..to].to_vec())
+    }
+
+    /// The list rows of `ids`, in that order: from the cache, the missing ones from the read
+    /// pool (then cached). A course no longer public is left out.
+    async fn summaries(&self, ids: &[i64]) -> Result<Vec<CourseSummary>, ServiceError> {
+        let keys: Vec<CourseSummaryKey> = ids.iter().map(|&id| CourseSummaryKey(id)).collect();
+        let cached = self.cache.get_many(&keys).await;
+        let missing: Vec<i64> = ids
+            .iter()
+            .zip(&cached)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(&id, _)| id)
+            .collect();
+        let mut fetched: HashMap<i64, CourseSummary> = HashMap::new();
+        if !missing.is_empty() {
+            let repo = self.courses;
+            let wanted = missing.clone();
+            let rows = self
+                .read_fresh(move |c| {
+                    let wanted = wanted.clone();
+                    Box::pin(
+                        async move { Ok::<_, ServiceError>(repo.summaries(pg(c), &wanted).await?) },
+                    )
+                })
+                .await?;
+            fetched = rows.into_iter().map(|s| (s.id, s)).collect();
+            // "No public course" is stored too, so the next reader skips it without asking.
+            let entries: Vec<(CourseSummaryKey, Option<CourseSummary>)> = missing
+                .iter()
+                .map(|&id| (CourseSummaryKey(id), fetched.get(&id).cloned()))
+                .collect();
+            self.cache.fill_many(&entries).await;
+        }
+        Ok(ids
+            .iter()
+            .zip(cached)
+            .filter_map(|(id, hit)| match hit {
+                Some(entry) => entry,
+                None => fetched.remove(id),
+            })
+            .collect())
     }
 
     /// A course page. Anonymous and student callers get published courses through the cache;

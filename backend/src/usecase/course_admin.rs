@@ -6,13 +6,17 @@
 //! is brought up to date before the answer is sent:
 //! - a "recent write" marker holding the edit's WAL position is set for a few seconds, during
 //!   which cache misses are filled from a replica that has replayed it, else the primary;
-//! - the list pages are dropped (any edit may change any page);
+//! - the course's list entry is replaced, and the list windows the edit can reorder or change
+//!   the members of are dropped: every family for a course created, deleted, published or
+//!   renamed, the price families for a price, the run families for a run, none for a topic
+//!   (`cache::ListChange`). Lists hold course ids and take each course's fields from its
+//!   entry, so a window no edit dropped still shows the edit;
 //! - the course's page is replaced: with the fresh copy when published, with a "no such
 //!   public course" entry when unpublished or deleted.
 //!
 //! So the next read, by anyone, sees the edit even while replicas lag: the page comes from
 //! the fresh cached copy (readers only ever fill an empty slot, `SET NX`, never overwrite),
-//! and a list page is refilled from a server that has the edit.
+//! and a dropped list window is refilled from a server that has the edit.
 
 use std::sync::Arc;
 
@@ -32,7 +36,7 @@ use crate::{
     },
     repository::{
         Queries,
-        cache::{COURSE_LISTS_HASH, Cache, RecentCatalogWriteKey, Slot},
+        cache::{Cache, CourseSummaryKey, ListChange, RecentCatalogWriteKey},
         course::CourseRepository,
         course_admin::{CourseAdminRepository, RowOutcome},
         lookup::LookupRepository,
@@ -127,14 +131,18 @@ impl CourseAdmin {
     }
 
     /// Brings the cache in line with a committed edit; see the module documentation.
-    async fn refresh_cache(&self, id: i64, detail: Option<&CourseDetail>) {
-        let lists = Slot::Field {
-            hash: COURSE_LISTS_HASH.into(),
-            field: String::new(),
-        };
+    async fn refresh_cache(&self, id: i64, detail: Option<&CourseDetail>, lists: ListChange) {
         // The fence first: from now on misses are filled where this edit is replayed.
         self.ryw.wrote_shared(&RecentCatalogWriteKey).await;
-        self.cache.invalidate(&[lists]).await;
+        // The list entry before the windows: a window refilled at once shows the edit.
+        let entry = detail
+            .filter(|d| d.course.published)
+            .map(|d| d.course.clone());
+        self.cache.replace(&CourseSummaryKey(id), &entry).await;
+        let dropped = lists.slots();
+        if !dropped.is_empty() {
+            self.cache.invalidate(&dropped).await;
+        }
         replace_course_page(&self.cache, id, detail).await;
     }
 
@@ -145,6 +153,7 @@ impl CourseAdmin {
         who: Principal,
         course_id: Option<i64>,
         replay: Replay,
+        lists: ListChange,
         edit: E,
     ) -> Result<CourseDetail, ServiceError>
     where
@@ -155,7 +164,7 @@ impl CourseAdmin {
     {
         let edit = Arc::new(edit);
         let (detail, ()) = self
-            .edit_returning(who, course_id, replay, move |tx| {
+            .edit_returning(who, course_id, replay, lists, move |tx| {
                 let edit = Arc::clone(&edit);
                 Box::pin(async move { Ok((edit(tx).await?, ())) })
             })
@@ -169,6 +178,7 @@ impl CourseAdmin {
         who: Principal,
         course_id: Option<i64>,
         replay: Replay,
+        lists: ListChange,
         edit: E,
     ) -> Result<(CourseDetail, T), ServiceError>
     where
@@ -204,7 +214,7 @@ impl CourseAdmin {
                 })
             })
             .await?;
-        self.refresh_cache(detail.0.course.id, Some(&detail.0))
+        self.refresh_cache(detail.0.course.id, Some(&detail.0), lists)
             .await;
         Ok(detail)
     }
@@ -217,7 +227,7 @@ impl CourseAdmin {
     ) -> Result<CourseDetail, ServiceError> {
         let (courses, lookups) = (self.courses, self.lookups);
         let detail = self
-            .edit(who, None, Replay::Once, move |tx| {
+            .edit(who, None, Replay::Once, ListChange::Everything, move |tx| {
                 let new = new.clone();
                 Box::pin(async move {
                     let (spec, diff) = Self::resolve_lookups(
@@ -246,20 +256,26 @@ impl CourseAdmin {
         changes: CourseForUpdate,
     ) -> Result<CourseDetail, ServiceError> {
         let (courses, lookups) = (self.courses, self.lookups);
-        self.edit(who, Some(id), Replay::Idempotent, move |tx| {
-            let changes = changes.clone();
-            Box::pin(async move {
-                let (spec, diff) = Self::resolve_lookups(
-                    lookups,
-                    tx,
-                    changes.specialization.as_deref(),
-                    changes.difficulty.as_deref(),
-                )
-                .await?;
-                courses.update(tx, id, &changes, spec, diff).await?;
-                Ok(id)
-            })
-        })
+        self.edit(
+            who,
+            Some(id),
+            Replay::Idempotent,
+            list_change(&changes),
+            move |tx| {
+                let changes = changes.clone();
+                Box::pin(async move {
+                    let (spec, diff) = Self::resolve_lookups(
+                        lookups,
+                        tx,
+                        changes.specialization.as_deref(),
+                        changes.difficulty.as_deref(),
+                    )
+                    .await?;
+                    courses.update(tx, id, &changes, spec, diff).await?;
+                    Ok(id)
+                })
+            },
+        )
         .await
     }
 
@@ -282,7 +298,7 @@ impl CourseAdmin {
             })
         })
         .await?;
-        self.refresh_cache(id, None).await;
+        self.refresh_cache(id, None, ListChange::Everything).await;
         tracing::info!("course deleted");
         Ok(())
     }
@@ -297,13 +313,19 @@ impl CourseAdmin {
     ) -> Result<Topic, ServiceError> {
         let courses = self.courses;
         let (detail, topic_id) = self
-            .edit_returning(who, Some(course_id), Replay::Once, move |tx| {
-                let new = new.clone();
-                Box::pin(async move {
-                    let topic_id = courses.insert_topic(tx, course_id, &new).await?;
-                    Ok((course_id, topic_id))
-                })
-            })
+            .edit_returning(
+                who,
+                Some(course_id),
+                Replay::Once,
+                ListChange::Nothing,
+                move |tx| {
+                    let new = new.clone();
+                    Box::pin(async move {
+                        let topic_id = courses.insert_topic(tx, course_id, &new).await?;
+                        Ok((course_id, topic_id))
+                    })
+                },
+            )
             .await?;
         detail
             .topics
@@ -321,18 +343,26 @@ impl CourseAdmin {
         changes: TopicForUpdate,
     ) -> Result<CourseDetail, ServiceError> {
         let courses = self.courses;
-        self.edit(who, Some(course_id), Replay::Idempotent, move |tx| {
-            let changes = changes.clone();
-            Box::pin(async move {
-                match courses
-                    .update_topic(tx, course_id, topic_id, &changes)
-                    .await?
-                {
-                    RowOutcome::Done(()) => Ok(course_id),
-                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Topic, topic_id)),
-                }
-            })
-        })
+        self.edit(
+            who,
+            Some(course_id),
+            Replay::Idempotent,
+            ListChange::Nothing,
+            move |tx| {
+                let changes = changes.clone();
+                Box::pin(async move {
+                    match courses
+                        .update_topic(tx, course_id, topic_id, &changes)
+                        .await?
+                    {
+                        RowOutcome::Done(()) => Ok(course_id),
+                        RowOutcome::NotFound => {
+                            Err(ServiceError::NotFound(Resource::Topic, topic_id))
+                        }
+                    }
+                })
+            },
+        )
         .await
     }
 
@@ -344,14 +374,22 @@ impl CourseAdmin {
         topic_id: i64,
     ) -> Result<CourseDetail, ServiceError> {
         let courses = self.courses;
-        self.edit(who, Some(course_id), Replay::Once, move |tx| {
-            Box::pin(async move {
-                match courses.delete_topic(tx, course_id, topic_id).await? {
-                    RowOutcome::Done(()) => Ok(course_id),
-                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Topic, topic_id)),
-                }
-            })
-        })
+        self.edit(
+            who,
+            Some(course_id),
+            Replay::Once,
+            ListChange::Nothing,
+            move |tx| {
+                Box::pin(async move {
+                    match courses.delete_topic(tx, course_id, topic_id).await? {
+                        RowOutcome::Done(()) => Ok(course_id),
+                        RowOutcome::NotFound => {
+                            Err(ServiceError::NotFound(Resource::Topic, topic_id))
+                        }
+                    }
+                })
+            },
+        )
         .await
     }
 
@@ -365,12 +403,18 @@ impl CourseAdmin {
     ) -> Result<CourseRun, ServiceError> {
         let courses = self.courses;
         let (detail, mut run) = self
-            .edit_returning(who, Some(course_id), Replay::Once, move |tx| {
-                let new = new.clone();
-                Box::pin(
-                    async move { Ok((course_id, courses.insert_run(tx, course_id, &new).await?)) },
-                )
-            })
+            .edit_returning(
+                who,
+                Some(course_id),
+                Replay::Once,
+                ListChange::Runs,
+                move |tx| {
+                    let new = new.clone();
+                    Box::pin(async move {
+                        Ok((course_id, courses.insert_run(tx, course_id, &new).await?))
+                    })
+                },
+            )
             .await?;
         // A run costs what its course costs; the page read back after the commit has the prices.
         run.prices = detail.prices;
@@ -387,15 +431,21 @@ impl CourseAdmin {
     ) -> Result<CourseDetail, ServiceError> {
         let courses = self.courses;
         // Idempotent: seats_left moves by (new total - current total), which is zero the second time.
-        self.edit(who, Some(course_id), Replay::Idempotent, move |tx| {
-            let changes = changes.clone();
-            Box::pin(async move {
-                match courses.update_run(tx, course_id, run_id, &changes).await? {
-                    RowOutcome::Done(_) => Ok(course_id),
-                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Run, run_id)),
-                }
-            })
-        })
+        self.edit(
+            who,
+            Some(course_id),
+            Replay::Idempotent,
+            ListChange::Runs,
+            move |tx| {
+                let changes = changes.clone();
+                Box::pin(async move {
+                    match courses.update_run(tx, course_id, run_id, &changes).await? {
+                        RowOutcome::Done(_) => Ok(course_id),
+                        RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Run, run_id)),
+                    }
+                })
+            },
+        )
         .await
     }
 
@@ -407,14 +457,47 @@ impl CourseAdmin {
         run_id: i64,
     ) -> Result<CourseDetail, ServiceError> {
         let courses = self.courses;
-        self.edit(who, Some(course_id), Replay::Once, move |tx| {
-            Box::pin(async move {
-                match courses.delete_run(tx, course_id, run_id).await? {
-                    RowOutcome::Done(()) => Ok(course_id),
-                    RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Run, run_id)),
-                }
-            })
-        })
+        self.edit(
+            who,
+            Some(course_id),
+            Replay::Once,
+            ListChange::Runs,
+            move |tx| {
+                Box::pin(async move {
+                    match courses.delete_run(tx, course_id, run_id).await? {
+                        RowOutcome::Done(()) => Ok(course_id),
+                        RowOutcome::NotFound => Err(ServiceError::NotFound(Resource::Run, run_id)),
+                    }
+                })
+            },
+        )
         .await
+    }
+}
+
+/// Which list families an update of the course row can change (see [`ListChange`]).
+fn list_change(changes: &CourseForUpdate) -> ListChange {
+    let CourseForUpdate {
+        title,
+        description,
+        specialization,
+        difficulty,
+        duration_weeks: _,
+        price,
+        published,
+    } = changes;
+    // Search text, filters, sort keys and visibility: any list may gain, lose or reorder it.
+    if title.is_some()
+        || description.is_some()
+        || specialization.is_some()
+        || difficulty.is_some()
+        || published.is_some()
+    {
+        ListChange::Everything
+    } else if price.is_some() {
+        ListChange::Prices
+    } else {
+        // The duration is shown, never filtered or sorted on: the replaced entry carries it.
+        ListChange::Nothing
     }
 }

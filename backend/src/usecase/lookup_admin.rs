@@ -8,7 +8,8 @@
 //!
 //! After the commit the cache follows, as for course edits (`usecase::course_admin`): the
 //! catalog's recent-write marker is set first (misses are then filled where this edit is
-//! replayed), then the cached lookups and list pages are dropped, and the pages of the
+//! replayed), then the cached lookups, every list window and every course's list entry are
+//! dropped (they show the rows' names and order), and the pages of the
 //! courses that show the row are dropped and announced to every instance.
 
 use std::sync::Arc;
@@ -27,8 +28,8 @@ use crate::{
     },
     repository::{
         cache::{
-            COURSE_LISTS_HASH, Cache, CacheKey, CourseDetailKey, LookupsKey, RecentCatalogWriteKey,
-            Slot,
+            Cache, CacheKey, CourseDetailKey, ListChange, LookupsKey, RecentCatalogWriteKey,
+            all_course_summaries,
         },
         lookup::LookupRepository,
     },
@@ -154,13 +155,9 @@ impl LookupAdmin {
     /// See the module documentation.
     async fn refresh_cache(&self, courses: &[i64]) {
         self.ryw.wrote_shared(&RecentCatalogWriteKey).await;
-        let mut slots = vec![
-            LookupsKey.slot(),
-            Slot::Field {
-                hash: COURSE_LISTS_HASH.into(),
-                field: String::new(),
-            },
-        ];
+        // A renamed row shows in every list entry, and a reordered level reorders lists.
+        let mut slots = vec![LookupsKey.slot(), all_course_summaries()];
+        slots.extend(ListChange::Everything.slots());
         slots.extend(courses.iter().map(|&id| CourseDetailKey(id).slot()));
         self.cache.invalidate(&slots).await;
         for &id in courses {

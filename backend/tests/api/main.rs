@@ -15,6 +15,7 @@ mod blog;
 mod career;
 mod catalog;
 mod certificates;
+mod course_lists;
 mod course_staff;
 mod course_submissions;
 mod docs;

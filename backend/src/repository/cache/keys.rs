@@ -10,7 +10,7 @@ use crate::{
     config::RedisConfig,
     entity::{
         blog::PostSummary,
-        catalog::{CourseDetail, CourseSummary, Lookups},
+        catalog::{CourseDetail, CourseListQuery, CourseSummary, Lookups},
         page::Page,
         report::{EmploymentRow, LearningRow, Report, RevenueRange, RevenueRow, TopCourse},
     },
@@ -21,7 +21,7 @@ use crate::{
 pub enum Slot {
     /// A plain string key.
     Key(String),
-    /// A field of a hash; deleting the hash drops every field at once (used for list pages,
+    /// A field of a hash; deleting the hash drops every field at once (used for list windows,
     /// which are all invalidated together).
     Field { hash: String, field: String },
 }
@@ -51,24 +51,139 @@ impl CacheKey for CourseDetailKey {
     }
 }
 
-/// One page of the public course list, named by the canonical query text.
-#[derive(Debug, Clone)]
-pub struct CourseListKey(pub String);
+/// Ids a course list window holds besides its probe: a page whose rows and "more follows"
+/// probe fit in one window (every page of a size dividing 100) is cut from it, whatever its
+/// size, so `page=2&page_size=10` and `page=1&page_size=20` share an entry.
+pub const LIST_WINDOW: u32 = 100;
 
-/// The hash that holds every cached list page.
-pub const COURSE_LISTS_HASH: &str = "courses:lists";
+/// The course facts that, besides those every list reads (published, title, description,
+/// specialization, difficulty, creation time), decide which courses a list holds and in
+/// what order. Each family's windows live in their own hash, so an edit drops only the
+/// windows it can change: a price edit leaves a list sorted by newest alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFamily {
+    Plain,
+    /// A price filter or a price sort.
+    Prices,
+    /// The on-sale filter or the next-start sort (runs' dates and seats).
+    Runs,
+    PricesAndRuns,
+}
+
+impl ListFamily {
+    pub const ALL: [ListFamily; 4] = [
+        ListFamily::Plain,
+        ListFamily::Prices,
+        ListFamily::Runs,
+        ListFamily::PricesAndRuns,
+    ];
+
+    pub fn of(query: &CourseListQuery) -> Self {
+        match (query.reads_prices(), query.reads_runs()) {
+            (false, false) => ListFamily::Plain,
+            (true, false) => ListFamily::Prices,
+            (false, true) => ListFamily::Runs,
+            (true, true) => ListFamily::PricesAndRuns,
+        }
+    }
+
+    fn hash(self) -> &'static str {
+        match self {
+            ListFamily::Plain => "courses:lists:plain",
+            ListFamily::Prices => "courses:lists:prices",
+            ListFamily::Runs => "courses:lists:runs",
+            ListFamily::PricesAndRuns => "courses:lists:prices-runs",
+        }
+    }
+
+    /// The whole family: invalidating it drops every window in it.
+    pub fn slot(self) -> Slot {
+        Slot::Field {
+            hash: self.hash().into(),
+            field: String::new(),
+        }
+    }
+}
+
+/// What a catalog edit can change in the course lists, and so which families it drops. The
+/// courses' own fields in a list come from [`CourseSummaryKey`], which the edit replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListChange {
+    /// A syllabus edit: no list reads topics.
+    Nothing,
+    /// A run added, changed or deleted.
+    Runs,
+    /// A price, and nothing else of the course row.
+    Prices,
+    /// A course created, deleted, published, renamed, moved or described anew.
+    Everything,
+}
+
+impl ListChange {
+    /// The list families this change can reorder or change the members of.
+    pub fn slots(self) -> Vec<Slot> {
+        let families: &[ListFamily] = match self {
+            ListChange::Nothing => &[],
+            ListChange::Runs => &[ListFamily::Runs, ListFamily::PricesAndRuns],
+            ListChange::Prices => &[ListFamily::Prices, ListFamily::PricesAndRuns],
+            ListChange::Everything => &ListFamily::ALL,
+        };
+        families.iter().map(|f| f.slot()).collect()
+    }
+}
+
+/// One window of a public course list: the ids of the courses from position
+/// `window * LIST_WINDOW` on, at most `LIST_WINDOW + 1` (the last one only says that more
+/// follow). Named by the canonical query without its page.
+#[derive(Debug, Clone)]
+pub struct CourseListKey {
+    pub family: ListFamily,
+    pub query: String,
+    pub window: u32,
+}
 
 impl CacheKey for CourseListKey {
-    type Value = Page<CourseSummary>;
+    type Value = Vec<i64>;
     const KIND: &'static str = "course_list";
     fn slot(&self) -> Slot {
         Slot::Field {
-            hash: COURSE_LISTS_HASH.into(),
-            field: self.0.clone(),
+            hash: self.family.hash().into(),
+            field: format!("{}|w={}", self.query, self.window),
         }
     }
     fn ttl(&self, cfg: &RedisConfig) -> Duration {
         Duration::from_secs(cfg.ttl_course_list_s)
+    }
+}
+
+/// The hash of every course's list entry ([`CourseSummaryKey`]).
+pub const COURSE_SUMMARIES_HASH: &str = "courses:summaries";
+
+/// Every course's list entry: dropped whole when a lookup row they show changes.
+pub fn all_course_summaries() -> Slot {
+    Slot::Field {
+        hash: COURSE_SUMMARIES_HASH.into(),
+        field: String::new(),
+    }
+}
+
+/// A published course as lists show it; `None` records that there is no public course of
+/// that id (unpublished or deleted). Lists hold ids and take each course from here, so a
+/// course's edit replaces one entry instead of dropping every list that shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct CourseSummaryKey(pub i64);
+
+impl CacheKey for CourseSummaryKey {
+    type Value = Option<CourseSummary>;
+    const KIND: &'static str = "course_summary";
+    fn slot(&self) -> Slot {
+        Slot::Field {
+            hash: COURSE_SUMMARIES_HASH.into(),
+            field: self.0.to_string(),
+        }
+    }
+    fn ttl(&self, cfg: &RedisConfig) -> Duration {
+        Duration::from_secs(cfg.ttl_course_detail_s)
     }
 }
 
@@ -275,9 +390,44 @@ mod tests {
     #[test]
     fn keys_know_their_slots() {
         assert_eq!(CourseDetailKey(7).slot(), Slot::Key("course:7".into()));
+        let window = CourseListKey {
+            family: ListFamily::Prices,
+            query: "q".into(),
+            window: 2,
+        };
+        assert_eq!(
+            window.slot(),
+            Slot::Field {
+                hash: "courses:lists:prices".into(),
+                field: "q|w=2".into()
+            }
+        );
         assert!(matches!(
-            CourseListKey("q".into()).slot(),
-            Slot::Field { hash, .. } if hash == COURSE_LISTS_HASH
+            CourseSummaryKey(7).slot(),
+            Slot::Field { hash, field } if hash == COURSE_SUMMARIES_HASH && field == "7"
         ));
+    }
+
+    #[test]
+    fn an_edit_drops_the_families_it_can_change() {
+        let hashes = |c: ListChange| {
+            c.slots()
+                .into_iter()
+                .map(|s| match s {
+                    Slot::Field { hash, .. } => hash,
+                    Slot::Key(k) => k,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert!(hashes(ListChange::Nothing).is_empty());
+        assert_eq!(
+            hashes(ListChange::Prices),
+            ["courses:lists:prices", "courses:lists:prices-runs"]
+        );
+        assert_eq!(
+            hashes(ListChange::Runs),
+            ["courses:lists:runs", "courses:lists:prices-runs"]
+        );
+        assert_eq!(hashes(ListChange::Everything).len(), 4);
     }
 }

@@ -27,10 +27,11 @@ use redis::{
 use self::breaker::Breaker;
 pub use self::{
     keys::{
-        BLOG_FEED_HASH, BlogFeedKey, COURSE_LISTS_HASH, CacheKey, CourseDetailKey, CourseListKey,
-        EmploymentKey, LearningKey, LookupsKey, RECENT_WRITE_WINDOW, REPORTS_HASH,
-        RecentBlogWriteKey, RecentCatalogWriteKey, RecentReviewWriteKey, RevenueKey, Slot,
-        TopCoursesKey, WRITE_FENCE_WINDOW, WriteFenceKey, all_reports,
+        BLOG_FEED_HASH, BlogFeedKey, COURSE_SUMMARIES_HASH, CacheKey, CourseDetailKey,
+        CourseListKey, CourseSummaryKey, EmploymentKey, LIST_WINDOW, LearningKey, ListChange,
+        ListFamily, LookupsKey, RECENT_WRITE_WINDOW, REPORTS_HASH, RecentBlogWriteKey,
+        RecentCatalogWriteKey, RecentReviewWriteKey, RevenueKey, Slot, TopCoursesKey,
+        WRITE_FENCE_WINDOW, WriteFenceKey, all_course_summaries, all_reports,
     },
     metrics::CacheMetrics,
 };
@@ -224,6 +225,59 @@ impl Cache {
         }
     }
 
+    /// [`Self::get`] of several keys in one round trip; each is counted as its own lookup.
+    pub async fn get_many<K: CacheKey>(&self, keys: &[K]) -> Vec<Option<K::Value>> {
+        let count = |result: &str, n: usize| {
+            self.inner
+                .metrics
+                .lookups
+                .with_label_values(&[K::KIND, result])
+                .inc_by(n as u64);
+        };
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let Some(mut conn) = self.usable() else {
+            count("bypass", keys.len());
+            return keys.iter().map(|_| None).collect();
+        };
+        if !self.flush_pending(&mut conn).await {
+            count("bypass", keys.len());
+            return keys.iter().map(|_| None).collect();
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            match key.slot() {
+                Slot::Key(name) => pipe.cmd("GET").arg(self.full(&name)),
+                Slot::Field { hash, field } => pipe.cmd("HGET").arg(self.full(&hash)).arg(field),
+            };
+        }
+        match self
+            .call(pipe.query_async::<Vec<Option<Vec<u8>>>>(&mut conn))
+            .await
+        {
+            Ok(found) => found
+                .into_iter()
+                .map(|bytes| {
+                    let value = bytes.and_then(|b| match serde_json::from_slice(&b) {
+                        Ok(v) => Some(v),
+                        Err(err) => {
+                            tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
+                            None
+                        }
+                    });
+                    count(if value.is_some() { "hit" } else { "miss" }, 1);
+                    value
+                })
+                .collect(),
+            Err(err) => {
+                tracing::debug!(kind = K::KIND, error = %err, "cache lookup failed");
+                count("error", keys.len());
+                keys.iter().map(|_| None).collect()
+            }
+        }
+    }
+
     /// Like [`Self::get`], but tells "not there" apart from "Redis could not be asked", for
     /// callers to whom an absent key means something (a write fence).
     pub async fn lookup<K: CacheKey>(&self, key: &K) -> Lookup<K::Value> {
@@ -288,19 +342,27 @@ impl Cache {
     /// Stores a value read after a miss, unless a value is already there: a fresher value
     /// stored by a writer must not be replaced by one read from a lagging replica.
     pub async fn fill<K: CacheKey>(&self, key: &K, value: &K::Value) {
-        self.store(key, value, false).await;
+        self.store(&[(key, value)], false).await;
+    }
+
+    /// [`Self::fill`] of several entries in one round trip.
+    pub async fn fill_many<K: CacheKey>(&self, entries: &[(K, K::Value)]) {
+        let entries: Vec<(&K, &K::Value)> = entries.iter().map(|(k, v)| (k, v)).collect();
+        if !entries.is_empty() {
+            self.store(&entries, false).await;
+        }
     }
 
     /// Stores a value a writer just read from the primary, replacing whatever is cached. If
     /// that fails the old entry is invalidated (or, failing that too, remembered as stale).
     pub async fn replace<K: CacheKey>(&self, key: &K, value: &K::Value) {
-        if !self.store(key, value, true).await {
+        if !self.store(&[(key, value)], true).await {
             self.invalidate(&[key.slot()]).await;
         }
     }
 
-    /// Whether the value was stored.
-    async fn store<K: CacheKey>(&self, key: &K, value: &K::Value, overwrite: bool) -> bool {
+    /// Whether the values were stored.
+    async fn store<K: CacheKey>(&self, entries: &[(&K, &K::Value)], overwrite: bool) -> bool {
         let count = |result: &str| {
             self.inner
                 .metrics
@@ -317,31 +379,33 @@ impl Cache {
             count("bypass");
             return false;
         }
-        let bytes = match serde_json::to_vec(value) {
-            Ok(b) => b,
-            Err(err) => {
-                tracing::error!(kind = K::KIND, error = %err, "cache value does not encode");
-                count("error");
-                return false;
-            }
-        };
-        let ttl = key.ttl(&self.inner.cfg).as_secs().max(1);
         let mut pipe = redis::pipe();
-        match key.slot() {
-            Slot::Key(name) => {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(self.full(&name)).arg(bytes).arg("EX").arg(ttl);
-                if !overwrite {
-                    cmd.arg("NX");
+        for (key, value) in entries {
+            let bytes = match serde_json::to_vec(value) {
+                Ok(b) => b,
+                Err(err) => {
+                    tracing::error!(kind = K::KIND, error = %err, "cache value does not encode");
+                    count("error");
+                    return false;
                 }
-                pipe.add_command(cmd).ignore();
-            }
-            Slot::Field { hash, field } => {
-                let hash = self.full(&hash);
-                let op = if overwrite { "HSET" } else { "HSETNX" };
-                pipe.cmd(op).arg(&hash).arg(field).arg(bytes).ignore();
-                // The whole hash expires `ttl` after its first field was stored.
-                pipe.cmd("EXPIRE").arg(&hash).arg(ttl).arg("NX").ignore();
+            };
+            let ttl = key.ttl(&self.inner.cfg).as_secs().max(1);
+            match key.slot() {
+                Slot::Key(name) => {
+                    let mut cmd = redis::cmd("SET");
+                    cmd.arg(self.full(&name)).arg(bytes).arg("EX").arg(ttl);
+                    if !overwrite {
+                        cmd.arg("NX");
+                    }
+                    pipe.add_command(cmd).ignore();
+                }
+                Slot::Field { hash, field } => {
+                    let hash = self.full(&hash);
+                    let op = if overwrite { "HSET" } else { "HSETNX" };
+                    pipe.cmd(op).arg(&hash).arg(field).arg(bytes).ignore();
+                    // The whole hash expires `ttl` after its first field was stored.
+                    pipe.cmd("EXPIRE").arg(&hash).arg(ttl).arg("NX").ignore();
+                }
             }
         }
         match self.call(pipe.query_async::<()>(&mut conn)).await {
