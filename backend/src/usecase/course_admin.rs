@@ -260,7 +260,7 @@ impl CourseAdmin {
             who,
             Some(id),
             Replay::Idempotent,
-            list_change(&changes),
+            ListChange::of_update(&changes),
             move |tx| {
                 let changes = changes.clone();
                 Box::pin(async move {
@@ -472,32 +472,5 @@ impl CourseAdmin {
             },
         )
         .await
-    }
-}
-
-/// Which list families an update of the course row can change (see [`ListChange`]).
-fn list_change(changes: &CourseForUpdate) -> ListChange {
-    let CourseForUpdate {
-        title,
-        description,
-        specialization,
-        difficulty,
-        duration_weeks: _,
-        price,
-        published,
-    } = changes;
-    // Search text, filters, sort keys and visibility: any list may gain, lose or reorder it.
-    if title.is_some()
-        || description.is_some()
-        || specialization.is_some()
-        || difficulty.is_some()
-        || published.is_some()
-    {
-        ListChange::Everything
-    } else if price.is_some() {
-        ListChange::Prices
-    } else {
-        // The duration is shown, never filtered or sorted on: the replaced entry carries it.
-        ListChange::Nothing
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     config::RedisConfig,
     entity::{
         blog::PostSummary,
-        catalog::{CourseDetail, CourseListQuery, CourseSummary, Lookups},
+        catalog::{CourseDetail, CourseForUpdate, CourseListQuery, CourseSummary, Lookups},
         page::Page,
         report::{EmploymentRow, LearningRow, Report, RevenueRange, RevenueRow, TopCourse},
     },
@@ -120,6 +120,33 @@ pub enum ListChange {
 }
 
 impl ListChange {
+    /// What an update of the course row can change in the lists.
+    pub fn of_update(changes: &CourseForUpdate) -> Self {
+        let CourseForUpdate {
+            title,
+            description,
+            specialization,
+            difficulty,
+            duration_weeks: _,
+            price,
+            published,
+        } = changes;
+        // Search text, filters, sort keys and visibility: any list may gain, lose or reorder it.
+        if title.is_some()
+            || description.is_some()
+            || specialization.is_some()
+            || difficulty.is_some()
+            || published.is_some()
+        {
+            ListChange::Everything
+        } else if price.is_some() {
+            ListChange::Prices
+        } else {
+            // The duration is shown, never filtered or sorted on: the replaced entry carries it.
+            ListChange::Nothing
+        }
+    }
+
     /// The list families this change can reorder or change the members of.
     pub fn slots(self) -> Vec<Slot> {
         let families: &[ListFamily] = match self {
