@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """scripts/bench-capacity's verdicts and results.
 
-  report.py step --limit MS DIR
+  report.py step --limit MS [--min-samples N] DIR
       One step's verdict from DIR/drill.json (the load generator's report) and
-      DIR/sample.json (sample.py): passed when every transaction with MIN_SAMPLES or more has
+      DIR/sample.json (sample.py): passed when every transaction with N samples or more
+      (default MIN_SAMPLES) has
       p99 <= MS, no request failed and no start was dropped. Writes DIR/verdict.json, prints
       one line; exit status 0 passed, 1 failed, 2 the figures are missing.
 
@@ -42,11 +43,11 @@ def load(path):
         raise SystemExit("bench-capacity: %s: %s" % (path, e)) from None
 
 
-def verdict(folder, limit):
+def verdict(folder, limit, min_samples):
     report = load(os.path.join(folder, "drill.json"))
     sample = load(os.path.join(folder, "sample.json"))
     measured = [t for t in report["transactions"]
-                if t["count"] >= MIN_SAMPLES and t["name"] not in NOT_JUDGED]
+                if t["count"] >= min_samples and t["name"] not in NOT_JUDGED]
     worst = max(measured, key=lambda t: t["p99_ms"], default=None)
     login = next((t for t in report["transactions"] if t["name"] in NOT_JUDGED), None)
     over = sorted((t["name"] for t in measured if t["p99_ms"] > limit))
@@ -61,7 +62,7 @@ def verdict(folder, limit):
     if dropped:
         reasons.append("%d starts dropped (no user free within 1 s)" % dropped)
     if not measured:
-        reasons.append("no transaction had %d samples: a longer --step" % MIN_SAMPLES)
+        reasons.append("no transaction had %d samples: a longer --step" % min_samples)
     return {
         "requests_per_second": round(report["requests_per_second"], 1),
         "worst": {"name": worst["name"], "p99_ms": worst["p99_ms"]} if worst else None,
@@ -142,7 +143,7 @@ def markdown(args, results):
         % (args.step, args.warmup, args.users),
         "step passes with every transaction's p99",
         "<= %s ms (those with %d samples or more; the login's is shown, not judged: it is the"
-        % (args.limit, MIN_SAMPLES),
+        % (args.limit, args.min_samples),
         "password hash queued behind the step's users' first logins, all in its first seconds),",
         "no failed request and no dropped start",
         "(`scripts/bench-capacity --scales \"%s\" --rates \"%s\" --step %s`):"
@@ -186,18 +187,20 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
     st = sub.add_parser("step")
     st.add_argument("--limit", type=float, required=True)
+    st.add_argument("--min-samples", type=int, default=MIN_SAMPLES)
     st.add_argument("folder")
     su = sub.add_parser("summary")
     for opt in ("--step", "--warmup", "--users", "--rates", "--load", "--out"):
         su.add_argument(opt, required=True)
     su.add_argument("--limit", type=float, required=True)
+    su.add_argument("--min-samples", type=int, default=MIN_SAMPLES)
     su.add_argument("--debug", action="store_true")
     su.add_argument("--write-docs", action="store_true")
     su.add_argument("scales", nargs="+")
     args = p.parse_args()
     if args.command == "step":
         try:
-            v = verdict(args.folder, args.limit)
+            v = verdict(args.folder, args.limit, args.min_samples)
         except SystemExit as e:
             print(e, file=sys.stderr)
             sys.exit(2)

@@ -35,7 +35,7 @@ NAMES = {
 
 
 def processes():
-    """{pid: (ppid, comm, cmdline, cpu seconds)} of every process readable now."""
+    """{pid: (ppid, comm, cmdline, cpu seconds, start time)} of every process readable now."""
     found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -48,14 +48,16 @@ def processes():
         # The command name is in brackets and may hold spaces: split after the last ')'.
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        found[int(pid)] = (int(fields[1]), comm, cmdline, (int(fields[11]) + int(fields[12])) / TICKS)
+        # ppid, comm, cmdline, CPU seconds, start time (tells a reused pid apart).
+        found[int(pid)] = (int(fields[1]), comm, cmdline, (int(fields[11]) + int(fields[12])) / TICKS,
+                           int(fields[19]))
     return found
 
 
 def group(pid, procs):
     """The report's name for a process: postgres by its node (the postmaster's data folder),
     Patroni and the exporters by their command line, the rest by command name."""
-    _, comm, cmdline, _ = procs[pid]
+    _, comm, cmdline, _, _ = procs[pid]
     if comm == "postgres" or cmdline.startswith("postgres:"):
         seen = pid
         while seen in procs:
@@ -96,10 +98,11 @@ def main():
             samples += 1
     after, m1, elapsed = processes(), machine(), time.monotonic() - t0
     cpu = {}
-    for pid, (_, _, _, seconds) in after.items():
+    for pid, (_, _, _, seconds, started) in after.items():
         start = before.get(pid)
-        # A pid reused by another program counts from its start.
-        used = seconds - start[3] if start and start[1] == after[pid][1] else seconds
+        # A process started in the window (or a pid reused) counts from its start. Not the
+        # command name: a kernel worker's changes with its job.
+        used = seconds - start[3] if start and start[4] == started else seconds
         name = group(pid, after)
         cpu[name] = cpu.get(name, 0.0) + used / elapsed
     total = max(1, m1[2] - m0[2])
