@@ -19,6 +19,7 @@ import argparse
 import datetime
 import json
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -80,10 +81,17 @@ def top_cpu(sample, n=4):
     return ", ".join("%s %.2f" % kv for kv in list(sample["cpu"].items())[:n])
 
 
+def backends(waits):
+    """The leader's client backends on average, by what they were doing."""
+    doing = ", ".join("%s %.2f" % (k, waits.get(k) or 0) for k in ("running", "SyncRep", "Lock", "LWLock", "IO"))
+    return "%.2f active on the leader (%s)" % (waits.get("active") or 0, doing)
+
+
 def bottleneck(step):
     """The saturated resource of a step, from its samples."""
     s = step["sample"]
-    busy, iowait, locks = s["machine"]["busy"], s["machine"]["iowait"], s["waits"].get("Lock") or 0
+    w = s["waits"]
+    busy, iowait, locks = s["machine"]["busy"], s["machine"]["iowait"], w.get("Lock") or 0
     found = []
     if busy >= CPU_BOUND:
         found.append("CPU: the machine's %d cores %.0f %% busy; cores used by process: %s"
@@ -93,9 +101,9 @@ def bottleneck(step):
     if locks >= LOCK_BOUND:
         found.append("locks: %.1f of the leader's client backends waiting on a lock on average" % locks)
     if not found:
-        found.append("nothing saturated (machine %.0f %% busy, %.1f backends waiting on locks): "
-                     "the slowest transaction's own cost; cores used by process: %s"
-                     % (100 * busy, locks, top_cpu(s)))
+        found.append("nothing saturated: machine %.0f %% busy, I/O wait %.1f %%, client backends %s; "
+                     "cores used by process: %s"
+                     % (100 * busy, 100 * iowait, backends(w), top_cpu(s)))
     return "; ".join(found)
 
 
@@ -151,15 +159,17 @@ def markdown(args, results):
     ]
     for r in results:
         lines += ["", "Scale %s (%s rows):" % (r["scale"], format(r["rows"], ",") if r["rows"] else "?"), "",
-                  "| starts/s | req/s | slowest p99 | login p99 | failed | dropped | machine busy | cores by process | verdict |",
-                  "| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+                  "| starts/s | req/s | slowest p99 | login p99 | failed | dropped | machine busy "
+                  "| cores by process | leader's backends: active / running / SyncRep / Lock | verdict |",
+                  "| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- | --- |"]
         for s in r["steps"]:
-            w = s["worst"]
-            lines.append("| %g | %.1f | %s | %s | %d | %d | %.0f %% | %s | %s |" % (
+            w, waits = s["worst"], s["sample"]["waits"]
+            doing = " / ".join("%.2f" % (waits.get(k) or 0) for k in ("active", "running", "SyncRep", "Lock"))
+            lines.append("| %g | %.1f | %s | %s | %d | %d | %.0f %% | %s | %s | %s |" % (
                 s["rate"], s["requests_per_second"],
                 "%.1f ms (%s)" % (w["p99_ms"], w["name"]) if w else "–",
                 "%.0f ms" % s["login_p99_ms"] if s["login_p99_ms"] is not None else "–", s["failed"], s["dropped"],
-                100 * s["sample"]["machine"]["busy"], top_cpu(s["sample"], 3),
+                100 * s["sample"]["machine"]["busy"], top_cpu(s["sample"], 3), doing,
                 "passed" if s["passed"] else "FAILED: " + "; ".join(s["reasons"])))
         if r["capacity_rate"] is None:
             cap = "below %g starts/s (the first step failed)" % r["steps"][0]["rate"]
@@ -174,12 +184,11 @@ def markdown(args, results):
 
 
 def write_docs(text):
-    path = os.path.join(REPO, "docs", "BENCHMARKS.md")
-    doc = open(path).read()
-    start = doc.index("<!-- bench-capacity:start")
-    start = doc.index("\n", start) + 1
-    end = doc.index("<!-- bench-capacity:end -->")
-    open(path, "w").write(doc[:start] + text + doc[end:])
+    section = ("<!-- bench-capacity:start (written by scripts/bench-capacity; edit the script, not this "
+               "section) -->\n" + text + "<!-- bench-capacity:end -->\n")
+    subprocess.run([sys.executable, os.path.join(REPO, "scripts", "tests", "docs_section.py"),
+                    "bench-capacity", os.path.join(REPO, "docs", "BENCHMARKS.md")],
+                   input=section, text=True, check=True)
 
 
 def main():

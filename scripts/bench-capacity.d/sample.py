@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Where the machine's time goes during one step of scripts/bench-capacity: CPU by process
 (from /proc, at the start and the end of the window), the machine's busy and I/O-wait share
-(/proc/stat), and what PostgreSQL's client backends on the leader wait on (pg_stat_activity,
-sampled once a second through the write port: lock, lightweight lock and I/O waits).
+(/proc/stat), and what PostgreSQL's client backends on the leader do (pg_stat_activity, 5
+times a second through the write port: running, or waiting on a lock, a lightweight lock,
+I/O or the sync standby's commit confirmation).
 
 usage: sample.py --seconds S --out FILE  (PostgreSQL through psql's PG* environment variables)
 
 Writes FILE as JSON: {"seconds", "cores", "machine": {"busy", "iowait"} (shares of all cores),
-"cpu": {process group: cores used}, "waits": {"active", "Lock", "LWLock", "IO"} (average
-client backends)}. A process that starts and ends inside the window (a psql, an archive push)
+"cpu": {process group: cores used}, "waits": {"active", "running", "Lock", "LWLock", "IO",
+"SyncRep"} (average client backends), "wait_samples"}. A process that starts and ends inside the window (a psql, an archive push)
 is not counted; the processes that serve the load live through it."""
 import argparse
 import json
@@ -18,11 +19,19 @@ import subprocess
 import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# What the leader's client backends are doing, 5 times a second (psql's \watch: one session
+# for the whole window): running (on CPU, no wait event), or waiting on a lock, a lightweight
+# lock, I/O, or the sync standby's confirmation of a commit (SyncRep).
+WAITS = ("active", "running", "Lock", "LWLock", "IO", "SyncRep")
 WAITS_SQL = """SELECT count(*) FILTER (WHERE state = 'active'),
+       count(*) FILTER (WHERE state = 'active' AND wait_event IS NULL),
        count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'),
        count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'LWLock'),
-       count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'IO')
-  FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"""
+       count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'IO'),
+       count(*) FILTER (WHERE state = 'active' AND wait_event = 'SyncRep')
+  FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+\\watch 0.2
+"""
 # The names the report uses, by the process's command name (comm).
 NAMES = {
     "lyceum-backend": "backend",
@@ -87,16 +96,21 @@ def main():
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    watch = subprocess.Popen(["psql", "-X", "-q", "-At", "-F", " "], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    watch.stdin.write(WAITS_SQL)
+    watch.stdin.flush()
     before, m0, t0 = processes(), machine(), time.monotonic()
-    waits, samples = [0, 0, 0, 0], 0
-    while time.monotonic() - t0 < args.seconds:
-        time.sleep(max(0.0, min(1.0, args.seconds - (time.monotonic() - t0))))
-        r = subprocess.run(["psql", "-X", "-q", "-At", "-F", " ", "-c", WAITS_SQL],
-                           capture_output=True, text=True, timeout=5)
-        if r.returncode == 0 and r.stdout.split():
-            waits = [w + int(v) for w, v in zip(waits, r.stdout.split())]
-            samples += 1
+    time.sleep(args.seconds)
     after, m1, elapsed = processes(), machine(), time.monotonic() - t0
+    watch.terminate()
+    out, _ = watch.communicate(timeout=5)
+    waits, samples = [0] * len(WAITS), 0
+    for line in out.splitlines():
+        values = line.split()
+        if len(values) == len(WAITS) and all(v.isdigit() for v in values):
+            waits = [w + int(v) for w, v in zip(waits, values)]
+            samples += 1
     cpu = {}
     for pid, (_, _, _, seconds, started) in after.items():
         start = before.get(pid)
@@ -111,8 +125,8 @@ def main():
         "cores": os.cpu_count(),
         "machine": {"busy": round((m1[0] - m0[0]) / total, 3), "iowait": round((m1[1] - m0[1]) / total, 3)},
         "cpu": {k: round(v, 3) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v >= 0.005},
-        "waits": {k: round(v / samples, 2) if samples else None
-                  for k, v in zip(("active", "Lock", "LWLock", "IO"), waits)},
+        "waits": {k: round(v / samples, 2) if samples else None for k, v in zip(WAITS, waits)},
+        "wait_samples": samples,
     }
     json.dump(result, open(args.out, "w"), indent=2)
 
