@@ -94,8 +94,7 @@ impl CourseRepository {
         limit: i64,
     ) -> Result<Vec<i64>, DbError> {
         let mut params: Vec<Param> = Vec::new();
-        let needs_next_start = q.on_sale.is_some() || q.sort == CourseSort::NextStart;
-        let next_start = if needs_next_start {
+        let next_start = if q.reads_runs() {
             next_start_join()
         } else {
             String::new()

@@ -139,10 +139,7 @@ impl CourseAdmin {
             .filter(|d| d.course.published)
             .map(|d| d.course.clone());
         self.cache.replace(&CourseSummaryKey(id), &entry).await;
-        let dropped = lists.slots();
-        if !dropped.is_empty() {
-            self.cache.invalidate(&dropped).await;
-        }
+        self.cache.invalidate(&lists.slots()).await;
         replace_course_page(&self.cache, id, detail).await;
     }
 

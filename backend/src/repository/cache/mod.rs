@@ -227,23 +227,18 @@ impl Cache {
 
     /// [`Self::get`] of several keys in one round trip; each is counted as its own lookup.
     pub async fn get_many<K: CacheKey>(&self, keys: &[K]) -> Vec<Option<K::Value>> {
-        let count = |result: &str, n: usize| {
-            self.inner
-                .metrics
-                .lookups
-                .with_label_values(&[K::KIND, result])
-                .inc_by(n as u64);
-        };
+        let count = |result: &str, n: usize| self.count_lookups(K::KIND, result, n);
+        let nothing = || keys.iter().map(|_| None).collect();
         if keys.is_empty() {
             return Vec::new();
         }
         let Some(mut conn) = self.usable() else {
             count("bypass", keys.len());
-            return keys.iter().map(|_| None).collect();
+            return nothing();
         };
         if !self.flush_pending(&mut conn).await {
             count("bypass", keys.len());
-            return keys.iter().map(|_| None).collect();
+            return nothing();
         }
         let mut pipe = redis::pipe();
         for key in keys {
@@ -259,13 +254,7 @@ impl Cache {
             Ok(found) => found
                 .into_iter()
                 .map(|bytes| {
-                    let value = bytes.and_then(|b| match serde_json::from_slice(&b) {
-                        Ok(v) => Some(v),
-                        Err(err) => {
-                            tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
-                            None
-                        }
-                    });
+                    let value = bytes.and_then(|b| decode::<K>(&b));
                     count(if value.is_some() { "hit" } else { "miss" }, 1);
                     value
                 })
@@ -273,7 +262,7 @@ impl Cache {
             Err(err) => {
                 tracing::debug!(kind = K::KIND, error = %err, "cache lookup failed");
                 count("error", keys.len());
-                keys.iter().map(|_| None).collect()
+                nothing()
             }
         }
     }
@@ -282,14 +271,7 @@ impl Cache {
     /// callers to whom an absent key means something (a write fence).
     pub async fn lookup<K: CacheKey>(&self, key: &K) -> Lookup<K::Value> {
         match self.lookup_raw(key).await {
-            Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(value) => Lookup::Hit(value),
-                Err(err) => {
-                    // An entry written by an older version: treat as a miss; the next store replaces it.
-                    tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode");
-                    Lookup::Miss
-                }
-            },
+            Lookup::Hit(bytes) => decode::<K>(&bytes).map_or(Lookup::Miss, Lookup::Hit),
             Lookup::Miss => Lookup::Miss,
             Lookup::Unknown => Lookup::Unknown,
         }
@@ -298,13 +280,7 @@ impl Cache {
     /// Like [`Self::lookup`], but returns the stored JSON undecoded (a hit is counted as a
     /// hit even if the caller then finds it does not decode).
     pub async fn lookup_raw<K: CacheKey>(&self, key: &K) -> Lookup<Vec<u8>> {
-        let count = |result: &str| {
-            self.inner
-                .metrics
-                .lookups
-                .with_label_values(&[K::KIND, result])
-                .inc();
-        };
+        let count = |result: &str| self.count_lookups(K::KIND, result, 1);
         let Some(mut conn) = self.usable() else {
             count("bypass");
             return Lookup::Unknown;
@@ -334,6 +310,14 @@ impl Cache {
         }
     }
 
+    fn count_lookups(&self, kind: &str, result: &str, n: usize) {
+        self.inner
+            .metrics
+            .lookups
+            .with_label_values(&[kind, result])
+            .inc_by(n as u64);
+    }
+
     /// Whether Redis is in use at all (`redis.enabled`).
     pub fn enabled(&self) -> bool {
         self.inner.conn.is_some()
@@ -348,9 +332,7 @@ impl Cache {
     /// [`Self::fill`] of several entries in one round trip.
     pub async fn fill_many<K: CacheKey>(&self, entries: &[(K, K::Value)]) {
         let entries: Vec<(&K, &K::Value)> = entries.iter().map(|(k, v)| (k, v)).collect();
-        if !entries.is_empty() {
-            self.store(&entries, false).await;
-        }
+        self.store(&entries, false).await;
     }
 
     /// Stores a value a writer just read from the primary, replacing whatever is cached. If
@@ -361,8 +343,11 @@ impl Cache {
         }
     }
 
-    /// Whether the values were stored.
+    /// Whether the values were stored (nothing to store is stored).
     async fn store<K: CacheKey>(&self, entries: &[(&K, &K::Value)], overwrite: bool) -> bool {
+        if entries.is_empty() {
+            return true;
+        }
         let count = |result: &str| {
             self.inner
                 .metrics
@@ -432,7 +417,8 @@ impl Cache {
             })
             .collect();
         keys.dedup();
-        let Some(conn) = self.inner.conn.clone() else {
+        // DEL needs a key; nothing to drop is not a failed invalidation.
+        let (false, Some(conn)) = (keys.is_empty(), self.inner.conn.clone()) else {
             return;
         };
         let count = |result: &str| {
@@ -463,4 +449,14 @@ impl Cache {
             }
         }
     }
+}
+
+/// A cached value, or `None` for an entry written by an older version (logged; treated as a
+/// miss, and the next store replaces it).
+fn decode<K: CacheKey>(bytes: &[u8]) -> Option<K::Value> {
+    serde_json::from_slice(bytes)
+        .inspect_err(
+            |err| tracing::warn!(kind = K::KIND, error = %err, "cached value does not decode"),
+        )
+        .ok()
 }
