@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support::fixtures::user_id;
-use crate::support::{TestApp, spawn_app};
+use crate::support::{TestApp, item_titles, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -23,15 +23,6 @@ async fn create(app: &TestApp, token: &str, body: Value) -> i64 {
     let r = app.post("/api/v1/blog/posts", Some(token), body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body["id"].as_i64().unwrap()
-}
-
-fn titles(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|p| p["title"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +113,7 @@ async fn editors_write_posts_and_readers_see_only_published_ones() {
     let feed = app.get("/api/v1/blog/posts").await;
     assert_eq!(feed.status, StatusCode::OK, "{}", feed.body);
     assert_eq!(
-        titles(&feed.body),
+        item_titles(&feed.body),
         ["Written by admin", "Failover in practice"]
     );
     assert!(
@@ -220,14 +211,14 @@ async fn the_feed_filters_by_tag_paginates_and_follows_edits_at_once() {
             .get(&format!("/api/v1/blog/posts?page={page}&page_size=2"))
             .await;
         assert_eq!(r.body["has_more"], page < 3, "{}", r.body);
-        seen.extend(titles(&r.body));
+        seen.extend(item_titles(&r.body));
     }
     assert_eq!(seen, ["Post 5", "Post 4", "Post 3", "Post 2", "Post 1"]);
     // Tag filter, any case.
     let rust = app.get("/api/v1/blog/posts?tag=rUsT").await;
-    assert_eq!(titles(&rust.body), ["Post 5", "Post 3", "Post 1"]);
+    assert_eq!(item_titles(&rust.body), ["Post 5", "Post 3", "Post 1"]);
     let none = app.get("/api/v1/blog/posts?tag=cobol").await;
-    assert_eq!(titles(&none.body), Vec::<String>::new());
+    assert_eq!(item_titles(&none.body), Vec::<String>::new());
     app.get("/api/v1/blog/posts?page_size=0")
         .await
         .assert_problem(422, "validation_failed");
@@ -250,11 +241,11 @@ async fn the_feed_filters_by_tag_paginates_and_follows_edits_at_once() {
     )
     .await;
     assert_eq!(
-        titles(&app.get("/api/v1/blog/posts").await.body)[0],
+        item_titles(&app.get("/api/v1/blog/posts").await.body)[0],
         "Breaking news"
     );
     assert_eq!(
-        titles(&app.get("/api/v1/blog/posts?tag=rust").await.body)[0],
+        item_titles(&app.get("/api/v1/blog/posts?tag=rust").await.body)[0],
         "Breaking news"
     );
 
@@ -270,11 +261,11 @@ async fn the_feed_filters_by_tag_paginates_and_follows_edits_at_once() {
     assert_eq!(r.body["tags"], json!(["SQL"]));
     assert_eq!(r.body["reading_minutes"], 7, "absent fields stay");
     assert_eq!(
-        titles(&app.get("/api/v1/blog/posts").await.body)[0],
+        item_titles(&app.get("/api/v1/blog/posts").await.body)[0],
         "Breaking news, corrected"
     );
     assert_eq!(
-        titles(&app.get("/api/v1/blog/posts?tag=rust").await.body)[0],
+        item_titles(&app.get("/api/v1/blog/posts?tag=rust").await.body)[0],
         "Post 5"
     );
 
@@ -288,7 +279,7 @@ async fn the_feed_filters_by_tag_paginates_and_follows_edits_at_once() {
         .await;
     assert_eq!(r.body["published_at"], Value::Null);
     assert_eq!(
-        titles(&app.get("/api/v1/blog/posts").await.body)[0],
+        item_titles(&app.get("/api/v1/blog/posts").await.body)[0],
         "Post 5"
     );
     app.stop().await;

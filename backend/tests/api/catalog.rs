@@ -2,18 +2,8 @@
 //! sort orders, capped pagination), the course page, teacher profiles.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::spawn_app;
+use crate::support::{item_titles, spawn_app};
 use reqwest::StatusCode;
-use serde_json::Value;
-
-fn titles(body: &Value) -> Vec<String> {
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|c| c["title"].as_str().expect("title").to_owned())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookup_tables_are_listed_in_order() {
@@ -61,7 +51,7 @@ async fn course_list_filters_searches_sorts_and_paginates() {
 
     let all = list("").await;
     assert_eq!(
-        titles(&all),
+        item_titles(&all),
         [dist, python, rust],
         "newest first, drafts hidden"
     );
@@ -74,52 +64,64 @@ async fn course_list_filters_searches_sorts_and_paginates() {
     assert_eq!(first["price"], 50000);
     assert!(first.get("search_vector").is_none());
 
-    assert_eq!(titles(&list("?specialization=backend").await), [dist, rust]);
-    assert_eq!(titles(&list("?difficulty=beginner").await), [python]);
     assert_eq!(
-        titles(&list("?min_price=40000&max_price=60000").await),
+        item_titles(&list("?specialization=backend").await),
+        [dist, rust]
+    );
+    assert_eq!(item_titles(&list("?difficulty=beginner").await), [python]);
+    assert_eq!(
+        item_titles(&list("?min_price=40000&max_price=60000").await),
         [rust]
     );
-    assert_eq!(titles(&list("?min_price=50000").await), [dist, rust]);
+    assert_eq!(item_titles(&list("?min_price=50000").await), [dist, rust]);
     assert_eq!(
-        titles(&list("?specialization=nonexistent").await),
+        item_titles(&list("?specialization=nonexistent").await),
         Vec::<String>::new()
     );
 
     // Full-text search over title (weight A) and description (weight B).
-    assert_eq!(titles(&list("?q=rust").await), [rust]);
-    let mut pg = titles(&list("?q=postgresql").await);
+    assert_eq!(item_titles(&list("?q=rust").await), [rust]);
+    let mut pg = item_titles(&list("?q=postgresql").await);
     pg.sort();
     assert_eq!(pg, [dist, rust]);
-    assert_eq!(titles(&list("?q=postgresql%20-consensus").await), [rust]);
     assert_eq!(
-        titles(&list("?q=statistics&difficulty=beginner").await),
+        item_titles(&list("?q=postgresql%20-consensus").await),
+        [rust]
+    );
+    assert_eq!(
+        item_titles(&list("?q=statistics&difficulty=beginner").await),
         [python]
     );
     assert_eq!(
-        titles(&list("?q=nothing%20matches%20this").await),
+        item_titles(&list("?q=nothing%20matches%20this").await),
         Vec::<String>::new()
     );
 
-    assert_eq!(titles(&list("?sort=price_asc").await), [python, rust, dist]);
     assert_eq!(
-        titles(&list("?sort=price_desc").await),
+        item_titles(&list("?sort=price_asc").await),
+        [python, rust, dist]
+    );
+    assert_eq!(
+        item_titles(&list("?sort=price_desc").await),
         [dist, rust, python]
     );
-    assert_eq!(titles(&list("?sort=title").await), [dist, python, rust]);
     assert_eq!(
-        titles(&list("?sort=difficulty").await),
+        item_titles(&list("?sort=title").await),
+        [dist, python, rust]
+    );
+    assert_eq!(
+        item_titles(&list("?sort=difficulty").await),
         [python, rust, dist]
     );
 
     let p1 = list("?page_size=2").await;
-    assert_eq!(titles(&p1), [dist, python]);
+    assert_eq!(item_titles(&p1), [dist, python]);
     assert_eq!(p1["has_more"], true);
     let p2 = list("?page_size=2&page=2").await;
-    assert_eq!(titles(&p2), [rust]);
+    assert_eq!(item_titles(&p2), [rust]);
     assert_eq!(p2["has_more"], false);
     assert_eq!(
-        titles(&list("?page_size=100").await).len(),
+        item_titles(&list("?page_size=100").await).len(),
         3,
         "the cap itself is allowed"
     );
@@ -291,7 +293,7 @@ async fn course_list_filters_courses_on_sale_and_sorts_by_next_start() {
         async move {
             let r = app.get(&format!("/api/v1/courses{q}")).await;
             assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.body);
-            titles(&r.body)
+            item_titles(&r.body)
         }
     };
     assert_eq!(list("?on_sale=true").await, [python, rust], "newest first");

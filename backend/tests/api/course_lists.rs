@@ -4,7 +4,7 @@
 //! hit, so a list served stale, or dropped when it need not be, fails it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::{Reply, TestApp, spawn_app};
+use crate::support::{Reply, TestApp, cache_lookups, item_titles, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -14,12 +14,7 @@ const DIST: &str = "Distributed systems";
 
 fn titles(r: &Reply) -> Vec<String> {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|c| c["title"].as_str().expect("title").to_owned())
-        .collect()
+    item_titles(&r.body)
 }
 
 fn price_of(r: &Reply, title: &str) -> i64 {
@@ -34,12 +29,7 @@ fn price_of(r: &Reply, title: &str) -> i64 {
 
 /// List lookups served from the cache so far.
 async fn list_hits(app: &TestApp) -> u64 {
-    let metrics = app.metrics().await;
-    metrics
-        .lines()
-        .find(|l| l.starts_with(r#"lyceum_cache_lookups_total{kind="course_list",result="hit"}"#))
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0, |v| v.parse::<f64>().expect("a count") as u64)
+    cache_lookups(&app.metrics().await, "course_list", "hit")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -390,6 +390,16 @@ INSERT INTO reviews (user_id, course_id, rating, body)
   WHERE u.email IN ('buyer1@seed.test', 'buyer2@seed.test') AND c.title = 'Rust for backend engineers';
 "#;
 
+/// The `title` of every item of a list page's body, in order.
+pub fn item_titles(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["title"].as_str().expect("title").to_owned())
+        .collect()
+}
+
 /// Sum of the `lyceum_cache_lookups_total` samples with this kind and result in a `/metrics` text.
 pub fn cache_lookups(metrics: &str, kind: &str, result: &str) -> u64 {
     let prefix = format!(r#"lyceum_cache_lookups_total{{kind="{kind}",result="{result}"}} "#);
