@@ -81,6 +81,32 @@ seed() { # <scale>
     flush_cache
 }
 
+# seed_analyzed <scale>: seed, then fresh planner statistics, as a database that has lived
+# would have (the catalogs' "only superuser can vacuum it" warnings are not a benchmark's
+# business). Says how long seeding took on stderr; prints the live rows.
+seed_analyzed() {
+    local t=$SECONDS
+    seed "$1"
+    echo "seeded in $((SECONDS - t)) s" >&2
+    psql_w -c "SET client_min_messages = error" -c "VACUUM ANALYZE" >/dev/null
+    psql_w -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables"
+}
+
+# check_disk <name> <scales...>: refuses a scale that would not fit. Measured, scale 40 (7.3
+# million rows) took 16 GB of the stack's run folder (three nodes, their WAL and the backups'
+# repository), 0.4 GB per unit.
+check_disk() {
+    local name=$1 largest need_gb free_gb
+    shift
+    largest=$(printf '%s\n' "$@" | sort -g | tail -1)
+    need_gb=$(python3 -c "import sys; print(int(float(sys.argv[1]) * 0.4 + 2))" "$largest")
+    free_gb=$(df -BG --output=avail "${LYCEUM_RUN_DIR:-.run}" 2>/dev/null | tail -1 | tr -dc 0-9)
+    if [ -n "$free_gb" ] && [ "$free_gb" -lt "$need_gb" ]; then
+        echo "$name: scale $largest needs about $need_gb GB free for the three nodes, $free_gb GB are; use a smaller --scales" >&2
+        exit 1
+    fi
+}
+
 # wrk_run <url> [lua script and args...]: prints "<2xx per second> <requests> <non-2xx>".
 wrk_run() {
     local url=$1
