@@ -57,6 +57,7 @@ CMD ["lyceum-seeder", "--migrate"]
 
 FROM runtime AS loadtest
 COPY --from=builder /out/lyceum-loadtest /usr/local/bin/
+COPY docker/drill/request.sh /usr/local/bin/lyceum-drill
 COPY docker/drill/request.sh /usr/local/bin/lyceum-kill-leader
 COPY docker/loadtest/start.sh /usr/local/bin/lyceum-loadtest-start
 ENV LYCEUM_LOADTEST_METRICS_ADDR=0.0.0.0:9095 \
@@ -65,10 +66,13 @@ EXPOSE 9095
 CMD ["lyceum-loadtest-start"]
 
 # The drill agent (compose profile `drill`): the only container given the Docker socket; it
-# kills the leader's container when the load generator asks through a shared volume.
+# kills the leader's container, or cuts a node off the network, when the load generator asks
+# through a shared volume.
 FROM runtime AS drill-agent
+COPY docker/drill/common.sh /usr/local/lib/lyceum/drill-common.sh
 COPY docker/drill/agent.sh /usr/local/bin/lyceum-drill-agent
 COPY docker/drill/kill-leader.sh /usr/local/bin/lyceum-kill-leader-now
+COPY docker/drill/partition.sh /usr/local/bin/lyceum-partition-now
 # Its health check: `lyceum-kill-leader --ready` (its heartbeat in the drill volume is fresh).
 COPY docker/drill/request.sh /usr/local/bin/lyceum-kill-leader
 CMD ["lyceum-drill-agent"]

@@ -39,7 +39,8 @@ with think times, a ramp-up and a ramp-down.
 
 DRILL    --drill switchover|kill-leader runs `scripts/stack switchover` or
          `scripts/stack kill leader --wait` (or --drill-command) at --drill-at seconds, with
-         this process's environment (LYCEUM_RUN_DIR, LYCEUM_PORT_OFFSET). The summary gives
+         this process's environment (LYCEUM_RUN_DIR, LYCEUM_PORT_OFFSET). --drill partition
+         (compose) needs --drill-command, e.g. `lyceum-drill partition leader 20`. The summary gives
          the time from the first failed request (5xx or no answer) to the first success sent
          after it, for reads and writes separately, and failed requests by status.
 LEDGER   Purchases answered 503 or not answered are retried with the same key. Every purchase
@@ -213,6 +214,15 @@ impl Args {
             }
             if self.scenario == ScenarioSet::Healthz {
                 return Err("a drill needs --scenario mixed".into());
+            }
+            if self.drill_command().is_none() {
+                return Err(format!(
+                    "--drill {} has no local command: give --drill-command (in compose: \
+                     lyceum-drill partition leader|replica|etcd SECONDS)",
+                    self.drill
+                        .to_possible_value()
+                        .map_or("?".into(), |v| v.get_name().to_owned())
+                ));
             }
         }
         Ok(())
@@ -513,6 +523,21 @@ mod tests {
         assert!(a.validate().is_err());
         let a = args(&["--host", "localhost:8080"]);
         assert!(a.validate().is_err());
+        // A partition has no local command: without --drill-command nothing would run.
+        let err = args(&["--drill", "partition"])
+            .validate()
+            .expect_err("a partition without a command is refused");
+        assert!(
+            err.contains("--drill partition has no local command"),
+            "{err}"
+        );
+        let a = args(&[
+            "--drill",
+            "partition",
+            "--drill-command",
+            "lyceum-drill partition leader 20",
+        ]);
+        assert!(a.validate().is_ok());
     }
 
     #[test]

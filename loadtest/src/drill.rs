@@ -27,6 +27,9 @@ pub enum DrillKind {
     Switchover,
     /// The leader's machine dies (`scripts/stack kill leader --wait`).
     KillLeader,
+    /// A node cut off from the network, then reconnected; compose only, so it has no local
+    /// command: `--drill-command "lyceum-drill partition leader|replica|etcd SECONDS"`.
+    Partition,
 }
 
 impl DrillKind {
@@ -36,6 +39,7 @@ impl DrillKind {
             Self::None => None,
             Self::Switchover => Some("scripts/stack switchover"),
             Self::KillLeader => Some("scripts/stack kill leader --wait"),
+            Self::Partition => None,
         }
     }
 }

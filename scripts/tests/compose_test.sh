@@ -6,7 +6,8 @@
 # the leader's container killed in the middle, waits for the load generator to finish,
 # checks its reports and the drill verdict (nothing acknowledged lost or duplicated, no 500,
 # reads and writes recovered), the backup service (a full backup after seeding, scheduled
-# incrementals, `pgbackrest check` and an unbroken WAL archive across the leader kill), and
+# incrementals, `pgbackrest check` and an unbroken WAL archive across the leader kill), then
+# the partition drills (compose_partitions.sh: the leader cut off the network under load), and
 # tears everything down, failing if any container, network or volume of the project is left.
 #
 # Uses its own project name (lyceum-compose-test) and ports (16xxx on 127.0.0.1), so it
@@ -17,6 +18,8 @@
 #   LYCEUM_COMPOSE_TEST_CARGO_PROFILE  cargo profile of the Rust images (default release)
 #   LYCEUM_COMPOSE_TEST_TIMEOUT        seconds allowed for `up` + the load (default 900)
 #   LYCEUM_COMPOSE_TEST_KEEP=1         leave the stack running and the reports on disk
+#   LYCEUM_COMPOSE_TEST_PARTITIONS     nodes cut off the network, one load run each (default
+#                                      leader; "leader replica etcd" for all; "" for none)
 #   LYCEUM_COMPOSE_TEST_PORT_BASE      first of its 127.0.0.1 ports (default 16000: 16000-16404)
 #   LYCEUM_COMPOSE_TEST_PROJECT        compose project name (default lyceum-compose-test)
 #   LYCEUM_IMAGE_TAG                   tag of the lyceum/* images it builds (default latest)
@@ -30,6 +33,7 @@ readonly PROJECT=${LYCEUM_COMPOSE_TEST_PROJECT:-lyceum-compose-test}
 readonly CARGO_PROFILE=${LYCEUM_COMPOSE_TEST_CARGO_PROFILE:-release}
 readonly RUN_TIMEOUT=${LYCEUM_COMPOSE_TEST_TIMEOUT:-900}
 readonly KEEP=${LYCEUM_COMPOSE_TEST_KEEP:-0}
+readonly PARTITIONS=${LYCEUM_COMPOSE_TEST_PARTITIONS-leader}
 # Ports: BASE+0/+1 write/read, +8..+10 Patroni, +80 backend, +90 Prometheus, +95 the load
 # generator, +300 Grafana, +379 Redis, +404 HAProxy stats.
 readonly PORT_BASE=${LYCEUM_COMPOSE_TEST_PORT_BASE:-16000}
@@ -274,6 +278,9 @@ for job in backend haproxy redis etcd pgbackrest; do
 done
 n=$(prom_up patroni 2>/dev/null || echo 0)
 check "Prometheus scrapes the two surviving Patroni nodes ($n up)" test "$n" = 2
+
+# shellcheck source=scripts/tests/compose_partitions.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/compose_partitions.sh"
 
 if [ "$failed" -gt 0 ]; then
     note "logs of the stack (last lines per service):"
