@@ -125,7 +125,8 @@ if [ -n "$PARTITIONS" ]; then
     note "partitions ($PARTITIONS): starting ${killed:-no node} and the drill agent again"
     # shellcheck disable=SC2086 # no node or one
     compose start $killed drill-agent >"$WORK_DIR/start.log" 2>&1 || sed 's/^/#   /' "$WORK_DIR/start.log"
-    check "the killed node is back: a leader and two streaming replicas ($(since "$t"))" wait_whole_cluster 120
+    if wait_whole_cluster 120; then ok "the killed node is back: a leader and two streaming replicas ($(since "$t"))"
+    else not_ok "the killed node is back: a leader and two streaming replicas (waited $(since "$t"))"; fi
     for role in $PARTITIONS; do run_partition "$role"; done
     note "partitions took $(since "$t")"
 fi
