@@ -11,6 +11,8 @@ set -eu
 sed -e 's|@@RUN_DIR@@|/run|g' \
     -e 's|@@WRITE_PORT@@|5000|g' -e 's|@@READ_PORT@@|5001|g' -e 's|@@STATS_PORT@@|8404|g' \
     -e 's|@@READ_MAX_LAG@@|16777216|g' \
+    -e 's|server api1 127\.0\.0\.1:@@API1_PORT@@|server api1 backend:8080|' \
+    -e 's|server api2 127\.0\.0\.1:@@API2_PORT@@|server api2 backend2:8080|' -e 's|@@API_PORT@@|8080|g' \
     -e 's|@@PG\([123]\)_PORT@@|5432|g' -e 's|@@PG[123]_REST_PORT@@|8008|g' \
     -e 's|bind 127\.0\.0\.1:|bind :|' \
     -e 's|server \(pg[123]\) 127\.0\.0\.1:|server \1 \1:|' \

@@ -39,7 +39,7 @@ component_ports() {
     pg*)     printf '%s\t%s\n' "$(pg_port "$1")" "PostgreSQL $1" \
                                "$(rest_port "$1")" "Patroni REST $1" ;;
     haproxy) printf '%s\t%s\n' "$WRITE_PORT" "HAProxy write port" "$READ_PORT" "HAProxy read port" \
-                               "$STATS_PORT" "HAProxy stats port" ;;
+                               "$STATS_PORT" "HAProxy stats port" "$API_PORT" "HAProxy API port" ;;
     redis)   printf '%s\t%s\n' "$REDIS_PORT" "Redis" ;;
     prometheus)     printf '%s\t%s\n' "$PROMETHEUS_PORT" "Prometheus" ;;
     exporter-redis) printf '%s\t%s\n' "$REDIS_EXPORTER_PORT" "redis_exporter" ;;

@@ -10,6 +10,7 @@ FIXTURE_PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$LYCEUM_DB__HOST" -p "$LYCEUM_DB
 export PGPASSWORD=$LYCEUM_DB__PASSWORD PGCONNECT_TIMEOUT=5
 FIXTURE_DB=""
 BACKEND_PID=""
+BACKEND_PIDS=()
 
 # shellcheck source=scripts/tests/tap.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/tap.sh"
@@ -27,29 +28,37 @@ fresh_seeded_db() {
     scripts/stack catch-up >/dev/null || { echo "# the replicas did not replay the seed" >&2; exit 1; }
 }
 
-# start_backend ADDR KEY_PREFIX: the debug backend on ADDR, its own Redis key prefix (so no
-# other run's cache is read); waits until /healthz answers, fails with its log if it exits.
+# start_backend ADDR KEY_PREFIX [NAME]: the debug backend on ADDR, its own Redis key prefix
+# (so no other run's cache is read); waits until /healthz answers, fails with its log if it
+# exits. NAME (default backend) names its log; the first instance's pid is BACKEND_PID, every
+# instance's is in BACKEND_PIDS.
 start_backend() {
-    echo "# backend on $1"
+    local name=${3:-backend} pid
+    echo "# $name on $1"
     # The load generator is one address standing for many newcomers (docs/LOADTEST.md).
     LYCEUM_HTTP__BIND=$1 LYCEUM_REDIS__KEY_PREFIX=$2 LYCEUM_AUTH__REGISTRATIONS_PER_ADDRESS=0 \
-        target/debug/lyceum-backend >"$WORK_DIR/backend.log" 2>&1 &
-    BACKEND_PID=$!
+        target/debug/lyceum-backend >"$WORK_DIR/$name.log" 2>&1 &
+    pid=$!
+    BACKEND_PIDS+=("$pid")
+    [ -n "$BACKEND_PID" ] || BACKEND_PID=$pid
     for _ in $(seq 1 150); do
         curl -fsS "http://$1/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$BACKEND_PID" 2>/dev/null || { tail -20 "$WORK_DIR/backend.log" >&2; exit 1; }
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK_DIR/$name.log" >&2; exit 1; }
         sleep 0.2
     done
-    echo "# the backend did not answer /healthz within 30 s" >&2
+    echo "# $name did not answer /healthz within 30 s" >&2
     exit 1
 }
 
-# Stops the backend and drops the database (the connection settings are the stack's own).
+# Stops the backends and drops the database (the connection settings are the stack's own).
 fixture_cleanup() {
-    if [ -n "$BACKEND_PID" ] && kill -0 "$BACKEND_PID" 2>/dev/null; then
-        kill "$BACKEND_PID" 2>/dev/null || true
-        wait "$BACKEND_PID" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "${BACKEND_PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     [ -z "$FIXTURE_DB" ] || "${FIXTURE_PSQL[@]}" -c "DROP DATABASE IF EXISTS $FIXTURE_DB WITH (FORCE)" >/dev/null 2>&1 ||
         echo "# cleanup: could not drop $FIXTURE_DB" >&2
 }

@@ -12,6 +12,8 @@
 #   haproxy       HAProxy restarted (every database connection cut)
 #   postgres      the leader's postmaster SIGKILLed; Patroni restarts it in place
 #   leader        the leader's machine killed; a replica takes over; brought back afterwards
+#   backends      the load through HAProxy's API port to two backends (api1 is the test's
+#                 own, api2 one more on the same database and cache); api2 SIGKILLed
 #
 # Named only (not in the default run; scripts/tests/double_fault_test.sh runs them in every
 # synchronous mode, scripts/test two of them as a smoke test), each with a longer load:
@@ -44,7 +46,8 @@
 #
 # Needs a running stack (scripts/stack up); uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
 # scripts/stack, and leaves that stack healthy (every node back) when it ends. Ports: backend
-# FAULTS_BACKEND_PORT (default 8380 + offset). A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
+# FAULTS_BACKEND_PORT (default 8391 + offset: api1 behind the stack's API port 8390 + offset;
+# the second backend of `backends` is on 8392 + offset, api2). A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
 #
 # Usage: scripts/tests/fault_test.sh [--write-docs] [--sync-mode off|on|strict] [FAULT...]
 #   (default: the first six, in the order above). --sync-mode sets the stack's mode for the run
@@ -55,7 +58,7 @@ set -euo pipefail
 
 REPO_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$REPO_DIR"
-ALL_FAULTS=(redis replica etcd haproxy postgres leader)
+ALL_FAULTS=(redis replica etcd haproxy postgres leader backends)
 MORE_FAULTS=(sync-then-leader replicas-then-leader leader-twice disk baseline)
 write_docs=0
 sync_mode=""
@@ -66,7 +69,7 @@ while [ $# -gt 0 ]; do
         --sync-mode) sync_mode=${2:-}; shift ;;
         --sync-mode=*) sync_mode=${1#--sync-mode=} ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
-        redis | replica | etcd | haproxy | postgres | leader) faults+=("$1") ;;
+        redis | replica | etcd | haproxy | postgres | leader | backends) faults+=("$1") ;;
         sync-then-leader | replicas-then-leader | leader-twice | disk | baseline) faults+=("$1") ;;
         *) echo "fault_test.sh: unknown fault or option '$1' (faults: ${ALL_FAULTS[*]} ${MORE_FAULTS[*]})" >&2; exit 2 ;;
     esac
@@ -76,7 +79,16 @@ case $sync_mode in "" | off | on | strict) ;; *) echo "fault_test.sh: --sync-mod
 [ ${#faults[@]} -gt 0 ] || faults=("${ALL_FAULTS[@]}")
 
 OFFSET=${LYCEUM_PORT_OFFSET:-0}
-BACKEND_ADDR=127.0.0.1:${FAULTS_BACKEND_PORT:-$((8380 + OFFSET))}
+BACKEND_ADDR=127.0.0.1:${FAULTS_BACKEND_PORT:-$((8391 + OFFSET))}
+# The stack's HAProxy: its API load balancer in front of api1 (BACKEND_ADDR) and api2, and its
+# statistics (each server's state and requests served).
+API_ADDR=127.0.0.1:$((8390 + OFFSET)) API2_ADDR=127.0.0.1:$((8392 + OFFSET))
+HAPROXY_STATS="http://127.0.0.1:$((8404 + OFFSET))/stats;csv"
+api_server() { # api_server NAME FIELD: status or stot (requests served) of api1/api2
+    curl -fsS -m 2 "$HAPROXY_STATS" | awk -F, -v s="$1" -v f="$2" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == f || $i == "# " f) c = i }
+        $1 == "api" && $2 == s { print $c }'
+}
 FAULT_DB=lyceum_faults
 WORK_DIR=$(mktemp -d /tmp/lyceum-faults.XXXXXX)
 
@@ -110,6 +122,8 @@ drill_command() {
         haproxy) echo "scripts/stack restart-haproxy" ;;
         postgres) echo "scripts/stack kill-postgres leader --wait" ;;
         leader) echo "scripts/stack kill leader --wait" ;;
+        # HAProxy's view is printed until it takes api2 out (fall 2 after 250 ms checks).
+        backends) echo "kill -9 ${BACKEND_PIDS[1]:-none} && echo 'killed backend api2 (pid ${BACKEND_PIDS[1]:-none})' && t=\$(date +%s%N) && until curl -fsS -m 2 '$HAPROXY_STATS' | grep -q '^api,api2,.*,DOWN,'; do sleep 0.1; done && echo \"api2 out of HAProxy's pool after \$(( (\$(date +%s%N) - t) / 1000000 )) ms\"" ;;
     esac
 }
 describe() {
@@ -120,6 +134,7 @@ describe() {
         haproxy) echo "HAProxy restarted" ;;
         postgres) echo "leader's PostgreSQL killed (Patroni restarts it)" ;;
         leader) echo "leader node killed (Patroni + PostgreSQL), a replica promoted" ;;
+        backends) echo "one of two backends behind HAProxy killed (SIGKILL)" ;;
         sync-then-leader) echo "sync standby killed, the leader 5 s later" ;;
         replicas-then-leader) echo "both replicas killed, the leader 3-7 s later" ;;
         leader-twice) echo "leader killed, the new leader 5 s after it serves" ;;
@@ -277,8 +292,22 @@ for fault in "${faults[@]}"; do
         TAMPER=$(tamper_command "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM purchases')" \
             "$("${FIXTURE_PSQL[@]}" -d "$FAULT_DB" -A -t -c 'SELECT coalesce(max(id), 0) FROM users')" "$(date +%s)")
     fi
+    host=$BACKEND_ADDR
+    if [ "$fault" = backends ]; then
+        start_backend "$API2_ADDR" "lyceum-faults-$$" backend2
+        host=$API_ADDR
+        # The load starts once HAProxy routes to both (2 checks a second apart): before that
+        # the first logins were answered 503, no instance being in its pool yet.
+        for _ in $(seq 1 50); do
+            [ "$(api_server api1 status)/$(api_server api2 status)" = UP/UP ] && break
+            sleep 0.2
+        done
+        check "backends: HAProxy routes to both instances before the load" \
+            test "$(api_server api1 status)/$(api_server api2 status)" = UP/UP
+        served1=$(api_server api1 stot) served2=$(api_server api2 stot)
+    fi
     # 2 s up, 30 s (or more) full load, 2 s down; the fault at 8 s leaves over 20 s to recover in.
-    target/debug/lyceum-loadtest --host "http://$BACKEND_ADDR" --users "$USERS" --ramp-up 2 --duration "$(load_seconds "$fault")" \
+    target/debug/lyceum-loadtest --host "http://$host" --users "$USERS" --ramp-up 2 --duration "$(load_seconds "$fault")" \
         --ramp-down 2 --think-scale 0.3 --students 150 --weights student=50,staff=10 \
         --drill-command "$(drill_command "$fault")" --drill-at 8 --drill-timeout 90 \
         --metrics-addr off --report-dir "$dir" >"$dir.log" 2>&1 || status=$?
@@ -352,6 +381,12 @@ for fault in "${faults[@]}"; do
             grep -E '^(killed|write |pg[123]:|no new leader|patroni:|nodes back|tampered)' "$log" | sed 's/^/#   drill: /' || true
             mode_rows+=("$(report "$j" 'mode_row(*sys.argv[3:])' "$MODE" "$(describe "$fault")" "$tampered")")
         fi
+    fi
+    if [ "$fault" = backends ]; then
+        n1=$(( $(api_server api1 stot || echo 0) - ${served1:-0} )) n2=$(( $(api_server api2 stot || echo 0) - ${served2:-0} ))
+        check "backends: both instances served the load (api1 $n1, api2 $n2 requests)" test "$n1" -gt 0 -a "$n2" -gt 0
+        check "backends: HAProxy took the killed instance out ($(grep -o 'after [0-9]* ms' "$dir/drill-command.log" || echo never))" \
+            grep -q "api2 out of HAProxy's pool after" "$dir/drill-command.log"
     fi
     # Back to healthy (every node running, a sync standby named) before the next fault.
     restore_started=$SECONDS
