@@ -50,7 +50,7 @@
 # the second backend of `backends` is on 8392 + offset, api2). A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
 #
 # Usage: scripts/tests/fault_test.sh [--write-docs] [--sync-mode off|on|strict] [FAULT...]
-#   (default: the first six, in the order above). --sync-mode sets the stack's mode for the run
+#   (default: the first seven, in the order above). --sync-mode sets the stack's mode for the run
 #   and restores the previous one afterwards. FAULTS_ROWS_FILE=PATH appends each fault's
 #   result row (mode, fault, figures) to PATH, for double_fault_test.sh.
 # Output is TAP-like and ends with "N passed, M failed"; exit non-zero if any check failed.
