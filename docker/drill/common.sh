@@ -23,6 +23,11 @@ first_answering() { # first_answering CHECK [NODE-TO-SKIP]
 }
 now() { date +%s.%N; }
 elapsed() { echo "$1 $(now)" | awk '{ printf "%.1f", $2 - $1 }'; }
+# A wait's end, LYCEUM_KILL_WAIT seconds from now, and whether it is still ahead.
+deadline() { echo $(( $(date +%s) + wait_s )); }
+before() { [ "$(date +%s)" -lt "$1" ]; }
+# A string field of Docker's or etcd's JSON, which is compact: "name":"value".
+json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 
 # The leader, after waiting up to 30 s for a sync standby: in synchronous mode only the sync
 # standby may be promoted, so a fault on a leader without one would leave nobody to take over.
@@ -42,7 +47,7 @@ compose_project() {
     [ -S "$sock" ] || die "no Docker socket at $sock (mount it into this container)"
     self=$(api "http://docker/containers/$(cat /etc/hostname)/json") ||
         die "cannot inspect this container through $sock"
-    project=$(printf '%s' "$self" | grep -o '"com.docker.compose.project":"[^"]*"' | head -1 | cut -d'"' -f4)
+    project=$(printf '%s' "$self" | json_field com.docker.compose.project)
     [ -n "$project" ] || die "this container has no compose project label"
     echo "$project"
 }
@@ -51,7 +56,7 @@ compose_project() {
 service_container() { # service_container PROJECT SERVICE
     id=$(api -G "http://docker/containers/json" \
             --data-urlencode "filters={\"label\":[\"com.docker.compose.project=$1\",\"com.docker.compose.service=$2\"]}" |
-         grep -o '"Id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+         json_field Id)
     [ -n "$id" ] || die "no running container for service $2 of project $1"
     echo "$id"
 }
@@ -59,9 +64,9 @@ service_container() { # service_container PROJECT SERVICE
 # Waits until a node other than OLD answers as the primary; prints "new leader NAME after N s"
 # (the load generator reads the name from that line).
 wait_new_leader() { # wait_new_leader OLD T0
-    deadline=$(( $(date +%s) + wait_s ))
+    until_t=$(deadline)
     until new=$(first_answering primary "$1"); do
-        [ "$(date +%s)" -lt "$deadline" ] || die "no new leader within $wait_s s"
+        before "$until_t" || die "no new leader within $wait_s s"
         sleep 0.2
     done
     echo "new leader $new after $(elapsed "$2") s"

@@ -22,8 +22,6 @@ usage="usage: lyceum-partition-now leader|replica|etcd SECONDS"
 role=$1 hold=$2
 case $hold in '' | *[!0-9]*) die "SECONDS must be a whole number ($usage)" ;; esac
 
-# etcd's and Docker's JSON is compact: a field is "name":"value".
-json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 etcd_leader() {
     for m in ${LYCEUM_ETCD_MEMBERS:-etcd1 etcd2 etcd3}; do
         s=$(curl -fsS -m 2 -X POST -d '{}' "http://$m:2379/v3/maintenance/status" 2>/dev/null) || continue
@@ -66,8 +64,6 @@ streams() {
         grep "\"application_name\": *\"$target\"" | grep -q '"state": *"streaming"'
 }
 etcd_healthy() { curl -fsS -m 2 "http://$target:2379/health" 2>/dev/null | grep -q '"health": *"true"'; }
-deadline() { echo $(( $(date +%s) + wait_s )); }
-before() { [ "$(date +%s)" -lt "$1" ]; }
 
 connected=1
 reconnect() {

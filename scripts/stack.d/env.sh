@@ -30,6 +30,11 @@ cmd_env() {
   fi
   export_line LYCEUM_STACK_RUN_DIR "$RUN_DIR"
   export_line LYCEUM_PATRONI_URLS "$urls"
+  # HAProxy's API load balancer and the two backend addresses behind it (started by whoever
+  # runs them), and its statistics (each server's state and requests served).
+  export_line LYCEUM_API_ADDR "127.0.0.1:$API_PORT"
+  export_line LYCEUM_API_SERVER_ADDRS "127.0.0.1:$API1_PORT,127.0.0.1:$API2_PORT"
+  export_line LYCEUM_HAPROXY_STATS_URL "http://127.0.0.1:$STATS_PORT/stats"
   (( MONITORING )) || return 0
   # Where Prometheus looks for the backend and the load generator; they are
   # not started by this script (LYCEUM_HTTP__BIND / --metrics-addr).
@@ -67,7 +72,9 @@ help_env() {
   Print 'export NAME=value' lines for the stack: LYCEUM_DB__HOST,
   LYCEUM_DB__WRITE_PORT, LYCEUM_DB__READ_PORT, LYCEUM_DB__USER,
   LYCEUM_DB__PASSWORD, LYCEUM_DB__DBNAME, LYCEUM_REDIS__URL,
-  LYCEUM_STACK_RUN_DIR, LYCEUM_PATRONI_URLS; with monitoring also
+  LYCEUM_STACK_RUN_DIR, LYCEUM_PATRONI_URLS, LYCEUM_API_ADDR (HAProxy's API
+  load balancer), LYCEUM_API_SERVER_ADDRS (api1,api2 behind it),
+  LYCEUM_HAPROXY_STATS_URL; with monitoring also
   LYCEUM_PROMETHEUS_URL, LYCEUM_BACKEND_ADDR and LYCEUM_LOADTEST_METRICS_ADDR
   (where Prometheus scrapes them), LYCEUM_POSTGRES_EXPORTER_URLS,
   LYCEUM_REDIS_EXPORTER_URL. Use: eval \"\$(scripts/stack env)\""

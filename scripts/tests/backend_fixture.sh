@@ -9,7 +9,6 @@ FIXTURE_PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$LYCEUM_DB__HOST" -p "$LYCEUM_DB
     -U "$LYCEUM_DB__USER" -d "$LYCEUM_DB__DBNAME")
 export PGPASSWORD=$LYCEUM_DB__PASSWORD PGCONNECT_TIMEOUT=5
 FIXTURE_DB=""
-BACKEND_PID=""
 BACKEND_PIDS=()
 
 # shellcheck source=scripts/tests/tap.sh
@@ -30,8 +29,8 @@ fresh_seeded_db() {
 
 # start_backend ADDR KEY_PREFIX [NAME]: the debug backend on ADDR, its own Redis key prefix
 # (so no other run's cache is read); waits until /healthz answers, fails with its log if it
-# exits. NAME (default backend) names its log; the first instance's pid is BACKEND_PID, every
-# instance's is in BACKEND_PIDS.
+# exits. NAME (default backend) names its log; the pids of the instances started are
+# BACKEND_PIDS, in order.
 start_backend() {
     local name=${3:-backend} pid
     echo "# $name on $1"
@@ -40,7 +39,6 @@ start_backend() {
         target/debug/lyceum-backend >"$WORK_DIR/$name.log" 2>&1 &
     pid=$!
     BACKEND_PIDS+=("$pid")
-    [ -n "$BACKEND_PID" ] || BACKEND_PID=$pid
     for _ in $(seq 1 150); do
         curl -fsS "http://$1/healthz" >/dev/null 2>&1 && return 0
         kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK_DIR/$name.log" >&2; exit 1; }

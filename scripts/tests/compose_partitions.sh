@@ -9,8 +9,8 @@
 # and the ledger: nothing acknowledged lost or duplicated. In the leader's run one
 # acknowledged purchase is deleted on purpose after the drill, and the ledger must report
 # exactly that one lost: the check can fail.
-# Uses compose(), check, ok, not_ok, note, since, $PORT_BASE, $REPORT_DIR and $WORK_DIR of
-# compose_test.sh.
+# Uses compose(), report_json, check, ok, not_ok, note, since, $PORT_BASE, $REPORT_DIR and
+# $WORK_DIR of compose_test.sh.
 # shellcheck disable=SC2154
 
 patroni_port() { echo $((PORT_BASE + 7 + ${1#pg})); }
@@ -45,10 +45,7 @@ leader_sql() {
     leader=$(cluster_leader) || return 1
     compose exec -T "$leader" psql -h "/var/lib/lyceum/$leader/sock" -d lyceum -XAtqc "$1"
 }
-partition_json() { # partition_json ROLE EXPRESSION: a Python expression over r, its drill.json
-    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); l=r['ledger'].get('checked') or {}; print($2)" \
-        "$REPORT_DIR/partition-$1/drill.json" 2>/dev/null
-}
+partition_json() { report_json "$REPORT_DIR/partition-$1/drill.json" "$2"; } # partition_json ROLE EXPRESSION
 
 run_partition() { # run_partition ROLE
     local role=$1 dir=$REPORT_DIR/partition-$1 status=0 first_id tampered='' t=$SECONDS

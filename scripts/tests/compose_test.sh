@@ -196,9 +196,13 @@ check "the load generator printed a progress line every 10 s ($progress_lines)" 
 check "its last lines are the verdict banner with the report paths" \
     sh -c 'tail -8 "$1" | grep -q "^VERDICT: PASSED" && tail -8 "$1" | grep -q "reports: .*/summary.txt"' _ "$WORK_DIR/loadtest.log"
 
-json() { # json PYTHON-EXPRESSION-ON-r: its value from drill.json
-    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$REPORT_DIR/drill.json" 2>/dev/null
+# report_json DRILL_JSON PYTHON-EXPRESSION: its value over r (the report) and l (the ledger's
+# verdict, {} when it was not checked).
+report_json() {
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); g=r['ledger']; l=(g.get('checked') if isinstance(g, dict) else None) or {}; print($2)" \
+        "$1" 2>/dev/null
 }
+json() { report_json "$REPORT_DIR/drill.json" "$1"; } # json EXPRESSION: over the first run's
 check "the load generator exits 0 (verdict passed)" test "$load_status" = 0
 check "goose's HTML and JSON reports exist" test -s "$REPORT_DIR/report.html" -a -s "$REPORT_DIR/report.json"
 check "drill.json, ledger.json and summary.txt exist" \

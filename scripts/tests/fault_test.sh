@@ -45,9 +45,11 @@
 # --write-docs it also replaces the section between the fault-table markers in docs/FAULTS.md.
 #
 # Needs a running stack (scripts/stack up); uses LYCEUM_RUN_DIR / LYCEUM_PORT_OFFSET like
-# scripts/stack, and leaves that stack healthy (every node back) when it ends. Ports: backend
-# FAULTS_BACKEND_PORT (default 8391 + offset: api1 behind the stack's API port 8390 + offset;
-# the second backend of `backends` is on 8392 + offset, api2). A fresh database `lyceum_faults` (seeded at scale 0.05) is dropped at the end.
+# scripts/stack, and leaves that stack healthy (every node back) when it ends. Ports: the
+# backend on api1's address behind the stack's API load balancer (`scripts/stack env`:
+# LYCEUM_API_SERVER_ADDRS, 8391 + offset), or FAULTS_BACKEND_PORT; the second backend of
+# `backends` on api2's (8392 + offset). A fresh database `lyceum_faults` (seeded at scale
+# 0.05) is dropped at the end.
 #
 # Usage: scripts/tests/fault_test.sh [--write-docs] [--sync-mode off|on|strict] [FAULT...]
 #   (default: the first seven, in the order above). --sync-mode sets the stack's mode for the run
@@ -78,17 +80,6 @@ done
 case $sync_mode in "" | off | on | strict) ;; *) echo "fault_test.sh: --sync-mode must be off, on or strict" >&2; exit 2 ;; esac
 [ ${#faults[@]} -gt 0 ] || faults=("${ALL_FAULTS[@]}")
 
-OFFSET=${LYCEUM_PORT_OFFSET:-0}
-BACKEND_ADDR=127.0.0.1:${FAULTS_BACKEND_PORT:-$((8391 + OFFSET))}
-# The stack's HAProxy: its API load balancer in front of api1 (BACKEND_ADDR) and api2, and its
-# statistics (each server's state and requests served).
-API_ADDR=127.0.0.1:$((8390 + OFFSET)) API2_ADDR=127.0.0.1:$((8392 + OFFSET))
-HAPROXY_STATS="http://127.0.0.1:$((8404 + OFFSET))/stats;csv"
-api_server() { # api_server NAME FIELD: status or stot (requests served) of api1/api2
-    curl -fsS -m 2 "$HAPROXY_STATS" | awk -F, -v s="$1" -v f="$2" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == f || $i == "# " f) c = i }
-        $1 == "api" && $2 == s { print $c }'
-}
 FAULT_DB=lyceum_faults
 WORK_DIR=$(mktemp -d /tmp/lyceum-faults.XXXXXX)
 
@@ -193,6 +184,18 @@ tamper_command() {
 
 # shellcheck source=scripts/tests/backend_fixture.sh
 source scripts/tests/backend_fixture.sh
+# The stack's HAProxy (its `scripts/stack env`, read by the fixture): the API load balancer in
+# front of api1 (the test's backend) and api2, and its statistics.
+API_ADDR=$LYCEUM_API_ADDR
+API2_ADDR=${LYCEUM_API_SERVER_ADDRS#*,}
+BACKEND_ADDR=${LYCEUM_API_SERVER_ADDRS%%,*}
+[ -z "${FAULTS_BACKEND_PORT:-}" ] || BACKEND_ADDR=127.0.0.1:$FAULTS_BACKEND_PORT
+HAPROXY_STATS="$LYCEUM_HAPROXY_STATS_URL;csv"
+api_server() { # api_server NAME FIELD: status or stot (requests served) of api1/api2
+    curl -fsS -m 2 "$HAPROXY_STATS" | awk -F, -v s="$1" -v f="$2" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == f || $i == "# " f) c = i }
+        $1 == "api" && $2 == s { print $c }'
+}
 
 cleanup() {
     # Whatever failed, the stack goes back to healthy (later steps of scripts/test use it),
