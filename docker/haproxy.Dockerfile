@@ -10,9 +10,9 @@ RUN apt-get update \
  && mkdir -p /run/haproxy && chown haproxy:haproxy /run/haproxy
 COPY patroni/haproxy.cfg.tmpl /tmp/haproxy.cfg.tmpl
 COPY docker/haproxy/render.sh /tmp/render.sh
+# Checked when it starts, not here: the checks' CA (/tls/ca.crt) exists only at run time.
 RUN /tmp/render.sh /tmp/haproxy.cfg.tmpl /etc/haproxy/haproxy.cfg \
- && rm /tmp/render.sh /tmp/haproxy.cfg.tmpl \
- && haproxy -c -f /etc/haproxy/haproxy.cfg
+ && rm /tmp/render.sh /tmp/haproxy.cfg.tmpl
 USER haproxy
 EXPOSE 5000 5001 8404
 # Healthy once the write port has a server to send to (Patroni's leader).

@@ -9,7 +9,9 @@ RUN apt-get update \
  && mkdir -p /var/lib/prometheus/data && chown -R prometheus:prometheus /var/lib/prometheus
 COPY prometheus/prometheus.compose.yml /etc/prometheus/prometheus.yml
 COPY prometheus/rules /etc/prometheus/rules
-RUN promtool check config /etc/prometheus/prometheus.yml
+# --syntax-only: the scrapes' certificates (/tls) exist only at run time.
+RUN promtool check config --syntax-only /etc/prometheus/prometheus.yml \
+ && promtool check rules /etc/prometheus/rules/*.yml
 USER prometheus
 VOLUME /var/lib/prometheus/data
 EXPOSE 9090

@@ -12,8 +12,13 @@ api() { curl -fsS -m 10 --unix-socket "$sock" "$@"; }
 api_post() { # api_post PATH JSON
     api -X POST -H 'Content-Type: application/json' -d "$2" "http://docker$1"
 }
+# Patroni's REST API and etcd speak TLS (the certs service's files in TLS_DIR, default
+# /tls): Patroni's answers are read with the CA only, etcd wants a client certificate too.
+tls=${TLS_DIR:-/tls}
+patroni_curl() { curl -fsS -m 2 --cacert "$tls/ca.crt" "$@"; }
+etcd_curl() { curl -fsS -m 2 --cacert "$tls/ca.crt" --cert "$tls/client.crt" --key "$tls/client.key" "$@"; }
 # Patroni answers 200 to OPTIONS /primary only on the leader, /sync only on the sync standby.
-answers() { curl -fsS -o /dev/null -m 2 -X OPTIONS "http://$1:8008/$2" 2>/dev/null; }
+answers() { patroni_curl -o /dev/null -X OPTIONS "https://$1:8008/$2" 2>/dev/null; }
 first_answering() { # first_answering CHECK [NODE-TO-SKIP]
     for n in $nodes; do
         [ "$n" = "${2:-}" ] && continue

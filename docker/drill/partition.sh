@@ -24,7 +24,7 @@ case $hold in '' | *[!0-9]*) die "SECONDS must be a whole number ($usage)" ;; es
 
 etcd_leader() {
     for m in ${LYCEUM_ETCD_MEMBERS:-etcd1 etcd2 etcd3}; do
-        s=$(curl -fsS -m 2 -X POST -d '{}' "http://$m:2379/v3/maintenance/status" 2>/dev/null) || continue
+        s=$(etcd_curl -X POST -d '{}' "https://$m:2379/v3/maintenance/status" 2>/dev/null) || continue
         [ "$(printf '%s' "$s" | json_field member_id)" = "$(printf '%s' "$s" | json_field leader)" ] &&
             { echo "$m"; return 0; }
     done
@@ -60,10 +60,10 @@ write_state() {
 # Whether the leader of the moment lists the node as streaming (pg_stat_replication).
 streams() {
     cur=$(first_answering primary) || return 1
-    curl -fsS -m 2 "http://$cur:8008/patroni" 2>/dev/null | grep -o '{[^{}]*}' |
+    patroni_curl "https://$cur:8008/patroni" 2>/dev/null | grep -o '{[^{}]*}' |
         grep "\"application_name\": *\"$target\"" | grep -q '"state": *"streaming"'
 }
-etcd_healthy() { curl -fsS -m 2 "http://$target:2379/health" 2>/dev/null | grep -q '"health": *"true"'; }
+etcd_healthy() { etcd_curl "https://$target:2379/health" 2>/dev/null | grep -q '"health": *"true"'; }
 
 connected=1
 reconnect() {

@@ -7,6 +7,8 @@
 # or connected to the network again may get another address (the kill and partition drills
 # do both); resolved once at start, HAProxy went on checking the old address, which had
 # become another node's, and the write port stayed down with a new leader elected.
+# CHECK_TLS: the checks ask Patroni's REST API over https, verifying the node's certificate
+# against the certs service's CA (/tls; SNI localhost: HAProxy matches names, not IP SANs).
 set -eu
 sed -e 's|@@RUN_DIR@@|/run|g' \
     -e 's|@@WRITE_PORT@@|5000|g' -e 's|@@READ_PORT@@|5001|g' -e 's|@@STATS_PORT@@|8404|g' \
@@ -14,6 +16,7 @@ sed -e 's|@@RUN_DIR@@|/run|g' \
     -e 's|server api1 127\.0\.0\.1:@@API1_PORT@@|server api1 backend:8080|' \
     -e 's|server api2 127\.0\.0\.1:@@API2_PORT@@|server api2 backend2:8080|' -e 's|@@API_PORT@@|8080|g' \
     -e 's|@@PG\([123]\)_PORT@@|5432|g' -e 's|@@PG[123]_REST_PORT@@|8008|g' \
+    -e 's|@@CHECK_TLS@@|check-ssl verify required ca-file /tls/ca.crt check-sni localhost|' \
     -e 's|bind 127\.0\.0\.1:|bind :|' \
     -e 's|server \(pg[123]\) 127\.0\.0\.1:|server \1 \1:|' \
     -e 's|^\(    default-server .*\)$|\1 init-addr last,libc,none resolvers docker|' \

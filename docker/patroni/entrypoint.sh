@@ -5,6 +5,10 @@
 #   ETCD_HOSTS      etcd client endpoints (default etcd1:2379,etcd2:2379,etcd3:2379)
 #   LYCEUM_SYNC_MODE on (default) | strict | off, as for scripts/stack (seeds a new cluster;
 #                   change a running one with PATCH /config, as scripts/stack sync-mode does)
+#   ETCD_PATRONI_PASSWORD  Patroni's etcd user (made by the etcd-auth service)
+#   TLS_DIR         the certs service's files (default /tls): ca.crt, $PATRONI_NODE.crt/.key
+# TLS is always on here (patroni/tls_overlay.py): PostgreSQL takes TCP connections only over
+# TLS with SCRAM, the REST API is https, etcd is spoken over TLS as user patroni.
 # The template is written for 127.0.0.1 with per-node ports; in a container every node
 # listens on the default ports on all interfaces, advertises its service name, and pg_hba
 # admits the compose network (samenet) instead of 127.0.0.1/32.
@@ -43,4 +47,12 @@ if grep -n -e '@@[A-Z_]*@@' -e '127\.0\.0\.1' "$out" >&2; then
     echo "lyceum-patroni: the lines above were not adapted to the container network; patroni/patroni.yml.tmpl changed?" >&2
     exit 1
 fi
+tls=${TLS_DIR:-/tls}
+for f in ca.crt "$node.crt" "$node.key"; do
+    [ -r "$tls/$f" ] || { echo "lyceum-patroni: cannot read $tls/$f: the certs service makes it (docker compose up certs)" >&2; exit 1; }
+done
+/usr/bin/python3 /usr/local/lib/lyceum/tls_overlay.py "$out" --ca "$tls/ca.crt" \
+    --cert "$tls/$node.crt" --key "$tls/$node.key" \
+    --etcd-password "${ETCD_PATRONI_PASSWORD:?set ETCD_PATRONI_PASSWORD}" --net samenet \
+    --rendered-by "docker/patroni/entrypoint.sh from patroni/patroni.yml.tmpl for $node"
 exec env LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME="$run" /usr/bin/python3 /usr/bin/patroni "$out"

@@ -35,7 +35,8 @@ prepare_run_dir() {
   done
   local haproxy_vars=(RUN_DIR="$RUN_DIR" WRITE_PORT="$WRITE_PORT" READ_PORT="$READ_PORT"
                       STATS_PORT="$STATS_PORT" READ_MAX_LAG="$READ_MAX_LAG"
-                      API_PORT="$API_PORT" API1_PORT="$API1_PORT" API2_PORT="$API2_PORT")
+                      API_PORT="$API_PORT" API1_PORT="$API1_PORT" API2_PORT="$API2_PORT"
+                      CHECK_TLS="$(haproxy_check_tls)")
   for n in "${NODES[@]}"; do
     m=${n^^}
     haproxy_vars+=("${m}_PORT=$(pg_port "$n")" "${m}_REST_PORT=$(rest_port "$n")")

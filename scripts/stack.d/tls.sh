@@ -75,7 +75,6 @@ tls_render() {
     tls_install_node_files "$n"
     tls_patroni_overlay "$n"
   done
-  tls_haproxy
   tls_redis
 }
 
@@ -91,82 +90,33 @@ tls_install_node_files() {
   (( EUID != 0 )) || chown -R postgres:postgres "$dir"
 }
 
-# Merges the TLS settings into pgN's rendered patroni.yml (Debian's python3-yaml, which
-# Patroni itself needs). pg_hba: the `local` line stays, every TCP line becomes hostssl,
-# and plain TCP, replication included (`all` does not match it), is rejected.
+# Merges the TLS settings into pgN's rendered patroni.yml (patroni/tls_overlay.py, shared with
+# the compose image; Debian's python3-yaml, which Patroni itself needs).
 tls_patroni_overlay() {
   local n=$1 dir=$RUN_DIR/$1/tls
-  "$PYTHON" - "$RUN_DIR/$n/patroni.yml" "$dir" "$ETCD_PATRONI_PASSWORD" <<'PY' || die "could not add TLS to $RUN_DIR/$n/patroni.yml"
-import sys, yaml
-path, d = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    cfg = yaml.safe_load(f)
-verify = {"sslmode": "verify-full", "sslrootcert": f"{d}/ca.crt"}
-tls = {
-    "restapi": {"certfile": f"{d}/node.crt", "keyfile": f"{d}/node.key",
-                "cafile": f"{d}/ca.crt", "verify_client": "optional"},
-    # Patroni 3.0.2 falls back from ctl.* to restapi.*; 3.1 drops that fallback.
-    "ctl": {"certfile": f"{d}/node.crt", "keyfile": f"{d}/node.key", "cacert": f"{d}/ca.crt"},
-    # A user of its own as well as the certificate: etcd's JSON gateway, which Patroni speaks,
-    # ignores the certificate's name, so only a password gives Patroni a role.
-    "etcd3": {"protocol": "https", "cacert": f"{d}/ca.crt",
-              "cert": f"{d}/node.crt", "key": f"{d}/node.key",
-              "username": "patroni", "password": sys.argv[3]},
-    "postgresql": {
-        "parameters": {"ssl": "on", "ssl_cert_file": f"{d}/node.crt",
-                       "ssl_key_file": f"{d}/node.key",
-                       "ssl_min_protocol_version": "TLSv1.2"},
-        "authentication": {k: dict(verify) for k in ("superuser", "replication", "rewind")},
-    },
-}
-def merge(a, b):
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(a.get(k), dict):
-            merge(a[k], v)
-        else:
-            a[k] = v
-merge(cfg, tls)
-pg = cfg["postgresql"]
-pg["pg_hba"] = [l for l in pg["pg_hba"] if l.startswith("local ")] + [
-    "hostssl all all 127.0.0.1/32 scram-sha-256",
-    "hostssl replication replicator 127.0.0.1/32 scram-sha-256",
-    "hostnossl all all 0.0.0.0/0 reject",
-    "hostnossl replication all 0.0.0.0/0 reject",
-]
-# Written in place: the file keeps its owner and mode (postgres, 0600).
-with open(path, "w") as f:
-    f.write("# Rendered by scripts/stack from patroni/patroni.yml.tmpl with LYCEUM_TLS=1\n"
-            "# (scripts/stack.d/tls.sh adds the TLS settings).\n")
-    yaml.safe_dump(cfg, f, sort_keys=False)
-PY
+  "$PYTHON" "$REPO_DIR/patroni/tls_overlay.py" "$RUN_DIR/$n/patroni.yml" \
+    --ca "$dir/ca.crt" --cert "$dir/node.crt" --key "$dir/node.key" \
+    --etcd-password "$ETCD_PATRONI_PASSWORD" --net 127.0.0.1/32 \
+    --rendered-by "scripts/stack from patroni/patroni.yml.tmpl with LYCEUM_TLS=1" ||
+    die "could not add TLS to $RUN_DIR/$n/patroni.yml"
 }
 
 # HAProxy's health checks go to Patroni's REST API, now https: check-ssl verifying the
 # node's certificate. HAProxy checks names against SNI only, never IP SANs, hence localhost.
 # Client traffic stays TCP passthrough: TLS runs between the client and PostgreSQL.
-tls_haproxy() {
-  local cfg=$RUN_DIR/haproxy/haproxy.cfg
-  sed -i -E "s#( check port [0-9]+)\$#\\1 check-ssl verify required ca-file $TLS_DIR/ca.crt check-sni localhost#" "$cfg"
-  grep -q 'check-ssl' "$cfg" || die "could not add TLS checks to $cfg"
+# Fills @@CHECK_TLS@@ of patroni/haproxy.cfg.tmpl (empty with TLS off).
+haproxy_check_tls() {
+  (( ! TLS )) || echo "check-ssl verify required ca-file $TLS_DIR/ca.crt check-sni localhost"
 }
 
-# Later directives win in redis.conf: `port 0` closes the plain port.
+# Redis: TLS only, ACL users (patroni/redis-tls.conf.tmpl, shared with the compose image).
 tls_redis() {
-  cat >>"$RUN_DIR/redis/redis.conf" <<EOF
-
-# LYCEUM_TLS=1 (scripts/stack.d/tls.sh): TLS only, and a password per ACL user.
-port 0
-tls-port $REDIS_PORT
-tls-cert-file $TLS_DIR/redis.crt
-tls-key-file $TLS_DIR/redis.key
-tls-ca-cert-file $TLS_DIR/ca.crt
-# Clients prove who they are with their ACL password, not a certificate.
-tls-auth-clients no
-user default off
-user $REDIS_APP_USER on >$REDIS_APP_PASSWORD ~* &* +@all
-user $REDIS_EXPORTER_USER on >$REDIS_EXPORTER_PASSWORD ~* +@read +@connection +info +config|get +slowlog +latency +memory +client|list +client|info
-EOF
-  chmod 600 "$RUN_DIR/redis/redis.conf"
+  local conf=$RUN_DIR/redis/redis.conf
+  render "$TEMPLATE_DIR/redis-tls.conf.tmpl" "$conf.tls" REDIS_PORT="$REDIS_PORT" TLS_DIR="$TLS_DIR" \
+    APP_USER="$REDIS_APP_USER" APP_PASSWORD="$REDIS_APP_PASSWORD" \
+    EXPORTER_USER="$REDIS_EXPORTER_USER" EXPORTER_PASSWORD="$REDIS_EXPORTER_PASSWORD"
+  cat "$conf.tls" >>"$conf" && rm -f "$conf.tls"
+  chmod 600 "$conf"
 }
 
 # Marks a cluster whose etcd has authentication on (it lives in etcd's data, so in the run dir).

@@ -6,7 +6,8 @@
 # the leader's container killed in the middle, waits for the load generator to finish,
 # checks its reports and the drill verdict (nothing acknowledged lost or duplicated, no 500,
 # reads and writes recovered), the backup service (a full backup after seeding, scheduled
-# incrementals, `pgbackrest check` and an unbroken WAL archive across the leader kill), then
+# incrementals, `pgbackrest check` and an unbroken WAL archive across the leader kill), that
+# every door behind the API is locked (compose_doors.sh: TLS and authentication), then
 # the partition drills (compose_partitions.sh: the leader cut off the network under load), and
 # tears everything down, failing if any container, network or volume of the project is left.
 #
@@ -42,6 +43,8 @@ WORK_DIR=$(mktemp -d /tmp/lyceum-compose-test.XXXXXX)
 chmod 755 "$WORK_DIR"
 REPORT_DIR=$WORK_DIR/reports
 ENV_FILE=$WORK_DIR/compose.env
+# The project's CA and certificates (its certs service writes them; TLS is always on).
+CERTS_DIR=$WORK_DIR/certs
 
 # Compose v2 (`docker compose`), the command the README gives; where the machine lacks it,
 # the plugin is installed from Debian trixie's package (scripts/tests/install_compose_v2.sh).
@@ -51,9 +54,10 @@ echo "$install_log" | sed 's/^/# /'
 COMPOSE_CMD=(docker compose)
 # BuildKit: docker/app.Dockerfile keeps cargo's caches in cache mounts.
 export DOCKER_BUILDKIT=1
+# What selects this test's project (scripts/compose-rotate-certs takes the same).
+COMPOSE_ARGS=(--project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" -p "$PROJECT" --env-file "$ENV_FILE")
 compose() {
-    "${COMPOSE_CMD[@]}" --project-directory "$REPO_DIR" -f "$REPO_DIR/docker-compose.yml" \
-        -p "$PROJECT" --env-file "$ENV_FILE" --profile benchmark --profile drill "$@"
+    "${COMPOSE_CMD[@]}" "${COMPOSE_ARGS[@]}" --profile benchmark --profile drill "$@"
 }
 
 # shellcheck source=scripts/tests/tap.sh
@@ -134,6 +138,7 @@ LYCEUM_LOADTEST_STUDENTS=150
 LYCEUM_LOADTEST_DRILL=kill-leader
 LYCEUM_LOADTEST_DRILL_AT=15
 LYCEUM_REPORT_DIR=$REPORT_DIR
+LYCEUM_CERTS_DIR=$CERTS_DIR
 LYCEUM_BACKUP_INTERVAL=20
 LYCEUM_REGISTRATIONS_PER_ADDRESS=0
 EOF
@@ -282,6 +287,23 @@ for job in backend haproxy redis etcd pgbackrest; do
 done
 n=$(prom_up patroni 2>/dev/null || echo 0)
 check "Prometheus scrapes the two surviving Patroni nodes ($n up)" test "$n" = 2
+
+# Patroni's REST API from the host: https on its published ports, verified with the CA.
+patroni_port() { echo $((PORT_BASE + 7 + ${1#pg})); }
+patroni_curl() { curl -fsS -m 2 --cacert "$CERTS_DIR/ca.crt" "$@"; }
+# The leader's name, as the first node that answers on its published REST port sees it.
+cluster_leader() {
+    local n
+    for n in pg1 pg2 pg3; do
+        patroni_curl "https://127.0.0.1:$(patroni_port "$n")/cluster" 2>/dev/null |
+            python3 -c 'import json,sys; print(next(m["name"] for m in json.load(sys.stdin)["members"] if m["role"] == "leader"))' \
+            2>/dev/null && return 0
+    done
+    return 1
+}
+
+# shellcheck source=scripts/tests/compose_doors.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/compose_doors.sh"
 
 # shellcheck source=scripts/tests/compose_partitions.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/compose_partitions.sh"

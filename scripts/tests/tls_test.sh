@@ -65,12 +65,6 @@ OTHER_CA=$WORK_DIR/other-ca/ca.crt
 psql_at() { # psql_at PORT CONNINFO-EXTRA SQL: one value, errors on stderr
     PGPASSWORD=lyceum PGCONNECT_TIMEOUT=3 psql -X -A -t -q "host=127.0.0.1 port=$1 user=lyceum dbname=lyceum $2" -c "$3"
 }
-expect_failure() { # expect_failure PATTERN COMMAND...: fails, and says PATTERN
-    local pattern=$1 out
-    shift
-    if out=$("$@" 2>&1); then echo "succeeded but should not: $out"; return 1; fi
-    [[ $out == *"$pattern"* ]] || { echo "failed without '$pattern': $out"; return 1; }
-}
 
 # ------------------------------------------------------------- PostgreSQL --
 
