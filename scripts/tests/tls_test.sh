@@ -89,9 +89,51 @@ wrong_ca_or_name_fails_clearly() {
         timeout 20 target/debug/lyceum-migrate || return 1
     target/debug/lyceum-migrate >/dev/null
 }
+# An expired certificate: a server of the CA whose leaf ended a second after it began
+# (openssl -days 0), answering PostgreSQL's SSLRequest and then the handshake, on a port of
+# its own (no node has to serve it).
+expired_certificate_fails_clearly() {
+    local dir=$WORK_DIR/expired port=$((5900 + OFFSET)) pid rc=0
+    mkdir -p "$dir"
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
+    openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout "$dir/key" \
+        -out "$dir/csr" -subj "/O=Lyceum/OU=expired" 2>/dev/null &&
+        openssl x509 -req -in "$dir/csr" -CA "$CA" -CAkey "$TLS_DIR/ca.key" -set_serial 7 -days 0 \
+            -extfile "$dir/ext" -out "$dir/crt" 2>/dev/null || { echo "openssl could not make the leaf"; return 1; }
+    python3 - "$port" "$dir/crt" "$dir/key" <<'PY' &
+import socket, ssl, sys
+port, crt, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(crt, key)
+srv = socket.create_server(("127.0.0.1", port))
+srv.settimeout(30)
+for _ in range(4):  # psql, lyceum-migrate; spare for their retries
+    try:
+        conn, _ = srv.accept()
+    except OSError:
+        break
+    with conn:
+        conn.settimeout(5)
+        if len(conn.recv(8)) == 8:  # SSLRequest: length 8, code 80877103
+            conn.sendall(b"S")
+            try:
+                ctx.wrap_socket(conn, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                pass
+PY
+    pid=$!
+    sleep 1
+    PGPASSWORD=lyceum PGCONNECT_TIMEOUT=3 expect_failure "certificate verify failed" \
+        psql -X -A -t -q "host=localhost port=$port user=lyceum dbname=lyceum sslmode=verify-full sslrootcert=$CA" -c "SELECT 1" || rc=1
+    LYCEUM_DB__HOST=localhost LYCEUM_DB__WRITE_PORT=$port expect_failure "PostgreSQL refused over TLS: invalid peer certificate: certificate expired" \
+        timeout 20 target/debug/lyceum-migrate || rc=1
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    return "$rc"
+}
 check_quiet "postgres: a plain-text connection is refused, on HAProxy and on a node" plain_text_is_refused
 check_quiet "postgres: verify-full with the CA works; both replicas stream over TLS" verify_full_works_and_replication_is_tls
 check_quiet "postgres: another CA or another name fails, clearly (psql and lyceum-migrate)" wrong_ca_or_name_fails_clearly
+check_quiet "postgres: an expired certificate fails, clearly (psql and lyceum-migrate)" expired_certificate_fails_clearly
 
 # ------------------------------------------------------------------- etcd --
 
