@@ -6,9 +6,9 @@ the cycles TLS adds go (issue 20, item 8).
       every 0.5 s until SIGTERM: which backend measurement runs (a `wrk` process with
       course_detail.lua: "page", purchase.lua: "purchase", else none) and the CPU ticks used
       so far by every process of each component, one JSON line per sample. Only the stack of
-      DIR counts: processes whose environment says LYCEUM_RUN_DIR=DIR (scripts/stack and
-      bench-api run with it, so the nodes, HAProxy, Redis, the backend and wrk inherit it), or
-      whose ancestor's does
+      DIR counts: processes whose environment says LYCEUM_RUN_DIR=DIR (bench-api runs with
+      it, so the backend and wrk inherit it) or whose command line names DIR (Patroni, the
+      postmaster, HAProxy, Redis, etcd), or whose ancestor's does (PostgreSQL's backends)
   cpu_windows.py summarize FILE
       per window, the cores each component used on average over the intervals that had the
       same window at both ends, as JSON {"page": {"backend": 0.61, ...}, "purchase": {...}}
@@ -49,7 +49,8 @@ def sample(run_dir):
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        procs[pid] = {"comm": comm, "cmd": cmd, "ppid": fields[1], "mine": mark in env,
+        procs[pid] = {"comm": comm, "cmd": cmd, "ppid": fields[1],
+                      "mine": mark in env or run_dir in cmd,
                       "ticks": int(fields[11]) + int(fields[12])}  # utime + stime
 
     def mine(pid, depth=0):
