@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::{
     copy::CountingSink,
+    dump,
     error::SeedError,
     foreign_keys,
     generate::{self, Lookups, Table, World},
@@ -40,6 +41,8 @@ RESUME  Each table loads in one transaction together with a row in seeder_state,
 FKEYS   Foreign keys are dropped for the whole load (recorded in seeder_suspended_fks)
         and put back and validated at the end; a run that stopped part-way leaves them
         recorded and the next run restores and validates them first.
+DUMP    --dump-dir DIR writes the rows a load would COPY to DIR (one binary COPY file
+        per table and manifest.tsv) instead of loading them; no database is used.
 RESET   --reset empties every seeded table (keeping the migration's plans and
         difficulty levels) and seeds from scratch.
 LOGINS  Known accounts such as student1@lyceum.test / student-password and
@@ -84,6 +87,11 @@ pub struct Args {
     /// Generate and encode every row without a database, and report the speed.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write the rows a load would COPY to files in DIR instead of loading them (no
+    /// database): one binary COPY file per table and manifest.tsv (scripts/bench-seeder
+    /// loads them with psql \copy to measure the schema's own load cost).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["plan", "dry_run", "reset", "migrate"])]
+    pub dump_dir: Option<PathBuf>,
     /// TOML configuration file with a [db] section.
     #[arg(long, env = "LYCEUM_CONFIG")]
     pub config: Option<PathBuf>,
@@ -140,6 +148,9 @@ async fn run(args: Args) -> ExitCode {
     if args.plan || args.dry_run {
         offline(&params, args.dry_run);
         return ExitCode::SUCCESS;
+    }
+    if let Some(dir) = &args.dump_dir {
+        return dump_files(params, dir);
     }
     let db_cfg = match load_db_config(args.config.as_deref()) {
         Ok(cfg) => cfg,
@@ -211,6 +222,38 @@ fn offline(params: &Params, generate: bool) {
             "(generated in {:.2} s overall)",
             started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// `--dump-dir`: writes the files and a line per table.
+fn dump_files(params: Params, dir: &std::path::Path) -> ExitCode {
+    let started = Instant::now();
+    match dump::dump(params, dir) {
+        Ok(dumped) => {
+            say!("{}", state::describe_params(&params));
+            say!("{:<22} {:>12} {:>10}", "table", "rows", "MiB");
+            for d in &dumped {
+                say!(
+                    "{:<22} {:>12} {:>10.1}",
+                    d.table.name(),
+                    d.rows,
+                    d.bytes as f64 / 1_048_576.0
+                );
+            }
+            let rows: u64 = dumped.iter().map(|d| d.rows).sum();
+            say!("{:<22} {:>12}", "total", rows);
+            say!(
+                "(written to {} in {:.2} s; manifest {})",
+                dir.display(),
+                started.elapsed().as_secs_f64(),
+                dump::MANIFEST
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("lyceum-seeder: cannot dump to {}: {err}", dir.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

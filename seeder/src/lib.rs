@@ -4,6 +4,7 @@
 //! - [`plan`]: parameters of a data set and row counts per scale.
 //! - [`generate`]: pure, deterministic row generation (no I/O).
 //! - [`copy`]: binary COPY encoding.
+//! - [`dump`]: the same rows written to files (`--dump-dir`) for the `psql \copy` baseline.
 //! - [`bulk`]: dropping and rebuilding indexes and foreign keys around a load.
 //! - [`foreign_keys`]: all foreign keys suspended for a load, restored and validated after.
 //! - [`load`]: one transaction per table, dependency order, parallelism, retries.
@@ -29,6 +30,7 @@ pub mod accounts;
 pub mod bulk;
 pub mod cli;
 pub mod copy;
+pub mod dump;
 pub mod error;
 pub mod foreign_keys;
 pub mod generate;
